@@ -1,0 +1,85 @@
+//! Putting the pieces together: config + command manifests + features → a ready engine.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::core::action::ChatPort;
+use crate::core::clock::Clock;
+use crate::core::commands::CommandSet;
+use crate::core::context::BotIdentity;
+use crate::core::engine::{Engine, add_reply_templates};
+use crate::core::feature::Feature;
+use crate::features;
+use crate::store::Db;
+
+/// Checked configuration and command set, shared by every part of a running bot.
+pub struct Prepared {
+    pub settings: Arc<Settings>,
+    pub commands: Arc<CommandSet>,
+    pub features: Vec<Arc<dyn Feature>>,
+}
+
+/// Loads the manifests the settings point at and checks that every command has something
+/// behind it (a feature or a reply template) and every feature's command has a manifest.
+pub fn prepare(mut settings: Settings) -> Result<Prepared, Vec<String>> {
+    let commands =
+        CommandSet::load(Some(&settings.commands_dir())).map_err(|e| vec![e.to_string()])?;
+    let features = features::all();
+    let mut errors = add_reply_templates(&mut settings, &commands);
+    errors.extend(command_coverage(&commands, &features));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Prepared {
+        settings: Arc::new(settings),
+        commands: Arc::new(commands),
+        features,
+    })
+}
+
+/// Commands with no handler, and handlers with no command.
+pub fn command_coverage(commands: &CommandSet, features: &[Arc<dyn Feature>]) -> Vec<String> {
+    let mut errors = Vec::new();
+    for manifest in commands.iter() {
+        let handled = features
+            .iter()
+            .any(|f| f.commands().contains(&manifest.name.as_str()));
+        if !handled && manifest.reply.is_none() {
+            errors.push(format!(
+                "command /{} has a manifest but no feature runs it and it has no `reply` template",
+                manifest.name
+            ));
+        }
+    }
+    for feature in features {
+        for command in feature.commands() {
+            if commands.get(command).is_none_or(|m| m.name != *command) {
+                errors.push(format!(
+                    "feature `{}` runs /{command}, but no manifest in bot-commands/ describes it",
+                    feature.name()
+                ));
+            }
+        }
+    }
+    errors
+}
+
+impl Prepared {
+    pub fn engine(
+        &self,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        bot: BotIdentity,
+        port: Arc<dyn ChatPort>,
+    ) -> Engine {
+        Engine::new(
+            db,
+            self.settings.clone(),
+            self.commands.clone(),
+            self.features.clone(),
+            clock,
+            bot,
+            port,
+        )
+    }
+}

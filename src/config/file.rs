@@ -1,0 +1,82 @@
+//! The config file's shape, as serde reads it. Every key is documented in config.example.toml.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Folder of command manifests, relative to the config file.
+    #[serde(default)]
+    pub commands_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub telegram: TelegramSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub defaults: GroupSection,
+    /// Per-group overrides, keyed by chat id as a string (`[groups."-1001234567890"]`).
+    #[serde(default)]
+    pub groups: BTreeMap<Spanned<String>, Spanned<GroupSection>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSection {
+    #[serde(default)]
+    pub api_url: Option<Spanned<String>>,
+    /// A file holding the token; `QUNBOT_TOKEN` wins when both are set.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub polling_timeout_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub max_reply_age_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub messages_per_minute_per_group: Option<Spanned<u64>>,
+}
+
+impl TelegramSection {
+    pub fn polling_timeout_secs(&self) -> u64 {
+        self.polling_timeout_secs
+            .as_ref()
+            .map_or(10, |v| *v.get_ref())
+    }
+
+    pub fn max_reply_age_secs(&self) -> u64 {
+        self.max_reply_age_secs
+            .as_ref()
+            .map_or(300, |v| *v.get_ref())
+    }
+
+    pub fn messages_per_minute_per_group(&self) -> u64 {
+        self.messages_per_minute_per_group
+            .as_ref()
+            .map_or(20, |v| *v.get_ref())
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Settings a group can have; `[defaults]` and each `[groups."<id>"]` table have this shape, and
+/// a group's table only names what differs from the defaults.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSection {
+    #[serde(default)]
+    pub language: Option<Spanned<String>>,
+    #[serde(default)]
+    pub timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    pub features: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub rules: Option<Spanned<String>>,
+}

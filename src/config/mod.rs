@@ -1,0 +1,407 @@
+//! The operator's configuration: one TOML file, read once at start.
+//!
+//! Loading goes in two steps. Serde reads the file into the `file` structs, refusing unknown
+//! keys by name and location. Then `Settings::build` checks what serde cannot (time zones,
+//! languages, feature names, templates), collecting every problem with its file:line:column
+//! rather than stopping at the first, and resolves each group's settings over the defaults.
+
+mod file;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+
+use crate::core::event::ChatId;
+use crate::core::i18n::Language;
+use crate::core::templates::Templates;
+
+pub use file::{ConfigFile, DatabaseSection, GroupSection, TelegramSection};
+
+/// Where a problem is, as editors understand it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// Every problem found in a config file.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// One group's settings, resolved over the defaults.
+#[derive(Clone, Debug)]
+pub struct GroupSettings {
+    pub language: Language,
+    pub timezone: Tz,
+    pub features: BTreeSet<String>,
+    /// Name of the rules template in `Settings::templates`, if the group has rules.
+    pub rules_template: Option<String>,
+}
+
+impl GroupSettings {
+    pub fn feature_on(&self, name: &str) -> bool {
+        self.features.contains(name)
+    }
+}
+
+/// The loaded configuration, checked and ready to use.
+pub struct Settings {
+    pub file: ConfigFile,
+    /// Where the config came from (for messages), or `None` for the built-in defaults.
+    pub path: Option<PathBuf>,
+    pub defaults: GroupSettings,
+    pub groups: HashMap<ChatId, GroupSettings>,
+    /// Operator templates (rules, reply-only commands…) and every feature's messages.
+    pub templates: Templates,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("path", &self.path)
+            .field("defaults", &self.defaults)
+            .field("groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://qunbot.db";
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+
+impl Settings {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Settings, ConfigErrors> {
+        let display = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|error| {
+            ConfigErrors(vec![ConfigError {
+                file: display.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the file: {error}"),
+            }])
+        })?;
+        let mut settings = Self::from_toml(&display, &source)?;
+        settings.path = Some(path.to_owned());
+        Ok(settings)
+    }
+
+    /// The settings a fresh install runs with: no file at all.
+    pub fn built_in() -> Settings {
+        Self::from_toml("<built-in defaults>", "").expect("the empty config is valid")
+    }
+
+    pub fn from_toml(file_name: &str, source: &str) -> Result<Settings, ConfigErrors> {
+        let locate = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = line_and_column(source, span.start);
+            ConfigError {
+                file: file_name.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        let file: ConfigFile = toml::from_str(source).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            ConfigErrors(vec![locate(span, error.message().trim().to_owned())])
+        })?;
+        let mut errors = Vec::new();
+        let mut templates = Templates::new();
+        if let Err(error) = crate::features::load_catalogs(&mut templates) {
+            errors.push(ConfigError {
+                file: "<message catalogs>".into(),
+                line: 0,
+                column: 0,
+                message: error.to_string(),
+            });
+        }
+
+        let built_in = GroupSettings {
+            language: Language::default(),
+            timezone: DEFAULT_TIMEZONE.parse().expect("a valid zone"),
+            features: crate::features::NAMES
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
+            rules_template: None,
+        };
+        let resolve = |section: &GroupSection,
+                       base: &GroupSettings,
+                       template_prefix: &str,
+                       templates: &mut Templates,
+                       errors: &mut Vec<ConfigError>| {
+            let mut settings = base.clone();
+            if let Some(language) = &section.language {
+                match language.get_ref().parse() {
+                    Ok(parsed) => settings.language = parsed,
+                    Err(message) => errors.push(locate(language.span(), message)),
+                }
+            }
+            if let Some(zone) = &section.timezone {
+                match zone.get_ref().parse::<Tz>() {
+                    Ok(parsed) => settings.timezone = parsed,
+                    Err(_) => errors.push(locate(
+                        zone.span(),
+                        format!(
+                            "unknown time zone `{}` (expected an IANA name such as Asia/Shanghai or Europe/Berlin)",
+                            zone.get_ref()
+                        ),
+                    )),
+                }
+            }
+            if let Some(features) = &section.features {
+                settings.features.clear();
+                for feature in features.get_ref() {
+                    if crate::features::NAMES.contains(&feature.as_str()) {
+                        settings.features.insert(feature.clone());
+                    } else {
+                        errors.push(locate(
+                            features.span(),
+                            format!(
+                                "unknown feature `{feature}` (known: {})",
+                                crate::features::NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(rules) = &section.rules {
+                let name = format!("{template_prefix}/rules");
+                match templates.add(name.clone(), rules.get_ref().clone()) {
+                    Ok(()) => settings.rules_template = Some(name),
+                    Err(error) => {
+                        errors.push(locate(rules.span(), format!("rules template: {error}")))
+                    }
+                }
+            }
+            settings
+        };
+
+        let defaults = resolve(
+            &file.defaults,
+            &built_in,
+            "cfg/defaults",
+            &mut templates,
+            &mut errors,
+        );
+        let mut groups = HashMap::new();
+        for (key, section) in &file.groups {
+            match key.get_ref().trim().parse::<ChatId>() {
+                Ok(chat) => {
+                    let prefix = format!("cfg/group/{chat}");
+                    let resolved = resolve(
+                        section.get_ref(),
+                        &defaults,
+                        &prefix,
+                        &mut templates,
+                        &mut errors,
+                    );
+                    groups.insert(chat, resolved);
+                }
+                Err(_) => errors.push(locate(
+                    key.span(),
+                    format!(
+                        "group key `{}` must be a numeric chat id, such as \"-1001234567890\"",
+                        key.get_ref()
+                    ),
+                )),
+            }
+        }
+        for (field, value) in [
+            (
+                "polling_timeout_secs",
+                file.telegram.polling_timeout_secs.as_ref(),
+            ),
+            (
+                "max_reply_age_secs",
+                file.telegram.max_reply_age_secs.as_ref(),
+            ),
+            (
+                "messages_per_minute_per_group",
+                file.telegram.messages_per_minute_per_group.as_ref(),
+            ),
+        ] {
+            if let Some(value) = value {
+                let allowed = match field {
+                    // teloxide's HTTP client gives up on a request after 17 s.
+                    "polling_timeout_secs" => 1..=15,
+                    "messages_per_minute_per_group" => 1..=20,
+                    _ => 1..=86_400,
+                };
+                if !allowed.contains(value.get_ref()) {
+                    errors.push(locate(
+                        value.span(),
+                        format!(
+                            "telegram.{field} must be between {} and {}",
+                            allowed.start(),
+                            allowed.end()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(url) = &file.telegram.api_url
+            && url::Url::parse(url.get_ref()).is_err()
+        {
+            errors.push(locate(
+                url.span(),
+                format!("telegram.api_url `{}` is not a URL", url.get_ref()),
+            ));
+        }
+
+        if errors.is_empty() {
+            Ok(Settings {
+                file,
+                path: None,
+                defaults,
+                groups,
+                templates,
+            })
+        } else {
+            errors.sort_by_key(|error| (error.line, error.column));
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// The settings for a chat: its own table, or the defaults.
+    pub fn group(&self, chat: ChatId) -> &GroupSettings {
+        self.groups.get(&chat).unwrap_or(&self.defaults)
+    }
+
+    pub fn has_group_table(&self, chat: ChatId) -> bool {
+        self.groups.contains_key(&chat)
+    }
+
+    /// The database URL: `QUNBOT_DATABASE_URL` wins over the file.
+    pub fn database_url(&self) -> String {
+        std::env::var("QUNBOT_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .or_else(|| self.file.database.url.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
+
+    /// The Bot API server: `QUNBOT_API_URL` wins over the file.
+    pub fn api_url(&self) -> String {
+        std::env::var("QUNBOT_API_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .or_else(|| {
+                self.file
+                    .telegram
+                    .api_url
+                    .as_ref()
+                    .map(|url| url.get_ref().clone())
+            })
+            .unwrap_or_else(|| "https://api.telegram.org".to_owned())
+    }
+
+    /// The command manifests folder: the config's `commands_dir` (relative to the config file),
+    /// else `bot-commands` in the working directory.
+    pub fn commands_dir(&self) -> PathBuf {
+        let configured = self
+            .file
+            .commands_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("bot-commands"));
+        match (&self.path, self.file.commands_dir.is_some()) {
+            (Some(path), true) if configured.is_relative() => {
+                path.parent().unwrap_or(Path::new(".")).join(configured)
+            }
+            _ => configured,
+        }
+    }
+
+    /// A short overview for `qunbot check-config`.
+    pub fn summary(&self) -> String {
+        let telegram = &self.file.telegram;
+        let mut lines = vec![
+            format!(
+                "database        {}",
+                crate::store::redact_url(&self.database_url())
+            ),
+            format!("Bot API         {}", self.api_url()),
+            format!(
+                "token           {}",
+                match (&telegram.token_file, std::env::var_os("QUNBOT_TOKEN")) {
+                    (_, Some(_)) => "from QUNBOT_TOKEN".to_owned(),
+                    (Some(file), None) => format!("from {}", file.display()),
+                    (None, None) =>
+                        "not set (QUNBOT_TOKEN or telegram.token_file; needed by `run`)".to_owned(),
+                }
+            ),
+            format!("commands        {}", self.commands_dir().display()),
+            format!(
+                "defaults        {} · {} · {}",
+                self.defaults.language,
+                self.defaults.timezone,
+                describe_features(&self.defaults.features)
+            ),
+        ];
+        let sorted: BTreeMap<_, _> = self.groups.iter().collect();
+        for (chat, group) in sorted {
+            lines.push(format!(
+                "group {chat:<14} {} · {} · {}{}",
+                group.language,
+                group.timezone,
+                describe_features(&group.features),
+                if group.rules_template.is_some() {
+                    " · rules"
+                } else {
+                    ""
+                }
+            ));
+        }
+        lines.join("\n")
+    }
+}
+
+fn describe_features(features: &BTreeSet<String>) -> String {
+    if features.is_empty() {
+        "no features".to_owned()
+    } else {
+        features.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..source.floor_char_boundary(offset.min(source.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |tail| tail.chars().count())
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

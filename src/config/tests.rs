@@ -1,0 +1,97 @@
+use super::*;
+
+#[test]
+fn the_example_config_loads_and_names_every_section() {
+    let source = include_str!("../../config.example.toml");
+    let settings = Settings::from_toml("config.example.toml", source).unwrap();
+    assert_eq!(settings.defaults.language, Language::ZhCn);
+    assert_eq!(settings.defaults.timezone, chrono_tz::Asia::Shanghai);
+    let group = settings.group(-1001234567890);
+    assert_eq!(group.language, Language::En);
+    assert_eq!(group.timezone, chrono_tz::Europe::Berlin);
+    assert!(group.rules_template.is_some());
+    assert_eq!(settings.file.telegram.polling_timeout_secs(), 10);
+    assert_eq!(
+        settings.file.database.url.as_deref(),
+        Some("sqlite://qunbot.db")
+    );
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line_and_column() {
+    let source = "[defaults]\nlanguage = \"en\"\ntimezon = \"Asia/Shanghai\"\n";
+    let errors = Settings::from_toml("q.toml", source).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    let error = &errors.0[0];
+    assert_eq!((error.line, error.column), (3, 1), "{error}");
+    assert!(error.message.contains("unknown field `timezon`"), "{error}");
+    assert!(error.to_string().starts_with("q.toml:3:1: "), "{error}");
+}
+
+#[test]
+fn every_semantic_problem_is_reported_not_just_the_first() {
+    let source = r#"
+[telegram]
+polling_timeout_secs = 60
+
+[defaults]
+language = "fr"
+timezone = "Mars/Olympus"
+
+[groups."not-a-number"]
+language = "en"
+
+[groups."-100"]
+rules = "{% if %}"
+"#;
+    let errors = Settings::from_toml("q.toml", source).unwrap_err();
+    let text = errors.to_string();
+    assert_eq!(errors.0.len(), 5, "{text}");
+    assert!(
+        text.contains("q.toml:3:24: telegram.polling_timeout_secs must be between 1 and 15"),
+        "{text}"
+    );
+    assert!(
+        text.contains("q.toml:6:12: unknown language `fr`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("q.toml:7:12: unknown time zone `Mars/Olympus`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("q.toml:9:9: group key `not-a-number` must be a numeric chat id"),
+        "{text}"
+    );
+    assert!(text.contains("q.toml:13:9: rules template"), "{text}");
+}
+
+#[test]
+fn a_group_table_inherits_what_it_does_not_say() {
+    let source = r#"
+[defaults]
+language = "en"
+timezone = "Asia/Tokyo"
+
+[groups."-42"]
+timezone = "Europe/London"
+"#;
+    let settings = Settings::from_toml("q.toml", source).unwrap();
+    let group = settings.group(-42);
+    assert_eq!(group.language, Language::En);
+    assert_eq!(group.timezone, chrono_tz::Europe::London);
+    assert_eq!(settings.group(-43).timezone, chrono_tz::Asia::Tokyo);
+}
+
+#[test]
+fn the_empty_config_is_the_built_in_defaults() {
+    let settings = Settings::built_in();
+    assert_eq!(settings.defaults.language, Language::ZhCn);
+    assert!(settings.groups.is_empty());
+}
+
+#[test]
+fn positions_count_characters_not_bytes() {
+    assert_eq!(line_and_column("签到\nab", 7), (2, 1));
+    assert_eq!(line_and_column("签到 x", 7), (1, 4));
+}

@@ -1,0 +1,210 @@
+//! What features ask the chat platform to do, and the small port that does it.
+//!
+//! Features do not call the platform while they handle an event: they queue `Action`s, which
+//! are stored in the outbox in the same transaction as the event's other effects and delivered
+//! after it commits. A crash can therefore repeat a delivery but never lose one, and never
+//! leaves state that says "replied" when nobody was told.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::event::{ChatId, MessageId, UserId};
+
+/// Telegram's limit on a message's text, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+/// Telegram's limit on a button's callback data, in bytes.
+pub const MAX_CALLBACK_BYTES: usize = 64;
+
+/// A message the bot sent, named by the id the platform gave it or by a key a feature chose
+/// when it sent it ("relay:42"), so it can be edited later without knowing the id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRef {
+    Id(MessageId),
+    Key(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub text: String,
+    /// At most 64 bytes (checked when the button is made).
+    pub data: String,
+}
+
+impl Button {
+    /// A button, or `None` when its data would not fit Telegram's 64 bytes.
+    pub fn new(text: impl Into<String>, data: impl Into<String>) -> Option<Button> {
+        let data = data.into();
+        (!data.is_empty() && data.len() <= MAX_CALLBACK_BYTES).then(|| Button {
+            text: text.into(),
+            data,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    Send {
+        chat: ChatId,
+        text: String,
+        #[serde(default)]
+        reply_to: Option<MessageId>,
+        /// Remember the sent message under this key for later edits.
+        #[serde(default)]
+        key: Option<String>,
+        #[serde(default)]
+        buttons: Vec<Vec<Button>>,
+    },
+    /// Edits a message the bot sent. If a keyed message is not known (never sent, or its send
+    /// was dropped as stale), it is sent instead and remembered under the key.
+    Edit {
+        chat: ChatId,
+        target: MessageRef,
+        text: String,
+        #[serde(default)]
+        buttons: Vec<Vec<Button>>,
+    },
+    Delete {
+        chat: ChatId,
+        message: MessageRef,
+    },
+    React {
+        chat: ChatId,
+        message: MessageId,
+        emoji: String,
+    },
+    /// Mutes a member until the given time (forever when `None`).
+    Mute {
+        chat: ChatId,
+        user: UserId,
+        until: Option<DateTime<Utc>>,
+    },
+    Unmute {
+        chat: ChatId,
+        user: UserId,
+    },
+    Ban {
+        chat: ChatId,
+        user: UserId,
+        until: Option<DateTime<Utc>>,
+    },
+    /// Lifts a ban so the member can come back; never removes a present member.
+    Unban {
+        chat: ChatId,
+        user: UserId,
+    },
+    Pin {
+        chat: ChatId,
+        message: MessageRef,
+    },
+    /// Answers a button press with a toast (Telegram does not rate-limit these).
+    AnswerButton {
+        chat: ChatId,
+        callback_id: String,
+        text: Option<String>,
+        alert: bool,
+    },
+}
+
+impl Action {
+    pub fn chat(&self) -> ChatId {
+        match self {
+            Action::Send { chat, .. }
+            | Action::Edit { chat, .. }
+            | Action::Delete { chat, .. }
+            | Action::React { chat, .. }
+            | Action::Mute { chat, .. }
+            | Action::Unmute { chat, .. }
+            | Action::Ban { chat, .. }
+            | Action::Unban { chat, .. }
+            | Action::Pin { chat, .. }
+            | Action::AnswerButton { chat, .. } => *chat,
+        }
+    }
+
+    /// Replies, edits, reactions and toasts only make sense soon after the event; after an
+    /// outage they are dropped. Moderation (delete, mute, ban) still applies however late.
+    pub fn is_conversational(&self) -> bool {
+        matches!(
+            self,
+            Action::Send { .. }
+                | Action::Edit { .. }
+                | Action::React { .. }
+                | Action::AnswerButton { .. }
+        )
+    }
+}
+
+/// An administrator of a chat, as the platform reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admin {
+    pub user: UserId,
+    pub owner: bool,
+}
+
+/// What executing an action produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// A message was sent (or a keyed edit fell back to sending); this is its id.
+    Message(MessageId),
+    Done,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// The platform refused for good: the bot was removed, lacks a right, the message is gone.
+    /// Retrying would not help; the detail goes to the log.
+    #[error("refused by the chat platform: {0}")]
+    Refused(String),
+    /// The bot may no longer write to this chat at all (kicked, blocked).
+    #[error("the bot can no longer reach this chat: {0}")]
+    ChatGone(String),
+    /// Network trouble or a server error that outlasted the retries.
+    #[error("chat platform unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The small surface every platform implements: the Telegram adapter and the simulator.
+#[async_trait]
+pub trait ChatPort: Send + Sync {
+    /// Carries out one action. `resolve` has already turned keyed references into ids where
+    /// the message is known.
+    async fn execute(&self, action: &Action) -> Result<Delivered, PortError>;
+
+    /// The administrators (owner included) of a group chat.
+    async fn administrators(&self, chat: ChatId) -> Result<Vec<Admin>, PortError>;
+}
+
+/// Cuts text to what one message can carry, marking the cut.
+pub fn fit_message(text: &str) -> String {
+    if text.chars().count() <= MAX_MESSAGE_CHARS {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(MAX_MESSAGE_CHARS - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_clipped_to_the_platform_limit() {
+        let text = "签".repeat(5000);
+        let fitted = fit_message(&text);
+        assert_eq!(fitted.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(fitted.ends_with('…'));
+        assert_eq!(fit_message("short"), "short");
+    }
+
+    #[test]
+    fn button_data_over_64_bytes_is_refused() {
+        assert!(Button::new("ok", "x".repeat(64)).is_some());
+        assert!(Button::new("too long", "x".repeat(65)).is_none());
+        // 22 three-byte characters = 66 bytes, although only 22 characters
+        assert!(Button::new("cjk", "签".repeat(22)).is_none());
+    }
+}

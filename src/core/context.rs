@@ -1,0 +1,205 @@
+//! The handling context a feature receives: the event, the group's settings, the transaction
+//! its writes go into, and the actions it queues for delivery.
+
+use chrono::{DateTime, Duration, Utc};
+use minijinja::Value;
+
+use super::action::{Action, Button, MessageRef};
+use super::commands::CommandSet;
+use super::event::{ChatId, Event, MessageId, UserId};
+use super::i18n::{Language, message_template_name};
+use crate::args;
+use crate::config::{GroupSettings, Settings};
+use crate::store::{StoreResult, Tx};
+
+/// A member's standing in the chat where the event happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    #[default]
+    Member,
+    Admin,
+    Owner,
+}
+
+/// The bot's own account.
+#[derive(Clone, Debug)]
+pub struct BotIdentity {
+    pub id: UserId,
+    pub username: String,
+}
+
+pub struct Cx<'a> {
+    pub event: &'a Event,
+    pub group: &'a GroupSettings,
+    pub settings: &'a Settings,
+    pub commands: &'a CommandSet,
+    pub bot: &'a BotIdentity,
+    /// The standing of whoever caused the event.
+    pub role: Role,
+    pub tx: &'a mut Tx,
+    /// When the event is being handled (the event's own time is `event.at`).
+    pub now: DateTime<Utc>,
+    /// Replies are dropped if not delivered by then.
+    reply_deadline: DateTime<Utc>,
+    pub(crate) actions: Vec<(Action, Option<DateTime<Utc>>)>,
+}
+
+impl<'a> Cx<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        event: &'a Event,
+        group: &'a GroupSettings,
+        settings: &'a Settings,
+        commands: &'a CommandSet,
+        bot: &'a BotIdentity,
+        role: Role,
+        tx: &'a mut Tx,
+        now: DateTime<Utc>,
+    ) -> Cx<'a> {
+        let max_age = Duration::seconds(settings.file.telegram.max_reply_age_secs() as i64);
+        Cx {
+            event,
+            group,
+            settings,
+            commands,
+            bot,
+            role,
+            tx,
+            now,
+            reply_deadline: event.at + max_age,
+            actions: Vec::new(),
+        }
+    }
+
+    pub fn chat(&self) -> ChatId {
+        self.event.chat.id
+    }
+
+    pub fn language(&self) -> Language {
+        self.group.language
+    }
+
+    pub fn is_private(&self) -> bool {
+        !self.event.chat.kind.is_group()
+    }
+
+    /// One of the bot's messages in the group's language.
+    pub fn text(&self, key: &str, vars: Value) -> String {
+        let name = message_template_name(self.language(), key);
+        match self.settings.templates.render(&name, vars) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(key, %error, "message did not render");
+                key.to_owned()
+            }
+        }
+    }
+
+    /// Renders an operator template (rules, reply-only commands).
+    pub fn render(&self, template: &str, vars: Value) -> Option<String> {
+        match self.settings.templates.render(template, vars) {
+            Ok(text) => Some(text),
+            Err(error) => {
+                tracing::warn!(template, %error, "operator template did not render");
+                None
+            }
+        }
+    }
+
+    /// Answers the event: a reply to the message that caused it, or a plain message.
+    pub fn reply(&mut self, text: impl Into<String>) {
+        let reply_to = self.event.message().map(|message| message.id);
+        self.queue(Action::Send {
+            chat: self.chat(),
+            text: text.into(),
+            reply_to,
+            key: None,
+            buttons: Vec::new(),
+        });
+    }
+
+    pub fn send(&mut self, text: impl Into<String>) {
+        self.queue(Action::Send {
+            chat: self.chat(),
+            text: text.into(),
+            reply_to: None,
+            key: None,
+            buttons: Vec::new(),
+        });
+    }
+
+    /// Posts a message that will be edited later under `key` (a live list, a scoreboard).
+    pub fn send_keyed(
+        &mut self,
+        key: impl Into<String>,
+        text: impl Into<String>,
+        buttons: Vec<Vec<Button>>,
+    ) {
+        self.queue(Action::Send {
+            chat: self.chat(),
+            text: text.into(),
+            reply_to: None,
+            key: Some(key.into()),
+            buttons,
+        });
+    }
+
+    /// Edits the message sent under `key`, or sends it if there is none yet.
+    pub fn edit_keyed(
+        &mut self,
+        key: impl Into<String>,
+        text: impl Into<String>,
+        buttons: Vec<Vec<Button>>,
+    ) {
+        self.queue(Action::Edit {
+            chat: self.chat(),
+            target: MessageRef::Key(key.into()),
+            text: text.into(),
+            buttons,
+        });
+    }
+
+    pub fn delete_message(&mut self, message: MessageId) {
+        self.queue(Action::Delete {
+            chat: self.chat(),
+            message: MessageRef::Id(message),
+        });
+    }
+
+    /// Queues an action for delivery once this event's transaction commits. Conversational
+    /// actions expire if they could not go out while still relevant.
+    pub fn queue(&mut self, action: Action) {
+        let deadline = action.is_conversational().then_some(self.reply_deadline);
+        self.actions.push((action, deadline));
+    }
+
+    /// Whether the event is already too old for a reply to be useful (after an outage).
+    pub fn replies_are_stale(&self) -> bool {
+        self.now > self.reply_deadline
+    }
+
+    /// Records an administrative step in the audit log (actor `None` = the bot itself).
+    pub async fn audit(
+        &mut self,
+        actor: Option<UserId>,
+        target: Option<UserId>,
+        action: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
+        self.tx
+            .execute(
+                "INSERT INTO admin_actions (chat_id, actor_id, target_id, action, detail, at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                args![
+                    self.event.chat.id,
+                    actor,
+                    target,
+                    action,
+                    detail,
+                    self.event.at.timestamp()
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! Delivery: carries queued actions from the outbox to the chat platform, in order per chat.
+//!
+//! Replies that waited past their deadline (an outage, a long backlog) are dropped rather than
+//! sent late; moderation still applies. Of several pending edits of one message only the last
+//! is made, so a busy live list costs one edit, not one per change.
+
+use std::sync::Arc;
+
+use super::action::{Action, ChatPort, Delivered, MessageRef, PortError};
+use super::clock::Clock;
+use crate::store::outbox::{self, Queued};
+use crate::store::{Db, StoreResult, chats};
+
+/// What became of one queued action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent(Delivered),
+    Expired,
+    Superseded,
+    Skipped(String),
+    Failed(String),
+    /// The platform could not be reached; the action stays queued for a later try.
+    RetryLater(String),
+}
+
+pub struct Deliverer {
+    pub db: Db,
+    pub port: Arc<dyn ChatPort>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deliverer {
+    /// Delivers one queued action and records how it ended (unless it is to be retried).
+    pub async fn deliver(&self, queued: &Queued) -> StoreResult<Outcome> {
+        let outcome = self.attempt(queued).await?;
+        let record = match &outcome {
+            Outcome::Sent(_) => "sent".to_owned(),
+            Outcome::Expired => "expired".to_owned(),
+            Outcome::Superseded => "superseded".to_owned(),
+            Outcome::Skipped(why) => format!("skipped: {why}"),
+            Outcome::Failed(why) => format!("failed: {why}"),
+            Outcome::RetryLater(_) => return Ok(outcome),
+        };
+        outbox::finish(&self.db, queued.id, self.clock.now(), &record).await?;
+        Ok(outcome)
+    }
+
+    async fn attempt(&self, queued: &Queued) -> StoreResult<Outcome> {
+        let now = self.clock.now();
+        if queued.expires_at.is_some_and(|deadline| now > deadline) {
+            tracing::info!(
+                chat = queued.chat,
+                id = queued.id,
+                "reply is stale after a delay; not sending it"
+            );
+            return Ok(Outcome::Expired);
+        }
+        if outbox::superseded_by_later_edit(&self.db, queued).await? {
+            return Ok(Outcome::Superseded);
+        }
+        if !chats::is_active(&self.db, queued.chat).await? {
+            return Ok(Outcome::Skipped("the bot is no longer in this chat".into()));
+        }
+        let Some(action) = self.resolve(&queued.action).await? else {
+            return Ok(Outcome::Skipped("the message is not known".into()));
+        };
+        let result = match self.port.execute(&action).await {
+            // A keyed message that was deleted in the meantime is posted again.
+            Err(PortError::Refused(reason)) if is_keyed_edit(&queued.action) => {
+                tracing::info!(chat = queued.chat, %reason, "keyed message could not be edited; posting it anew");
+                let fallback = as_send(&queued.action).expect("a keyed edit");
+                self.port.execute(&fallback).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(delivered) => {
+                if let (Delivered::Message(id), Some(key)) =
+                    (&delivered, message_key(&queued.action))
+                {
+                    outbox::remember_message(&self.db, queued.chat, key, *id, self.clock.now())
+                        .await?;
+                }
+                Ok(Outcome::Sent(delivered))
+            }
+            Err(PortError::ChatGone(reason)) => {
+                tracing::warn!(chat = queued.chat, %reason, "the bot can no longer write here; stopping sends to this chat");
+                chats::mark_gone(&self.db, queued.chat).await?;
+                Ok(Outcome::Failed(reason))
+            }
+            Err(PortError::Refused(reason)) => {
+                tracing::warn!(chat = queued.chat, %reason, "the platform refused an action");
+                Ok(Outcome::Failed(reason))
+            }
+            Err(PortError::Unavailable(reason)) => Ok(Outcome::RetryLater(reason)),
+        }
+    }
+
+    /// Turns keyed message references into ids. A keyed edit of an unknown message becomes a
+    /// send; a keyed delete or pin of one is dropped (`None`).
+    async fn resolve(&self, action: &Action) -> StoreResult<Option<Action>> {
+        let lookup = |message: &MessageRef| {
+            let message = message.clone();
+            let chat = action.chat();
+            async move {
+                match message {
+                    MessageRef::Id(id) => Ok(Some(id)),
+                    MessageRef::Key(key) => outbox::message_by_key(&self.db, chat, &key).await,
+                }
+            }
+        };
+        Ok(match action {
+            Action::Edit {
+                chat,
+                target,
+                text,
+                buttons,
+            } => Some(match lookup(target).await? {
+                Some(id) => Action::Edit {
+                    chat: *chat,
+                    target: MessageRef::Id(id),
+                    text: text.clone(),
+                    buttons: buttons.clone(),
+                },
+                None => as_send(action).unwrap_or_else(|| action.clone()),
+            }),
+            Action::Delete { chat, message } => lookup(message).await?.map(|id| Action::Delete {
+                chat: *chat,
+                message: MessageRef::Id(id),
+            }),
+            Action::Pin { chat, message } => lookup(message).await?.map(|id| Action::Pin {
+                chat: *chat,
+                message: MessageRef::Id(id),
+            }),
+            other => Some(other.clone()),
+        })
+    }
+}
+
+fn is_keyed_edit(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Edit {
+            target: MessageRef::Key(_),
+            ..
+        }
+    )
+}
+
+/// The send that stands in for a keyed edit whose message does not exist (any more).
+fn as_send(action: &Action) -> Option<Action> {
+    match action {
+        Action::Edit {
+            chat,
+            target: MessageRef::Key(key),
+            text,
+            buttons,
+        } => Some(Action::Send {
+            chat: *chat,
+            text: text.clone(),
+            reply_to: None,
+            key: Some(key.clone()),
+            buttons: buttons.clone(),
+        }),
+        _ => None,
+    }
+}
+
+fn message_key(action: &Action) -> Option<&str> {
+    match action {
+        Action::Send { key: Some(key), .. } => Some(key),
+        Action::Edit {
+            target: MessageRef::Key(key),
+            ..
+        } => Some(key),
+        _ => None,
+    }
+}

@@ -1,0 +1,394 @@
+//! The engine: takes stored events from the inbox, routes each to the features enabled for its
+//! chat inside one transaction, and hands the resulting actions to the outbox.
+//!
+//! ```text
+//! inbox ──► Event ──► router ──► features (Cx: settings, tx, clock) ──► outbox ──► ChatPort
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use minijinja::context;
+
+use super::action::{Admin, ChatPort, PortError};
+use super::clock::Clock;
+use super::commands::{CommandSet, Invocation, Parsed};
+use super::context::{BotIdentity, Cx, Role};
+use super::event::{ChatId, Event, EventKind};
+use super::feature::{CommandOutcome, Feature, FeatureError};
+use crate::config::{GroupSettings, Settings};
+use crate::store::{Db, StoreResult, chats, inbox, outbox};
+
+/// How long a group's administrator list is trusted before it is asked for again. A demotion
+/// takes effect within this time.
+const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
+
+/// What became of one inbox entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    Done,
+    /// Another worker handled it first.
+    AlreadyHandled,
+    /// A feature failed; its writes were rolled back and the entry closed so it cannot block
+    /// the queue. The log has the detail.
+    Failed,
+}
+
+pub struct Engine {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub commands: Arc<CommandSet>,
+    pub features: Vec<Arc<dyn Feature>>,
+    pub clock: Arc<dyn Clock>,
+    pub bot: BotIdentity,
+    pub port: Arc<dyn ChatPort>,
+    admins: Mutex<HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>>,
+}
+
+impl Engine {
+    pub fn new(
+        db: Db,
+        settings: Arc<Settings>,
+        commands: Arc<CommandSet>,
+        features: Vec<Arc<dyn Feature>>,
+        clock: Arc<dyn Clock>,
+        bot: BotIdentity,
+        port: Arc<dyn ChatPort>,
+    ) -> Engine {
+        Engine {
+            db,
+            settings,
+            commands,
+            features,
+            clock,
+            bot,
+            port,
+            admins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Handles every waiting inbox entry, oldest first. Returns how many were handled.
+    pub async fn handle_pending(&self) -> StoreResult<usize> {
+        let mut handled = 0;
+        loop {
+            let batch = inbox::next_pending(&self.db, 100).await?;
+            if batch.is_empty() {
+                return Ok(handled);
+            }
+            for entry in batch {
+                match entry {
+                    Ok(pending) => {
+                        self.handle(&pending.source, pending.update_id, &pending.event)
+                            .await?;
+                    }
+                    Err((source, update_id, error)) => {
+                        tracing::error!(%source, update_id, %error, "stored update is unreadable; skipping it");
+                        let mut tx = self.db.begin().await?;
+                        inbox::mark_handled(&mut tx, &source, update_id, self.clock.now()).await?;
+                        tx.commit().await?;
+                    }
+                }
+                handled += 1;
+            }
+        }
+    }
+
+    /// Handles one event: everything it changes and every action it queues is committed
+    /// together with the inbox entry's "handled" mark.
+    pub async fn handle(
+        &self,
+        source: &str,
+        update_id: i64,
+        event: &Event,
+    ) -> StoreResult<Handled> {
+        let group = self.group_settings(event.chat.id).await?;
+        let parsed = match event.message() {
+            // Re-running a command because its message was edited would surprise everyone.
+            Some(message) if !message.edited => self.commands.parse(
+                &message.text,
+                &self.bot.username,
+                !event.chat.kind.is_group(),
+            ),
+            _ => Parsed::NotACommand,
+        };
+        // Asked before the transaction opens: it may need the platform, and a network call must
+        // not hold the database's write lock.
+        if let EventKind::MemberUpdated { .. } = event.kind {
+            self.forget_administrators(event.chat.id);
+        }
+        let role = self.role_of(event).await;
+        let now = self.clock.now();
+
+        let mut tx = self.db.begin().await?;
+        // Claim first: a second worker on the same entry waits here and then backs off.
+        if !inbox::mark_handled(&mut tx, source, update_id, now).await? {
+            tx.rollback().await?;
+            return Ok(Handled::AlreadyHandled);
+        }
+        chats::touch(&mut tx, &event.chat, event.at).await?;
+
+        let mut cx = Cx::new(
+            event,
+            &group,
+            &self.settings,
+            &self.commands,
+            &self.bot,
+            role,
+            &mut tx,
+            now,
+        );
+        let routed = self.route(&mut cx, &parsed).await;
+        let actions = std::mem::take(&mut cx.actions);
+        drop(cx);
+
+        match routed {
+            Ok(()) => {
+                for (action, deadline) in &actions {
+                    outbox::enqueue(&mut tx, action, now, *deadline).await?;
+                }
+                tx.commit().await?;
+                Ok(Handled::Done)
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                tracing::error!(source, update_id, chat = event.chat.id, %error, "handling failed; its changes were rolled back");
+                let mut tx = self.db.begin().await?;
+                inbox::mark_handled(&mut tx, source, update_id, now).await?;
+                if let Parsed::Command(_) = parsed {
+                    let text = self.message(group.language, "core.something_went_wrong");
+                    let mut cx = Cx::new(
+                        event,
+                        &group,
+                        &self.settings,
+                        &self.commands,
+                        &self.bot,
+                        role,
+                        &mut tx,
+                        now,
+                    );
+                    cx.reply(text);
+                    let actions = std::mem::take(&mut cx.actions);
+                    drop(cx);
+                    for (action, deadline) in &actions {
+                        outbox::enqueue(&mut tx, action, now, *deadline).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(Handled::Failed)
+            }
+        }
+    }
+
+    async fn route(&self, cx: &mut Cx<'_>, parsed: &Parsed) -> Result<(), FeatureError> {
+        if let EventKind::ChatMigrated { to } = cx.event.kind {
+            let from = cx.event.chat.id;
+            for feature in &self.features {
+                feature.migrate_chat(cx.tx, from, to).await?;
+            }
+            chats::record_migration(cx.tx, from, to, cx.event.at).await?;
+            tracing::info!(
+                from,
+                to,
+                "group became a supergroup; its data moved to the new id"
+            );
+            return Ok(());
+        }
+        for feature in self.enabled(cx.group) {
+            feature.on_event(cx).await?;
+        }
+        match parsed {
+            Parsed::Command(invocation) => self.run_command(cx, invocation).await,
+            Parsed::Unknown(name) => {
+                let text = cx.text("core.unknown_command", context! { command => name });
+                cx.reply(text);
+                Ok(())
+            }
+            Parsed::NotACommand => Ok(()),
+        }
+    }
+
+    async fn run_command(
+        &self,
+        cx: &mut Cx<'_>,
+        invocation: &Invocation,
+    ) -> Result<(), FeatureError> {
+        let Some(manifest) = self.commands.get(&invocation.name) else {
+            return Ok(());
+        };
+        if !manifest.scope.allows(cx.is_private()) {
+            let key = if cx.is_private() {
+                "core.group_only"
+            } else {
+                "core.private_only"
+            };
+            let text = cx.text(key, context! { command => &manifest.name });
+            cx.reply(text);
+            return Ok(());
+        }
+        let required = match manifest.permission {
+            super::commands::Permission::Member => Role::Member,
+            super::commands::Permission::Admin => Role::Admin,
+            super::commands::Permission::Owner => Role::Owner,
+        };
+        if cx.role < required {
+            let key = if required == Role::Owner {
+                "core.owner_only"
+            } else {
+                "core.admin_only"
+            };
+            let text = cx.text(key, context! { command => &manifest.name });
+            cx.reply(text);
+            return Ok(());
+        }
+        let handler = self
+            .features
+            .iter()
+            .find(|feature| feature.commands().contains(&manifest.name.as_str()));
+        match handler {
+            Some(feature) if !feature.always_on() && !cx.group.feature_on(feature.name()) => {
+                let text = cx.text("core.feature_off", context! { command => &manifest.name });
+                cx.reply(text);
+                Ok(())
+            }
+            Some(feature) => {
+                if feature.on_command(cx, invocation).await? == CommandOutcome::BadArguments {
+                    let text = cx.text(
+                        "core.usage",
+                        context! { usage => manifest.usage_line(cx.language()) },
+                    );
+                    cx.reply(text);
+                }
+                Ok(())
+            }
+            None if manifest.reply.is_some() => {
+                let name = reply_template_name(&manifest.name, cx.language());
+                let actor = cx.event.actor();
+                let vars = context! {
+                    user => actor.map(|user| user.name.clone()),
+                    chat => cx.event.chat.title.clone(),
+                    args => invocation.args.clone(),
+                };
+                if let Some(text) = cx.render(&name, vars) {
+                    cx.reply(text);
+                }
+                Ok(())
+            }
+            None => {
+                tracing::error!(command = %manifest.name, "command has a manifest but no handler");
+                Ok(())
+            }
+        }
+    }
+
+    fn enabled<'a>(
+        &'a self,
+        group: &'a GroupSettings,
+    ) -> impl Iterator<Item = &'a Arc<dyn Feature>> {
+        self.features
+            .iter()
+            .filter(move |feature| feature.always_on() || group.feature_on(feature.name()))
+    }
+
+    /// A chat's settings. A supergroup that was a group keeps the settings written for its old id.
+    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<GroupSettings> {
+        if self.settings.has_group_table(chat) {
+            return Ok(self.settings.group(chat).clone());
+        }
+        if let Some(old) = chats::migrated_from(&self.db, chat).await?
+            && self.settings.has_group_table(old)
+        {
+            return Ok(self.settings.group(old).clone());
+        }
+        Ok(self.settings.defaults.clone())
+    }
+
+    /// One of the bot's messages, outside any event (for the error path).
+    fn message(&self, language: super::i18n::Language, key: &str) -> String {
+        let name = super::i18n::message_template_name(language, key);
+        self.settings
+            .templates
+            .render(&name, context! {})
+            .unwrap_or_else(|_| key.to_owned())
+    }
+
+    async fn role_of(&self, event: &Event) -> Role {
+        if !event.chat.kind.is_group() {
+            return Role::Member;
+        }
+        if event
+            .message()
+            .is_some_and(|message| message.anonymous_admin)
+        {
+            return Role::Admin;
+        }
+        let Some(actor) = event.actor() else {
+            return Role::Member;
+        };
+        match self.administrators(event.chat.id).await {
+            Ok(admins) => match admins.iter().find(|admin| admin.user == actor.id) {
+                Some(admin) if admin.owner => Role::Owner,
+                Some(_) => Role::Admin,
+                None => Role::Member,
+            },
+            Err(error) => {
+                // Fail closed: without the list nobody is treated as an admin.
+                tracing::warn!(chat = event.chat.id, %error, "could not get the administrator list");
+                Role::Member
+            }
+        }
+    }
+
+    /// The chat's administrators, from a short-lived cache.
+    pub async fn administrators(&self, chat: ChatId) -> Result<Vec<Admin>, PortError> {
+        let now = self.clock.now();
+        if let Some((fetched, admins)) = self.admin_cache().get(&chat)
+            && now - *fetched < ADMIN_LIST_TTL
+        {
+            return Ok(admins.clone());
+        }
+        let admins = self.port.administrators(chat).await?;
+        self.admin_cache().insert(chat, (now, admins.clone()));
+        Ok(admins)
+    }
+
+    /// Forgets a chat's cached administrators (after a promotion or demotion is seen).
+    pub fn forget_administrators(&self, chat: ChatId) {
+        self.admin_cache().remove(&chat);
+    }
+
+    fn admin_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>> {
+        self.admins
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Where a reply-only command's template is kept.
+pub fn reply_template_name(command: &str, language: super::i18n::Language) -> String {
+    format!("cmd/{command}/{}", language.tag())
+}
+
+/// Compiles the reply templates of reply-only manifests, reporting each that does not compile.
+pub fn add_reply_templates(settings: &mut Settings, commands: &CommandSet) -> Vec<String> {
+    let mut errors = Vec::new();
+    for manifest in commands.iter() {
+        let Some(reply) = &manifest.reply else {
+            continue;
+        };
+        for language in super::i18n::Language::ALL {
+            if let Err(error) = settings.templates.add(
+                reply_template_name(&manifest.name, language),
+                reply.get(language).to_owned(),
+            ) {
+                errors.push(format!(
+                    "command /{}: reply template ({language}): {error}",
+                    manifest.name
+                ));
+            }
+        }
+    }
+    errors
+}

@@ -1,0 +1,190 @@
+//! Platform-neutral events: what happened in a chat, in words every feature understands.
+//! The Telegram adapter and the simulator both produce these; no feature sees a teloxide type.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type ChatId = i64;
+pub type UserId = i64;
+pub type MessageId = i64;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// First and last name as the member set them (may hold emoji, RTL or zero-width marks).
+    pub name: String,
+    pub username: Option<String>,
+    #[serde(default)]
+    pub is_bot: bool,
+    /// The member's client language (IETF tag), when the platform tells it.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+impl User {
+    /// The name as the bot writes it in a message: without the invisible and direction-changing
+    /// characters that could make a name hide itself or reverse the text after it, and not
+    /// longer than a name should be.
+    pub fn display_name(&self) -> String {
+        let cleaned: String = self
+            .name
+            .chars()
+            .filter(|c| !is_invisible_or_bidi_control(*c))
+            .take(64)
+            .collect();
+        let cleaned = cleaned.trim();
+        if cleaned.is_empty() {
+            match &self.username {
+                Some(username) => format!("@{username}"),
+                None => format!("user {}", self.id),
+            }
+        } else {
+            cleaned.to_owned()
+        }
+    }
+}
+
+fn is_invisible_or_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // embeddings and overrides
+        | '\u{2060}'..='\u{2069}' // word joiner, invisible operators, isolates
+        | '\u{3164}' | '\u{115F}' | '\u{1160}' | '\u{FFA0}' // Hangul fillers used as blank names
+        | '\u{FEFF}')
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Private,
+    Group,
+    Supergroup,
+    Channel,
+}
+
+impl ChatKind {
+    pub fn is_group(self) -> bool {
+        matches!(self, ChatKind::Group | ChatKind::Supergroup)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Private => "private",
+            ChatKind::Group => "group",
+            ChatKind::Supergroup => "supergroup",
+            ChatKind::Channel => "channel",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: ChatId,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+}
+
+/// One thing that happened, with the time the platform says it happened (not when we got to it:
+/// a 签到 sent at 23:59:58 counts for that day even if it is handled after midnight).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub chat: Chat,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A message, new or edited (an edit can turn a clean message into spam).
+    Message(Message),
+    MemberJoined {
+        member: User,
+        /// Who added them, when it was not a join by link.
+        added_by: Option<User>,
+    },
+    MemberLeft {
+        member: User,
+        /// Who removed them, when they did not leave by themselves.
+        removed_by: Option<User>,
+    },
+    ButtonPressed {
+        from: User,
+        callback_id: String,
+        message_id: Option<MessageId>,
+        data: String,
+    },
+    /// A member's standing changed (promoted, demoted): cached admin lists are out of date.
+    MemberUpdated { member: User },
+    /// The group became a supergroup with a new id; everything kept for it moves along.
+    ChatMigrated { to: ChatId },
+    /// A scheduled job came due.
+    Tick { job: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub from: User,
+    pub text: String,
+    #[serde(default)]
+    pub edited: bool,
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// Sent by an anonymous group admin (on Telegram: as the group itself).
+    #[serde(default)]
+    pub anonymous_admin: bool,
+    /// Links, mentions and such the platform marked in the text, for filters.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Photo, sticker, file…: the message carries more than text.
+    #[serde(default)]
+    pub has_media: bool,
+    /// Forwarded from another chat or user.
+    #[serde(default)]
+    pub forwarded: bool,
+}
+
+impl Event {
+    /// The member who caused the event, if a member did.
+    pub fn actor(&self) -> Option<&User> {
+        match &self.kind {
+            EventKind::Message(message) => Some(&message.from),
+            EventKind::MemberJoined { member, added_by } => added_by.as_ref().or(Some(member)),
+            EventKind::MemberLeft { member, removed_by } => removed_by.as_ref().or(Some(member)),
+            EventKind::ButtonPressed { from, .. } => Some(from),
+            EventKind::MemberUpdated { member } => Some(member),
+            EventKind::ChatMigrated { .. } | EventKind::Tick { .. } => None,
+        }
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        match &self.kind {
+            EventKind::Message(message) => Some(message),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> User {
+        User {
+            id: 7,
+            name: name.into(),
+            username: None,
+            is_bot: false,
+            language: None,
+        }
+    }
+
+    #[test]
+    fn display_names_lose_invisible_and_bidi_tricks() {
+        assert_eq!(user("小\u{200B}王\u{202E}").display_name(), "小王");
+        assert_eq!(user("\u{3164}").display_name(), "user 7");
+        assert_eq!(user("🙂 Ana").display_name(), "🙂 Ana");
+        assert_eq!(user(&"长".repeat(100)).display_name().chars().count(), 64);
+    }
+}

@@ -1,0 +1,65 @@
+//! What a feature is: a type that handles events and the commands its manifests name.
+
+use async_trait::async_trait;
+
+use super::commands::Invocation;
+use super::context::Cx;
+use super::event::ChatId;
+use crate::store::{StoreError, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type FeatureResult<T = ()> = Result<T, FeatureError>;
+
+/// How a command ended, as far as the router needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandOutcome {
+    Done,
+    /// The arguments made no sense: the router answers with the manifest's usage line.
+    BadArguments,
+}
+
+#[async_trait]
+pub trait Feature: Send + Sync {
+    /// The name operators use in `features = [...]`.
+    fn name(&self) -> &'static str;
+
+    /// Features every group has (help, member tracking) cannot be switched off.
+    fn always_on(&self) -> bool {
+        false
+    }
+
+    /// The commands (manifest names) this feature runs.
+    fn commands(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// This feature's messages, as a TOML catalog (see `core::i18n`).
+    fn messages(&self) -> &'static str {
+        ""
+    }
+
+    async fn on_command(
+        &self,
+        _cx: &mut Cx<'_>,
+        _invocation: &Invocation,
+    ) -> FeatureResult<CommandOutcome> {
+        Ok(CommandOutcome::Done)
+    }
+
+    /// Every event that is not a command for this bot: messages, joins, leaves, buttons, ticks.
+    async fn on_event(&self, _cx: &mut Cx<'_>) -> FeatureResult {
+        Ok(())
+    }
+
+    /// Moves this feature's rows from a group's old id to its new one (group → supergroup).
+    async fn migrate_chat(&self, _tx: &mut Tx, _from: ChatId, _to: ChatId) -> FeatureResult {
+        Ok(())
+    }
+}

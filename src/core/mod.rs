@@ -1,0 +1,15 @@
+//! The platform-neutral core: events in, actions out, and what sits between.
+
+pub mod action;
+pub mod clock;
+pub mod commands;
+pub mod context;
+pub mod delivery;
+pub mod engine;
+pub mod event;
+pub mod feature;
+pub mod i18n;
+pub mod templates;
+
+/// The core's own messages (unknown command, permission refused, usage…).
+pub const MESSAGES: &str = include_str!("messages.toml");

@@ -1,0 +1,120 @@
+//! Text templates: the message catalogs and the operator's own templates (rules, reply-only
+//! commands, welcome texts) are minijinja templates, compiled once when the config loads so a
+//! typo is reported at start-up, not in front of the group.
+//!
+//! Operator templates are untrusted code as far as the bot is concerned: rendering runs with a
+//! fuel budget and a recursion limit, sees only the values passed in, and its output is clipped
+//! to one message.
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use super::action::fit_message;
+
+/// Enough for any reasonable template (a loop over a few hundred members); an endless loop or
+/// a `range(10**9)` runs out long before it costs anything.
+const FUEL_PER_RENDER: u64 = 100_000;
+const RECURSION_LIMIT: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(#[from] minijinja::Error);
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        let mut env = Environment::new();
+        env.set_fuel(Some(FUEL_PER_RENDER));
+        env.set_recursion_limit(RECURSION_LIMIT);
+        // Plain text goes out (no parse mode), so nothing needs escaping; a missing variable
+        // renders empty rather than failing in front of the group.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        Templates { env }
+    }
+
+    /// Compiles and stores a template under `name`, replacing any earlier one.
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Result<(), TemplateError> {
+        self.env.add_template_owned(name.into(), source.into())?;
+        Ok(())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.env.get_template(name).is_ok()
+    }
+
+    /// Renders a stored template, clipped to one message.
+    pub fn render(&self, name: &str, vars: Value) -> Result<String, TemplateError> {
+        let text = self.env.get_template(name)?.render(vars)?;
+        Ok(fit_message(text.trim()))
+    }
+
+    /// Checks a template's syntax without storing it.
+    pub fn check(source: &str) -> Result<(), TemplateError> {
+        let env = Environment::new();
+        env.template_from_str(source)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn renders_with_variables() {
+        let mut templates = Templates::new();
+        templates.add("hello", "你好，{{ name }}！").unwrap();
+        assert_eq!(
+            templates
+                .render("hello", context! { name => "小王" })
+                .unwrap(),
+            "你好，小王！"
+        );
+    }
+
+    #[test]
+    fn a_runaway_template_stops_on_its_fuel() {
+        let mut templates = Templates::new();
+        templates
+            .add(
+                "loop",
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            )
+            .unwrap();
+        let error = templates.render("loop", context! {}).unwrap_err();
+        assert!(error.to_string().contains("fuel"), "{error}");
+    }
+
+    #[test]
+    fn huge_output_is_clipped_to_one_message() {
+        let mut templates = Templates::new();
+        templates
+            .add("big", "{% for i in range(3000) %}ab{% endfor %}")
+            .unwrap();
+        let text = templates.render("big", context! {}).unwrap();
+        assert_eq!(
+            text.chars().count(),
+            super::super::action::MAX_MESSAGE_CHARS
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_with_their_line() {
+        let error = Templates::check("line one\n{{ name ").unwrap_err();
+        assert!(error.to_string().contains(":2)"), "{error}");
+    }
+}

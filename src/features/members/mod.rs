@@ -1,0 +1,119 @@
+//! Member tracking: who is in each group as far as the bot has seen (Telegram offers no member
+//! list), when they joined, spoke and left. Sign-in, reviews and statistics build on this.
+
+use async_trait::async_trait;
+
+use crate::args;
+use crate::core::context::Cx;
+use crate::core::event::{ChatId, EventKind, User};
+use crate::core::feature::{Feature, FeatureResult};
+use crate::store::Tx;
+
+pub struct Members;
+
+#[async_trait]
+impl Feature for Members {
+    fn name(&self) -> &'static str {
+        "members"
+    }
+
+    fn always_on(&self) -> bool {
+        true
+    }
+
+    async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
+        if !cx.event.chat.kind.is_group() {
+            return Ok(());
+        }
+        let chat = cx.chat();
+        let at = cx.event.at.timestamp();
+        match &cx.event.kind {
+            // An edit is not new activity.
+            EventKind::Message(message) if !message.edited && !message.anonymous_admin => {
+                upsert(cx.tx, chat, &message.from, at).await?;
+                cx.tx
+                    .execute(
+                        "UPDATE members SET message_count = message_count + 1,
+                             last_active = CASE WHEN last_active IS NULL OR last_active < $3 THEN $3 ELSE last_active END,
+                             left_at = NULL
+                         WHERE chat_id = $1 AND user_id = $2",
+                        args![chat, message.from.id, at],
+                    )
+                    .await?;
+            }
+            EventKind::ButtonPressed { from, .. } => {
+                upsert(cx.tx, chat, from, at).await?;
+                cx.tx
+                    .execute(
+                        "UPDATE members SET last_active = CASE WHEN last_active IS NULL OR last_active < $3
+                                                               THEN $3 ELSE last_active END
+                         WHERE chat_id = $1 AND user_id = $2",
+                        args![chat, from.id, at],
+                    )
+                    .await?;
+            }
+            EventKind::MemberJoined { member, .. } => {
+                upsert(cx.tx, chat, member, at).await?;
+                cx.tx
+                    .execute(
+                        "UPDATE members SET joined_at = $3, left_at = NULL WHERE chat_id = $1 AND user_id = $2",
+                        args![chat, member.id, at],
+                    )
+                    .await?;
+            }
+            EventKind::MemberLeft { member, .. } => {
+                upsert(cx.tx, chat, member, at).await?;
+                cx.tx
+                    .execute(
+                        "UPDATE members SET left_at = $3 WHERE chat_id = $1 AND user_id = $2",
+                        args![chat, member.id, at],
+                    )
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn migrate_chat(&self, tx: &mut Tx, from: ChatId, to: ChatId) -> FeatureResult {
+        // Rows the new supergroup already has (a message arrived there before the migration
+        // notice) are merged with the old group's rather than overwritten.
+        tx.execute(
+            "INSERT INTO members (chat_id, user_id, display_name, username, is_bot, first_seen, joined_at,
+                                  last_active, message_count, left_at)
+             SELECT $1, user_id, display_name, username, is_bot, first_seen, joined_at, last_active,
+                    message_count, left_at
+             FROM members WHERE chat_id = $2
+             ON CONFLICT (chat_id, user_id) DO UPDATE SET
+                 first_seen = CASE WHEN excluded.first_seen < members.first_seen
+                                   THEN excluded.first_seen ELSE members.first_seen END,
+                 joined_at = COALESCE(excluded.joined_at, members.joined_at),
+                 message_count = members.message_count + excluded.message_count",
+            args![to, from],
+        )
+        .await?;
+        tx.execute("DELETE FROM members WHERE chat_id = $1", args![from])
+            .await?;
+        Ok(())
+    }
+}
+
+/// Creates the member's row on first sight and keeps their name current.
+async fn upsert(tx: &mut Tx, chat: ChatId, user: &User, at: i64) -> FeatureResult {
+    tx.execute(
+        "INSERT INTO members (chat_id, user_id, display_name, username, is_bot, first_seen)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (chat_id, user_id) DO UPDATE SET
+             display_name = excluded.display_name, username = excluded.username",
+        args![
+            chat,
+            user.id,
+            user.display_name(),
+            user.username.clone(),
+            i64::from(user.is_bot),
+            at
+        ],
+    )
+    .await?;
+    Ok(())
+}

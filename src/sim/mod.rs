@@ -1,0 +1,318 @@
+//! The local group-chat simulator behind `qunbot chat`: the same features, engine and database
+//! code as the Telegram bot, with an in-memory platform and a clock that moves only when told.
+//! No token, no network.
+
+mod port;
+pub mod script;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::app::Prepared;
+use crate::core::clock::{Clock, ManualClock};
+use crate::core::context::BotIdentity;
+use crate::core::delivery::{Deliverer, Outcome};
+use crate::core::engine::Engine;
+use crate::core::event::{Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, User};
+use crate::store::{Db, StoreError, inbox, outbox};
+use port::SimPort;
+use script::Step;
+
+pub use script::HELP;
+
+/// The simulated bot's own id and name.
+const BOT_ID: i64 = 1_000;
+pub const BOT_USERNAME: &str = "qunbot";
+/// A group chat id of the supergroup kind, used when the config names no group.
+pub const DEFAULT_CHAT_ID: ChatId = -1_001_000_000_001;
+const SOURCE: &str = "sim";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The input line makes no sense; the simulator goes on.
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Simulator {
+    engine: Engine,
+    deliverer: Deliverer,
+    clock: ManualClock,
+    port: Arc<SimPort>,
+    db: Db,
+    group: Chat,
+    members: HashMap<String, User>,
+    last_message: HashMap<i64, MessageId>,
+    next_update_id: i64,
+    next_callback: u64,
+    offline: bool,
+}
+
+impl Simulator {
+    /// A simulator over `db` (migrated already), with the clock at `start`. The group is the
+    /// first one the config names, or a demo group.
+    pub fn new(prepared: &Prepared, db: Db, start: DateTime<Utc>) -> Simulator {
+        let chat_id = prepared
+            .settings
+            .groups
+            .keys()
+            .min()
+            .copied()
+            .unwrap_or(DEFAULT_CHAT_ID);
+        let timezone = prepared.settings.group(chat_id).timezone;
+        let clock = ManualClock::starting_at(start);
+        let port = Arc::new(SimPort::new(timezone));
+        let bot = BotIdentity {
+            id: BOT_ID,
+            username: BOT_USERNAME.to_owned(),
+        };
+        let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+        let engine = prepared.engine(db.clone(), shared_clock.clone(), bot, port.clone());
+        let deliverer = Deliverer {
+            db: db.clone(),
+            port: port.clone(),
+            clock: shared_clock,
+        };
+        let kind = if chat_id <= -1_000_000_000_000 {
+            ChatKind::Supergroup
+        } else {
+            ChatKind::Group
+        };
+        Simulator {
+            engine,
+            deliverer,
+            clock,
+            port,
+            db,
+            group: Chat {
+                id: chat_id,
+                kind,
+                title: Some("Demo group".into()),
+            },
+            members: HashMap::new(),
+            last_message: HashMap::new(),
+            next_update_id: 0,
+            next_callback: 0,
+            offline: false,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs one input line; returns what the bot did, one entry per action (an entry may span
+    /// several lines).
+    pub async fn step(&mut self, line: &str) -> Result<Vec<String>, SimError> {
+        let step = script::parse(line).map_err(SimError::Input)?;
+        let now = self.clock.now();
+        match step {
+            Step::Nothing => {}
+            Step::Help => self.port.say(HELP.to_owned()),
+            Step::Say { who, text, private } => {
+                let user = self.member(&who);
+                let chat = if private {
+                    Chat {
+                        id: user.id,
+                        kind: ChatKind::Private,
+                        title: None,
+                    }
+                } else {
+                    self.group.clone()
+                };
+                let id = self.port.member_message(chat.id, user.id, &text);
+                self.last_message.insert(user.id, id);
+                self.receive(chat, EventKind::Message(message(id, user, text, false)))
+                    .await?;
+            }
+            Step::Edit { who, text } => {
+                let user = self.member(&who);
+                let Some(&id) = self.last_message.get(&user.id) else {
+                    return Err(SimError::Input(format!(
+                        "{who} has not said anything to edit"
+                    )));
+                };
+                self.receive(
+                    self.group.clone(),
+                    EventKind::Message(message(id, user, text, true)),
+                )
+                .await?;
+            }
+            Step::Press { who, label } => {
+                let user = self.member(&who);
+                let Some((message_id, data)) = self.port.find_button(self.group.id, &label) else {
+                    return Err(SimError::Input(format!(
+                        "no message of the bot has a button `{label}`"
+                    )));
+                };
+                self.next_callback += 1;
+                let callback_id = format!("cb{}", self.next_callback);
+                self.port.register_callback(&callback_id, user.id);
+                let kind = EventKind::ButtonPressed {
+                    from: user,
+                    callback_id,
+                    message_id: Some(message_id),
+                    data,
+                };
+                self.receive(self.group.clone(), kind).await?;
+            }
+            Step::Join { who } => {
+                let member = self.member(&who);
+                self.receive(
+                    self.group.clone(),
+                    EventKind::MemberJoined {
+                        member,
+                        added_by: None,
+                    },
+                )
+                .await?;
+            }
+            Step::Leave { who } => {
+                let member = self.member(&who);
+                self.receive(
+                    self.group.clone(),
+                    EventKind::MemberLeft {
+                        member,
+                        removed_by: None,
+                    },
+                )
+                .await?;
+            }
+            Step::Admin { who, owner } => {
+                let user = self.member(&who);
+                self.port.set_admin(user.id, owner);
+                self.engine.forget_administrators(self.group.id);
+            }
+            Step::Advance(by) => {
+                self.clock.set(now + by);
+            }
+            Step::At(local) => {
+                let zone = self.engine.settings.group(self.group.id).timezone;
+                let at = zone
+                    .from_local_datetime(&local)
+                    .earliest()
+                    .ok_or_else(|| SimError::Input(format!("{local} does not exist in {zone}")))?;
+                self.clock.set(at.with_timezone(&Utc));
+            }
+            Step::Offline => self.offline = true,
+            Step::Online => {
+                self.offline = false;
+                self.process().await?;
+            }
+            Step::Migrate(to) => {
+                self.receive(self.group.clone(), EventKind::ChatMigrated { to })
+                    .await?;
+                self.group.id = to;
+                self.group.kind = ChatKind::Supergroup;
+            }
+        }
+        Ok(self.port.take_lines())
+    }
+
+    fn member(&mut self, name: &str) -> User {
+        let next_id = 10_001 + self.members.len() as i64;
+        let user = self.members.entry(name.to_owned()).or_insert_with(|| User {
+            id: next_id,
+            name: name.to_owned(),
+            username: name.is_ascii().then(|| name.to_lowercase()),
+            is_bot: false,
+            language: None,
+        });
+        self.port.name_user(user.id, name);
+        user.clone()
+    }
+
+    /// Stores an event in the inbox, as the Telegram adapter does, and handles it unless the
+    /// bot is "offline".
+    async fn receive(&mut self, chat: Chat, kind: EventKind) -> Result<(), SimError> {
+        self.next_update_id += 1;
+        let event = Event {
+            chat,
+            at: self.clock.now(),
+            kind,
+        };
+        inbox::store_batch(
+            &self.db,
+            SOURCE,
+            &[(self.next_update_id, event)],
+            self.clock.now(),
+        )
+        .await?;
+        if !self.offline {
+            self.process().await?;
+        }
+        Ok(())
+    }
+
+    /// Handles the inbox and delivers the outbox, in order.
+    async fn process(&mut self) -> Result<(), SimError> {
+        self.engine.handle_pending().await?;
+        let mut after = 0;
+        loop {
+            let batch = outbox::pending(&self.db, after, 100).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            for queued in &batch {
+                if let Outcome::Expired = self.deliverer.deliver(queued).await? {
+                    self.port.say(format!(
+                        "(a reply to an event from before the outage was not sent: {})",
+                        describe(&queued.action)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(action: &crate::core::action::Action) -> String {
+    match action {
+        crate::core::action::Action::Send { text, .. } => {
+            text.lines().next().unwrap_or_default().to_owned()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn message(id: MessageId, from: User, text: String, edited: bool) -> Message {
+    Message {
+        id,
+        from,
+        text,
+        edited,
+        reply_to: None,
+        anonymous_admin: false,
+        links: Vec::new(),
+        has_media: false,
+        forwarded: false,
+    }
+}
+
+/// Runs a whole script and returns its transcript: each input line, followed by what the bot
+/// did, each line of that prefixed with `> `. Scenario tests compare this with a file.
+pub async fn transcript(sim: &mut Simulator, script: &str) -> Result<String, StoreError> {
+    let mut out = String::new();
+    for line in script.lines() {
+        if line.starts_with('>') {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        let lines = match sim.step(line).await {
+            Ok(lines) => lines,
+            Err(SimError::Input(message)) => vec![format!("(error: {message})")],
+            Err(SimError::Store(error)) => return Err(error),
+        };
+        for entry in lines {
+            for (index, text_line) in entry.lines().enumerate() {
+                let indent = if index == 0 { "" } else { "  " };
+                out.push_str(&format!("> {indent}{text_line}\n").replace(" \n", "\n"));
+            }
+        }
+    }
+    Ok(out)
+}

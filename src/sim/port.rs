@@ -1,0 +1,258 @@
+//! The simulator's platform: it carries out actions by describing them as readable lines.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono_tz::Tz;
+
+use crate::core::action::{Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError};
+use crate::core::event::{ChatId, MessageId, UserId};
+
+#[derive(Default)]
+struct World {
+    names: HashMap<UserId, String>,
+    admins: BTreeMap<UserId, bool>,
+    /// Who wrote each message (`None` = the bot), its text and its buttons.
+    messages: HashMap<(ChatId, MessageId), (Option<UserId>, String, Vec<Vec<Button>>)>,
+    deleted: HashSet<(ChatId, MessageId)>,
+    callbacks: HashMap<String, UserId>,
+    next_message_id: MessageId,
+    lines: Vec<String>,
+}
+
+pub struct SimPort {
+    world: Mutex<World>,
+    timezone: Tz,
+}
+
+impl SimPort {
+    pub fn new(timezone: Tz) -> SimPort {
+        SimPort {
+            world: Mutex::new(World::default()),
+            timezone,
+        }
+    }
+
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn name_user(&self, user: UserId, name: &str) {
+        self.world().names.insert(user, name.to_owned());
+    }
+
+    pub fn set_admin(&self, user: UserId, owner: bool) {
+        self.world().admins.insert(user, owner);
+    }
+
+    /// Gives a member's message its id, as the platform would.
+    pub fn member_message(&self, chat: ChatId, author: UserId, text: &str) -> MessageId {
+        let mut world = self.world();
+        world.next_message_id += 1;
+        let id = world.next_message_id;
+        world
+            .messages
+            .insert((chat, id), (Some(author), text.to_owned(), Vec::new()));
+        id
+    }
+
+    pub fn register_callback(&self, id: &str, user: UserId) {
+        self.world().callbacks.insert(id.to_owned(), user);
+    }
+
+    /// The newest message of the bot in `chat` with a button labelled `label`: (message, data).
+    pub fn find_button(&self, chat: ChatId, label: &str) -> Option<(MessageId, String)> {
+        let world = self.world();
+        world
+            .messages
+            .iter()
+            .filter(|((c, id), (author, _, _))| {
+                *c == chat && author.is_none() && !world.deleted.contains(&(*c, *id))
+            })
+            .filter_map(|((_, id), (_, _, buttons))| {
+                buttons
+                    .iter()
+                    .flatten()
+                    .find(|b| b.text == label)
+                    .map(|b| (*id, b.data.clone()))
+            })
+            .max_by_key(|(id, _)| *id)
+    }
+
+    /// The lines describing what happened since the last call.
+    pub fn take_lines(&self) -> Vec<String> {
+        std::mem::take(&mut self.world().lines)
+    }
+
+    pub fn say(&self, line: String) {
+        self.world().lines.push(line);
+    }
+}
+
+fn buttons_line(buttons: &[Vec<Button>]) -> String {
+    buttons
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| format!("[{}]", b.text))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl World {
+    fn name(&self, user: UserId) -> String {
+        self.names
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| format!("user {user}"))
+    }
+
+    fn author_of(&self, chat: ChatId, message: MessageId) -> String {
+        match self.messages.get(&(chat, message)) {
+            Some((Some(author), _, _)) => format!("{}'s message", self.name(*author)),
+            Some((None, _, _)) => format!("its message #{message}"),
+            None => format!("message #{message}"),
+        }
+    }
+}
+
+fn id_of(message: &MessageRef) -> Result<MessageId, PortError> {
+    match message {
+        MessageRef::Id(id) => Ok(*id),
+        MessageRef::Key(key) => Err(PortError::Refused(format!("unresolved message key {key}"))),
+    }
+}
+
+#[async_trait]
+impl ChatPort for SimPort {
+    async fn execute(&self, action: &Action) -> Result<Delivered, PortError> {
+        let mut world = self.world();
+        let until = |until: &Option<chrono::DateTime<chrono::Utc>>| match until {
+            Some(until) => format!(
+                " until {}",
+                until.with_timezone(&self.timezone).format("%Y-%m-%d %H:%M")
+            ),
+            None => String::new(),
+        };
+        let (line, delivered) = match action {
+            Action::Send {
+                chat,
+                text,
+                reply_to,
+                key,
+                buttons,
+            } => {
+                world.next_message_id += 1;
+                let id = world.next_message_id;
+                world
+                    .messages
+                    .insert((*chat, id), (None, text.clone(), buttons.clone()));
+                let to = reply_to
+                    .and_then(|r| world.messages.get(&(*chat, r)).and_then(|m| m.0))
+                    .map(|author| format!(" → {}", world.name(author)))
+                    .unwrap_or_default();
+                let tag = key
+                    .as_ref()
+                    .map(|_| format!(" [#{id}]"))
+                    .unwrap_or_default();
+                let mut line = format!("bot{tag}{to}: {text}");
+                if !buttons.is_empty() {
+                    line = format!("{line}\n{}", buttons_line(buttons));
+                }
+                (line, Delivered::Message(id))
+            }
+            Action::Edit {
+                chat,
+                target,
+                text,
+                buttons,
+            } => {
+                let id = id_of(target)?;
+                let deleted = world.deleted.contains(&(*chat, id));
+                match world.messages.get_mut(&(*chat, id)) {
+                    Some((None, current, current_buttons)) if !deleted => {
+                        if current == text && current_buttons == buttons {
+                            return Ok(Delivered::Done);
+                        }
+                        *current = text.clone();
+                        *current_buttons = buttons.clone();
+                    }
+                    _ => return Err(PortError::Refused("message to edit not found".into())),
+                }
+                let mut line = format!("bot edits #{id}: {text}");
+                if !buttons.is_empty() {
+                    line = format!("{line}\n{}", buttons_line(buttons));
+                }
+                (line, Delivered::Done)
+            }
+            Action::Delete { chat, message } => {
+                let id = id_of(message)?;
+                let line = format!("bot deletes {}", world.author_of(*chat, id));
+                world.deleted.insert((*chat, id));
+                (line, Delivered::Done)
+            }
+            Action::React {
+                chat,
+                message,
+                emoji,
+            } => (
+                format!("bot reacts {emoji} to {}", world.author_of(*chat, *message)),
+                Delivered::Done,
+            ),
+            Action::Mute { user, until: u, .. } => (
+                format!("bot mutes {}{}", world.name(*user), until(u)),
+                Delivered::Done,
+            ),
+            Action::Unmute { user, .. } => (
+                format!("bot unmutes {}", world.name(*user)),
+                Delivered::Done,
+            ),
+            Action::Ban { user, until: u, .. } => (
+                format!("bot bans {}{}", world.name(*user), until(u)),
+                Delivered::Done,
+            ),
+            Action::Unban { user, .. } => {
+                (format!("bot unbans {}", world.name(*user)), Delivered::Done)
+            }
+            Action::Pin { message, .. } => {
+                (format!("bot pins #{}", id_of(message)?), Delivered::Done)
+            }
+            Action::AnswerButton {
+                callback_id, text, ..
+            } => {
+                let who = world
+                    .callbacks
+                    .get(callback_id)
+                    .map(|u| world.name(*u))
+                    .unwrap_or_default();
+                match text {
+                    Some(text) => (
+                        format!("bot answers {who} privately: {text}"),
+                        Delivered::Done,
+                    ),
+                    None => return Ok(Delivered::Done),
+                }
+            }
+        };
+        world.lines.push(line);
+        Ok(delivered)
+    }
+
+    async fn administrators(&self, _chat: ChatId) -> Result<Vec<Admin>, PortError> {
+        Ok(self
+            .world()
+            .admins
+            .iter()
+            .map(|(user, owner)| Admin {
+                user: *user,
+                owner: *owner,
+            })
+            .collect())
+    }
+}

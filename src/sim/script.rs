@@ -1,0 +1,244 @@
+//! The simulator's input language, one line per step:
+//!
+//! ```text
+//! alice: 签到                 alice says something in the group
+//! alice (dm): /start          …or in a private chat with the bot
+//! alice edits: new text       alice edits her last message
+//! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
+//! carol joins                 carol joins the group (bob leaves: bob leaves)
+//! :admin alice                alice becomes an admin (:owner alice makes her the owner)
+//! :advance 1d2h               moves the clock (d, h, m, s)
+//! :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
+//! :offline / :online          while offline, events wait in the inbox; :online handles the backlog
+//! :migrate -1002              the group becomes a supergroup with a new id
+//! # a comment
+//! ```
+
+use chrono::{Duration, NaiveDateTime};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Say {
+        who: String,
+        text: String,
+        private: bool,
+    },
+    Edit {
+        who: String,
+        text: String,
+    },
+    Press {
+        who: String,
+        label: String,
+    },
+    Join {
+        who: String,
+    },
+    Leave {
+        who: String,
+    },
+    Admin {
+        who: String,
+        owner: bool,
+    },
+    Advance(Duration),
+    At(NaiveDateTime),
+    Offline,
+    Online,
+    Migrate(i64),
+    Help,
+    Nothing,
+}
+
+pub fn parse(line: &str) -> Result<Step, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Step::Nothing);
+    }
+    if let Some(directive) = line.strip_prefix(':') {
+        return parse_directive(directive.trim());
+    }
+    // Accept the full-width colon Chinese keyboards type.
+    if let Some(at) = line.find([':', '：']) {
+        let (head, rest) = line.split_at(at);
+        let text = rest[rest.chars().next().map_or(0, char::len_utf8)..]
+            .trim()
+            .to_owned();
+        let head = head.trim();
+        if let Some(who) = head.strip_suffix("(dm)") {
+            return Ok(Step::Say {
+                who: name(who)?,
+                text,
+                private: true,
+            });
+        }
+        if let Some(who) = head.strip_suffix(" edits") {
+            return Ok(Step::Edit {
+                who: name(who)?,
+                text,
+            });
+        }
+        if !head.contains(char::is_whitespace) {
+            return Ok(Step::Say {
+                who: name(head)?,
+                text,
+                private: false,
+            });
+        }
+    }
+    let mut words = line.split_whitespace();
+    let who = words.next().unwrap_or_default();
+    match (words.next(), words.collect::<Vec<_>>().join(" ")) {
+        (Some("joins"), rest) if rest.is_empty() => Ok(Step::Join { who: name(who)? }),
+        (Some("leaves"), rest) if rest.is_empty() => Ok(Step::Leave { who: name(who)? }),
+        (Some("presses"), label) if !label.is_empty() => Ok(Step::Press {
+            who: name(who)?,
+            label,
+        }),
+        _ => Err(format!(
+            "cannot read `{line}`; try `alice: 签到`, `carol joins` or `:help`"
+        )),
+    }
+}
+
+fn name(who: &str) -> Result<String, String> {
+    let who = who.trim();
+    if who.is_empty() || who.contains(char::is_whitespace) {
+        Err(format!(
+            "`{who}` is not a member name (one word, such as alice or 小王)"
+        ))
+    } else {
+        Ok(who.to_owned())
+    }
+}
+
+fn parse_directive(directive: &str) -> Result<Step, String> {
+    let (word, rest) = directive
+        .split_once(char::is_whitespace)
+        .unwrap_or((directive, ""));
+    let rest = rest.trim();
+    match word {
+        "advance" => parse_duration(rest).map(Step::Advance),
+        "at" => NaiveDateTime::parse_from_str(rest, "%Y-%m-%d %H:%M:%S")
+            .or_else(|_| NaiveDateTime::parse_from_str(rest, "%Y-%m-%d %H:%M"))
+            .map(Step::At)
+            .map_err(|_| format!("`:at {rest}`: expected a time such as 2026-03-01 23:59:58")),
+        "admin" => Ok(Step::Admin {
+            who: name(rest)?,
+            owner: false,
+        }),
+        "owner" => Ok(Step::Admin {
+            who: name(rest)?,
+            owner: true,
+        }),
+        "offline" => Ok(Step::Offline),
+        "online" => Ok(Step::Online),
+        "migrate" => rest
+            .parse()
+            .map(Step::Migrate)
+            .map_err(|_| format!("`:migrate {rest}`: expected the new chat id, such as -1002")),
+        "help" => Ok(Step::Help),
+        _ => Err(format!("unknown directive `:{word}`; `:help` lists them")),
+    }
+}
+
+/// `1d`, `2h30m`, `45s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("`{text}` is not a duration; try 30s, 10m, 2h or 1d2h");
+    let mut total = Duration::zero();
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let amount: i64 = number.parse().map_err(|_| invalid())?;
+        number.clear();
+        total += match c {
+            'd' => Duration::try_days(amount),
+            'h' => Duration::try_hours(amount),
+            'm' => Duration::try_minutes(amount),
+            's' => Duration::try_seconds(amount),
+            _ => None,
+        }
+        .ok_or_else(invalid)?;
+    }
+    if !number.is_empty() || total <= Duration::zero() {
+        return Err(invalid());
+    }
+    Ok(total)
+}
+
+pub const HELP: &str = "\
+alice: 签到                 alice says something in the group
+alice (dm): /start          …or in a private chat with the bot
+alice edits: new text       alice edits her last message
+alice presses +1            alice presses the button labelled +1
+carol joins / bob leaves    members come and go
+:admin alice                alice becomes an admin (:owner alice, the owner)
+:advance 1d2h               moves the clock (d, h, m, s)
+:at 2026-03-01 23:59:58     sets the clock, in the group's time zone
+:offline / :online          hold events in the inbox, then handle the backlog
+:migrate -1002              the group becomes a supergroup with a new id";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_kind_of_line() {
+        assert_eq!(
+            parse("小王：签到").unwrap(),
+            Step::Say {
+                who: "小王".into(),
+                text: "签到".into(),
+                private: false
+            }
+        );
+        assert_eq!(
+            parse("alice (dm): /start").unwrap(),
+            Step::Say {
+                who: "alice".into(),
+                text: "/start".into(),
+                private: true
+            }
+        );
+        assert_eq!(
+            parse("bob: a: b").unwrap(),
+            Step::Say {
+                who: "bob".into(),
+                text: "a: b".into(),
+                private: false
+            }
+        );
+        assert_eq!(
+            parse("alice edits: hi").unwrap(),
+            Step::Edit {
+                who: "alice".into(),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            parse("carol joins").unwrap(),
+            Step::Join {
+                who: "carol".into()
+            }
+        );
+        assert_eq!(
+            parse("carol presses +1").unwrap(),
+            Step::Press {
+                who: "carol".into(),
+                label: "+1".into()
+            }
+        );
+        assert_eq!(
+            parse(":advance 1d2h").unwrap(),
+            Step::Advance(Duration::hours(26))
+        );
+        assert_eq!(parse("# hi").unwrap(), Step::Nothing);
+        assert!(parse("carol dances").is_err());
+        assert!(parse(":advance soon").is_err());
+        assert!(parse(":advance 0s").is_err());
+        assert!(parse(":fly").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Chats the bot has seen.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, StoreResult, Tx};
+use crate::args;
+use crate::core::event::{Chat, ChatId};
+
+/// Records that a chat was active now, creating its row on first sight.
+pub async fn touch(tx: &mut Tx, chat: &Chat, at: DateTime<Utc>) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO chats (chat_id, kind, title, first_seen, last_active) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (chat_id) DO UPDATE SET
+             kind = excluded.kind,
+             title = COALESCE(excluded.title, chats.title),
+             last_active = CASE WHEN excluded.last_active > chats.last_active
+                                THEN excluded.last_active ELSE chats.last_active END,
+             active = 1",
+        args![chat.id, chat.kind.as_str(), chat.title.clone(), at.timestamp()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves a chat's own row to its new id after a group became a supergroup, leaving the old row
+/// pointing at the new one so that settings keyed by the old id keep applying.
+pub async fn record_migration(
+    tx: &mut Tx,
+    from: ChatId,
+    to: ChatId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO chats (chat_id, kind, title, first_seen, last_active)
+         SELECT $1, 'supergroup', title, first_seen, $3 FROM chats WHERE chat_id = $2
+         ON CONFLICT (chat_id) DO UPDATE SET first_seen = CASE WHEN excluded.first_seen < chats.first_seen
+                                                               THEN excluded.first_seen ELSE chats.first_seen END",
+        args![to, from, at.timestamp()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE chats SET migrated_to = $1, active = 0 WHERE chat_id = $2",
+        args![to, from],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The old id of a chat that was migrated to `to`, if any.
+pub async fn migrated_from(db: &Db, to: ChatId) -> StoreResult<Option<ChatId>> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT chat_id FROM chats WHERE migrated_to = $1",
+            args![to],
+        )
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Stops sending to a chat the bot was removed from or blocked in.
+pub async fn mark_gone(db: &Db, chat: ChatId) -> StoreResult<()> {
+    db.execute(
+        "UPDATE chats SET active = 0 WHERE chat_id = $1",
+        args![chat],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn is_active(db: &Db, chat: ChatId) -> StoreResult<bool> {
+    let row: Option<(i64,)> = db
+        .fetch_optional("SELECT active FROM chats WHERE chat_id = $1", args![chat])
+        .await?;
+    Ok(row.is_none_or(|(active,)| active != 0))
+}

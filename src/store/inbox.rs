@@ -1,0 +1,114 @@
+//! The inbox: every received update, stored before the platform is told it arrived and marked
+//! handled in the same transaction as its effects. A crash at any point therefore neither loses
+//! an update nor applies one twice.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, StoreError, StoreResult, Tx};
+use crate::args;
+use crate::core::event::Event;
+
+/// An update waiting to be handled.
+#[derive(Debug)]
+pub struct Pending {
+    pub source: String,
+    pub update_id: i64,
+    pub event: Event,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    source: String,
+    update_id: i64,
+    event: String,
+}
+
+/// Stores a batch of received events in one transaction; ones already stored (a re-delivery)
+/// are left as they are. Returns how many were new.
+pub async fn store_batch(
+    db: &Db,
+    source: &str,
+    batch: &[(i64, Event)],
+    received_at: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let mut tx = db.begin().await?;
+    let mut stored = 0;
+    for (update_id, event) in batch {
+        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        stored += tx
+            .execute(
+                "INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (source, update_id) DO NOTHING",
+                args![source, *update_id, event.chat.id, json, received_at.timestamp()],
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// The oldest unhandled updates, in the order they arrived.
+///
+/// An update whose stored form no longer reads (written by a newer version, say) is returned
+/// as an error for that row alone, so one bad row cannot stall the queue.
+pub async fn next_pending(
+    db: &Db,
+    limit: i64,
+) -> StoreResult<Vec<Result<Pending, (String, i64, String)>>> {
+    let rows: Vec<PendingRow> = db
+        .fetch_all(
+            "SELECT source, update_id, event FROM inbox WHERE handled_at IS NULL
+             ORDER BY received_at, source, update_id LIMIT $1",
+            args![limit],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| match serde_json::from_str(&row.event) {
+            Ok(event) => Ok(Pending {
+                source: row.source,
+                update_id: row.update_id,
+                event,
+            }),
+            Err(error) => Err((row.source, row.update_id, error.to_string())),
+        })
+        .collect())
+}
+
+/// Marks an update handled, inside the transaction that holds its effects. Returns false when
+/// it was handled already (by another worker), in which case the caller must roll back.
+pub async fn mark_handled(
+    tx: &mut Tx,
+    source: &str,
+    update_id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let changed = tx
+        .execute(
+            "UPDATE inbox SET handled_at = $1 WHERE source = $2 AND update_id = $3 AND handled_at IS NULL",
+            args![at.timestamp(), source, update_id],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// How many updates are waiting.
+pub async fn pending_count(db: &Db) -> StoreResult<i64> {
+    let (count,): (i64,) = db
+        .fetch_one(
+            "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL",
+            args![],
+        )
+        .await?;
+    Ok(count)
+}
+
+/// Forgets handled updates older than `before`. Telegram keeps an update for at most a day, so
+/// one older than that can never be delivered again.
+pub async fn prune(db: &Db, before: DateTime<Utc>) -> StoreResult<u64> {
+    db.execute(
+        "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < $1",
+        args![before.timestamp()],
+    )
+    .await
+}

@@ -1,0 +1,264 @@
+//! Storage: one query layer over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Queries are plain SQL strings with `$N` placeholders, which both drivers accept, checked at
+//! run time rather than by `sqlx::query!` so that a fresh clone builds with no database at hand.
+//! Every query the project runs is exercised by the storage tests against both backends.
+//! Instants are stored as integer Unix seconds in both schemas (see docs/ARCHITECTURE.md).
+
+mod args;
+pub mod chats;
+pub mod inbox;
+pub mod leases;
+pub mod outbox;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+
+pub use args::Arg;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// What went wrong talking to the database. The message never contains the connection URL's
+/// password: sqlx errors name the failing operation, not the credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A row type that can be read from either backend; `#[derive(sqlx::FromRow)]` provides it.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+/// A connection pool to one of the two supported databases, chosen by the URL's scheme.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One database transaction. Everything a feature writes while handling an event goes through
+/// one of these, together with the inbox row that marks the event handled and the outbox rows it
+/// wants delivered, so an event's effects are committed all together or not at all.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// The four query shapes, implemented once for a pool and once for a transaction. `$exec` turns
+/// the matched pool or transaction into an sqlx executor.
+macro_rules! query_methods {
+    ($target:ty, $receiver:ty, |$handle:ident| $exec:expr) => {
+        impl $target {
+            /// Runs a statement; returns the number of rows it changed.
+            pub async fn execute(
+                self: $receiver,
+                sql: &'static str,
+                args: Vec<Arg>,
+            ) -> StoreResult<u64> {
+                Ok(match self {
+                    Self::Sqlite($handle) => sqlx::query_with(sql, args::sqlite(args)?)
+                        .execute($exec)
+                        .await?
+                        .rows_affected(),
+                    Self::Postgres($handle) => sqlx::query_with(sql, args::postgres(args)?)
+                        .execute($exec)
+                        .await?
+                        .rows_affected(),
+                })
+            }
+
+            pub async fn fetch_one<T: Row>(
+                self: $receiver,
+                sql: &'static str,
+                args: Vec<Arg>,
+            ) -> StoreResult<T> {
+                Ok(match self {
+                    Self::Sqlite($handle) => {
+                        sqlx::query_as_with(sql, args::sqlite(args)?)
+                            .fetch_one($exec)
+                            .await?
+                    }
+                    Self::Postgres($handle) => {
+                        sqlx::query_as_with(sql, args::postgres(args)?)
+                            .fetch_one($exec)
+                            .await?
+                    }
+                })
+            }
+
+            pub async fn fetch_optional<T: Row>(
+                self: $receiver,
+                sql: &'static str,
+                args: Vec<Arg>,
+            ) -> StoreResult<Option<T>> {
+                Ok(match self {
+                    Self::Sqlite($handle) => {
+                        sqlx::query_as_with(sql, args::sqlite(args)?)
+                            .fetch_optional($exec)
+                            .await?
+                    }
+                    Self::Postgres($handle) => {
+                        sqlx::query_as_with(sql, args::postgres(args)?)
+                            .fetch_optional($exec)
+                            .await?
+                    }
+                })
+            }
+
+            pub async fn fetch_all<T: Row>(
+                self: $receiver,
+                sql: &'static str,
+                args: Vec<Arg>,
+            ) -> StoreResult<Vec<T>> {
+                Ok(match self {
+                    Self::Sqlite($handle) => {
+                        sqlx::query_as_with(sql, args::sqlite(args)?)
+                            .fetch_all($exec)
+                            .await?
+                    }
+                    Self::Postgres($handle) => {
+                        sqlx::query_as_with(sql, args::postgres(args)?)
+                            .fetch_all($exec)
+                            .await?
+                    }
+                })
+            }
+        }
+    };
+}
+
+query_methods!(Db, &Self, |pool| pool);
+query_methods!(Tx, &mut Self, |tx| &mut **tx);
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Connects to `url` and applies any pending migrations.
+    pub async fn connect(url: &str) -> StoreResult<Db> {
+        let db = Self::connect_without_migrating(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects without touching the schema (for `qunbot migrate`, which reports what it applies).
+    pub async fn connect_without_migrating(url: &str) -> StoreResult<Db> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                // WAL lets readers go on while the single writer commits; NORMAL is the usual
+                // pairing and still survives a process crash (only a power cut can lose the
+                // last transactions).
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// Applies pending migrations; returns how many were applied. On PostgreSQL sqlx holds an
+    /// advisory lock meanwhile, so replicas starting together migrate once.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let applied_before = self.applied_migrations().await.unwrap_or(0);
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        }
+        Ok(self
+            .applied_migrations()
+            .await?
+            .saturating_sub(applied_before))
+    }
+
+    async fn applied_migrations(&self) -> StoreResult<usize> {
+        let (count,): (i64,) = self
+            .fetch_one(
+                "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
+                Vec::new(),
+            )
+            .await?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "SQLite",
+            Db::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that later upgrades to a write can fail with SQLITE_BUSY no matter
+    /// how long the busy timeout is.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The URL with any password replaced, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,121 @@
+//! The outbox: platform calls decided while handling an event, written in that event's
+//! transaction and delivered after it commits. Delivery marks each row done, so after a crash
+//! only the call that was in flight can be repeated.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, StoreError, StoreResult, Tx};
+use crate::args;
+use crate::core::action::Action;
+use crate::core::event::{ChatId, MessageId};
+
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub id: i64,
+    pub chat: ChatId,
+    pub action: Action,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    id: i64,
+    chat_id: i64,
+    action: String,
+    expires_at: Option<i64>,
+}
+
+pub async fn enqueue(
+    tx: &mut Tx,
+    action: &Action,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let json = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO outbox (chat_id, action, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        args![
+            action.chat(),
+            json,
+            created_at.timestamp(),
+            expires_at.map(|t| t.timestamp())
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Undelivered actions after `after_id`, oldest first.
+pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queued>> {
+    let rows: Vec<QueuedRow> = db
+        .fetch_all(
+            "SELECT id, chat_id, action, expires_at FROM outbox
+             WHERE done_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+            args![after_id, limit],
+        )
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Queued {
+                id: row.id,
+                chat: row.chat_id,
+                action: serde_json::from_str(&row.action)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox row {}: {e}", row.id)))?,
+                expires_at: row.expires_at.and_then(|t| DateTime::from_timestamp(t, 0)),
+            })
+        })
+        .collect()
+}
+
+/// Records how delivering an action ended ("sent", "expired", "failed: …").
+pub async fn finish(db: &Db, id: i64, at: DateTime<Utc>, outcome: &str) -> StoreResult<()> {
+    db.execute(
+        "UPDATE outbox SET done_at = $1, outcome = $2 WHERE id = $3",
+        args![at.timestamp(), outcome, id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether a later, still undelivered edit of the same message makes this one pointless.
+pub async fn superseded_by_later_edit(db: &Db, queued: &Queued) -> StoreResult<bool> {
+    let Action::Edit { target, .. } = &queued.action else {
+        return Ok(false);
+    };
+    let later: Vec<(String,)> = db
+        .fetch_all(
+            "SELECT action FROM outbox WHERE done_at IS NULL AND chat_id = $1 AND id > $2",
+            args![queued.chat, queued.id],
+        )
+        .await?;
+    Ok(later.iter().any(|(json,)| {
+        matches!(serde_json::from_str::<Action>(json), Ok(Action::Edit { target: later, .. }) if later == *target)
+    }))
+}
+
+/// The id of a message the bot sent under `key` in `chat`.
+pub async fn message_by_key(db: &Db, chat: ChatId, key: &str) -> StoreResult<Option<MessageId>> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT message_id FROM bot_messages WHERE chat_id = $1 AND key = $2",
+            args![chat, key],
+        )
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub async fn remember_message(
+    db: &Db,
+    chat: ChatId,
+    key: &str,
+    message: MessageId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    db.execute(
+        "INSERT INTO bot_messages (chat_id, key, message_id, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (chat_id, key) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at",
+        args![chat, key, message, at.timestamp()],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Telegram updates → platform-neutral events. The only place teloxide's types meet the core's.
+
+use teloxide::types::{
+    CallbackQuery, Chat as TgChat, ChatMemberUpdated, MediaKind, Message as TgMessage,
+    MessageEntityKind, MessageKind, Update, UpdateKind, User as TgUser,
+};
+
+use crate::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+
+/// The event an update stands for, or `None` for updates no feature uses (channel posts,
+/// inline queries, service messages such as a new chat photo…).
+pub fn to_event(update: &Update) -> Option<Event> {
+    match &update.kind {
+        UpdateKind::Message(message) => from_message(message, false),
+        UpdateKind::EditedMessage(message) => from_message(message, true),
+        UpdateKind::CallbackQuery(query) => from_callback(query),
+        UpdateKind::ChatMember(change) => from_member_change(change),
+        _ => None,
+    }
+}
+
+fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
+    let chat = chat(&message.chat)?;
+    let kind = match &message.kind {
+        MessageKind::Common(common) => {
+            let from = message.from.as_ref()?;
+            let text = message
+                .text()
+                .or(message.caption())
+                .unwrap_or_default()
+                .to_owned();
+            let entities = message
+                .parse_entities()
+                .or_else(|| message.parse_caption_entities())
+                .unwrap_or_default();
+            let links = entities
+                .iter()
+                .filter_map(|entity| match entity.kind() {
+                    MessageEntityKind::Url | MessageEntityKind::TextMention { .. } => {
+                        Some(entity.text().to_owned())
+                    }
+                    MessageEntityKind::TextLink { url } => Some(url.to_string()),
+                    MessageEntityKind::Mention => Some(entity.text().to_owned()),
+                    _ => None,
+                })
+                .collect();
+            // An anonymous admin writes as the group itself.
+            let anonymous_admin = message
+                .sender_chat
+                .as_ref()
+                .is_some_and(|sender| sender.id == message.chat.id);
+            EventKind::Message(Message {
+                id: i64::from(message.id.0),
+                from: user(from),
+                text,
+                edited,
+                reply_to: message
+                    .reply_to_message()
+                    .map(|reply| i64::from(reply.id.0)),
+                anonymous_admin,
+                links,
+                has_media: !matches!(common.media_kind, MediaKind::Text(_)),
+                forwarded: common.forward_origin.is_some(),
+            })
+        }
+        MessageKind::NewChatMembers(joined) => {
+            // One service message can announce several members; the event carries the first
+            // and the rest follow as their own events (see `to_events`).
+            let member = joined.new_chat_members.first()?;
+            EventKind::MemberJoined {
+                member: user(member),
+                added_by: message
+                    .from
+                    .as_ref()
+                    .filter(|from| from.id != member.id)
+                    .map(user),
+            }
+        }
+        MessageKind::LeftChatMember(left) => EventKind::MemberLeft {
+            member: user(&left.left_chat_member),
+            removed_by: message
+                .from
+                .as_ref()
+                .filter(|from| from.id != left.left_chat_member.id)
+                .map(user),
+        },
+        _ => match message.migrate_to_chat_id() {
+            Some(to) => EventKind::ChatMigrated { to: to.0 },
+            None => return None,
+        },
+    };
+    Some(Event {
+        chat,
+        at: message.date,
+        kind,
+    })
+}
+
+/// All the events in an update: like `to_event`, but a join message naming several members
+/// gives one event per member.
+pub fn to_events(update: &Update) -> Vec<Event> {
+    if let UpdateKind::Message(message) = &update.kind
+        && let MessageKind::NewChatMembers(joined) = &message.kind
+        && let Some(chat) = chat(&message.chat)
+    {
+        return joined
+            .new_chat_members
+            .iter()
+            .map(|member| Event {
+                chat: chat.clone(),
+                at: message.date,
+                kind: EventKind::MemberJoined {
+                    member: user(member),
+                    added_by: message
+                        .from
+                        .as_ref()
+                        .filter(|from| from.id != member.id)
+                        .map(user),
+                },
+            })
+            .collect();
+    }
+    to_event(update).into_iter().collect()
+}
+
+fn from_callback(query: &CallbackQuery) -> Option<Event> {
+    let message = query.message.as_ref()?;
+    Some(Event {
+        chat: chat(message.chat())?,
+        // Telegram gives no time for a button press; it is handled as it arrives.
+        at: chrono::Utc::now(),
+        kind: EventKind::ButtonPressed {
+            from: user(&query.from),
+            callback_id: query.id.0.clone(),
+            message_id: Some(i64::from(message.id().0)),
+            data: query.data.clone().unwrap_or_default(),
+        },
+    })
+}
+
+/// Promotions and demotions: the engine then asks for the administrator list afresh.
+fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
+    let was = change.old_chat_member.is_privileged();
+    let is = change.new_chat_member.is_privileged();
+    if was == is {
+        return None;
+    }
+    Some(Event {
+        chat: chat(&change.chat)?,
+        at: change.date,
+        kind: EventKind::MemberUpdated {
+            member: user(&change.new_chat_member.user),
+        },
+    })
+}
+
+fn chat(chat: &TgChat) -> Option<Chat> {
+    let kind = if chat.is_private() {
+        ChatKind::Private
+    } else if chat.is_supergroup() {
+        ChatKind::Supergroup
+    } else if chat.is_group() {
+        ChatKind::Group
+    } else {
+        // Channels are not served.
+        return None;
+    };
+    Some(Chat {
+        id: chat.id.0,
+        kind,
+        title: chat.title().map(str::to_owned),
+    })
+}
+
+fn user(user: &TgUser) -> User {
+    User {
+        // Telegram ids fit in 52 bits.
+        id: user.id.0 as i64,
+        name: user.full_name(),
+        username: user.username.clone(),
+        is_bot: user.is_bot,
+        language: user.language_code.clone(),
+    }
+}

@@ -1,0 +1,451 @@
+//! The Telegram adapter: long polling into the inbox, the engine over it, and delivery of the
+//! outbox through the Bot API.
+//!
+//! Three tasks share the database and nothing else:
+//! - polling stores each `getUpdates` batch in the inbox *before* asking for the next one (the
+//!   next offset is what tells Telegram the batch arrived), so a `kill -9` loses nothing;
+//! - the engine handles the inbox in order, one transaction per update;
+//! - delivery sends the outbox, in order within a chat, chats side by side.
+
+pub mod convert;
+mod delivery;
+pub mod port;
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use teloxide::adaptors::throttle::Limits;
+use teloxide::payloads::{GetUpdatesSetters, SetMyCommandsSetters};
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope};
+use teloxide::{ApiError, RequestError};
+use tokio::sync::{Notify, watch};
+
+use crate::app::Prepared;
+use crate::core::clock::{Clock, SystemClock};
+use crate::core::commands::{Permission, Scope};
+use crate::core::context::BotIdentity;
+use crate::core::delivery::Deliverer;
+use crate::core::i18n::Language;
+use crate::store::{Db, inbox, leases, redact_url};
+use port::{TelegramPort, with_retries};
+
+/// A lease on polling lasts this long unless renewed; a crashed poller blocks a successor at
+/// most this long.
+const POLL_LEASE_SECS: i64 = 45;
+
+/// Removes the token from a text (error messages can quote request URLs).
+pub fn redact(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "<token>")
+    }
+}
+
+/// The bot token: `QUNBOT_TOKEN`, else the file `telegram.token_file` names.
+pub fn token(prepared: &Prepared) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("QUNBOT_TOKEN")
+        && !token.trim().is_empty()
+    {
+        return Ok(token.trim().to_owned());
+    }
+    if let Some(path) = &prepared.settings.file.telegram.token_file {
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?;
+        if !token.trim().is_empty() {
+            return Ok(token.trim().to_owned());
+        }
+        bail!("the token file {} is empty", path.display());
+    }
+    bail!("no bot token: set QUNBOT_TOKEN (from @BotFather) or telegram.token_file in the config")
+}
+
+/// A plain bot pointed at the configured Bot API server.
+fn plain_bot(prepared: &Prepared, token: &str) -> anyhow::Result<Bot> {
+    let api_url = prepared.settings.api_url();
+    let url = url::Url::parse(api_url.trim_end_matches('/'))
+        .with_context(|| format!("the Bot API URL `{api_url}` is not a URL"))?;
+    Ok(Bot::new(token).set_api_url(url))
+}
+
+/// Asks Telegram who the bot is, turning the usual failures into plain sentences.
+async fn identify(bot: &Bot, api_url: &str, token: &str) -> anyhow::Result<BotIdentity> {
+    match with_retries(|| bot.get_me().into_future()).await {
+        Ok(me) => Ok(BotIdentity {
+            id: me.id.0 as i64,
+            username: me.username.clone().unwrap_or_default(),
+        }),
+        // A malformed token gets "Not Found" rather than "Unauthorized".
+        Err(RequestError::Api(ApiError::InvalidToken)) => Err(anyhow!(
+            "Telegram rejected the bot token (check QUNBOT_TOKEN; @BotFather shows the current one)"
+        )),
+        Err(RequestError::Api(ApiError::Unknown(description)))
+            if description.contains("Not Found") =>
+        {
+            Err(anyhow!(
+                "Telegram rejected the bot token (check QUNBOT_TOKEN; @BotFather shows the current one)"
+            ))
+        }
+        Err(error) => Err(anyhow!(
+            "cannot reach the Bot API at {api_url}: {}",
+            redact(&error.to_string(), token)
+        )),
+    }
+}
+
+/// `qunbot run`: serve until Ctrl-C or SIGTERM.
+pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
+    let token = token(&prepared)?;
+    let api_url = prepared.settings.api_url();
+    let bot = plain_bot(&prepared, &token)?;
+    let identity = identify(&bot, &api_url, &token).await?;
+    tracing::info!(bot = %identity.username, api = %api_url, "connected to the Bot API");
+
+    let url = prepared.settings.database_url();
+    let db = Db::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let lease_name = format!("telegram-poller:{}", identity.id);
+    let holder = format!(
+        "{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+        std::process::id()
+    );
+    if let Err(other) = leases::acquire(
+        &db,
+        &lease_name,
+        &holder,
+        clock.now(),
+        chrono::Duration::seconds(POLL_LEASE_SECS),
+    )
+    .await?
+    {
+        bail!(
+            "another qunbot process ({other}) is already polling this bot's updates; only one process may poll a token. \
+             If it crashed, its claim expires within {POLL_LEASE_SECS} s."
+        );
+    }
+
+    let per_group = prepared
+        .settings
+        .file
+        .telegram
+        .messages_per_minute_per_group() as u32;
+    let throttled = bot.clone().throttle(Limits {
+        messages_per_sec_chat: 1,
+        messages_per_min_chat: per_group,
+        // teloxide's default holds supergroups to 10 a minute; Telegram allows 20 in any group.
+        messages_per_min_channel_or_supergroup: per_group,
+        messages_per_sec_overall: 30,
+    });
+    let port = Arc::new(TelegramPort::new(throttled, token.clone()));
+    let engine =
+        Arc::new(prepared.engine(db.clone(), clock.clone(), identity.clone(), port.clone()));
+    let deliverer = Arc::new(Deliverer {
+        db: db.clone(),
+        port,
+        clock: clock.clone(),
+    });
+
+    let (stop_tx, stop) = watch::channel(false);
+    let inbox_ready = Arc::new(Notify::new());
+    let outbox_ready = Arc::new(Notify::new());
+    let source = format!("telegram:{}", identity.id);
+    let timeout = prepared.settings.file.telegram.polling_timeout_secs() as u32;
+
+    // The polling may be held up by a long poll; the other two stop between items.
+    let poller = tokio::spawn(poll(
+        bot.clone(),
+        db.clone(),
+        source,
+        timeout,
+        token.clone(),
+        inbox_ready.clone(),
+        stop.clone(),
+    ));
+    let handler = tokio::spawn(handle_inbox(
+        engine,
+        inbox_ready,
+        outbox_ready.clone(),
+        stop.clone(),
+    ));
+    let sender = tokio::spawn(delivery::deliver_outbox(
+        deliverer,
+        outbox_ready,
+        stop.clone(),
+    ));
+    let lease = tokio::spawn(keep_lease(
+        db.clone(),
+        lease_name.clone(),
+        holder.clone(),
+        clock,
+        stop.clone(),
+    ));
+
+    let mut poller = poller;
+    let outcome = tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("stopping: finishing the updates in hand");
+            Ok(())
+        }
+        result = &mut poller => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(error),
+            Err(error) => Err(anyhow!("the polling task failed: {error}")),
+        },
+    };
+    let _ = stop_tx.send(true);
+    if !poller.is_finished() {
+        let _ = poller.await;
+    }
+    for task in [handler, sender, lease] {
+        let _ = task.await;
+    }
+    leases::release(&db, &lease_name, &holder).await.ok();
+    db.close().await;
+    tracing::info!("stopped");
+    outcome
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// The update kinds the bot asks for. `chat_member` must be named explicitly: Telegram leaves
+/// it out otherwise.
+fn allowed_updates() -> Vec<AllowedUpdate> {
+    vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::EditedMessage,
+        AllowedUpdate::CallbackQuery,
+        AllowedUpdate::ChatMember,
+        AllowedUpdate::MyChatMember,
+    ]
+}
+
+/// Long polling into the inbox. The offset that confirms a batch is only sent once the batch
+/// is committed; if the database is down, polling waits rather than confirming.
+async fn poll(
+    bot: Bot,
+    db: Db,
+    source: String,
+    timeout_secs: u32,
+    token: String,
+    inbox_ready: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    if let Err(error) = with_retries(|| bot.delete_webhook().into_future()).await {
+        tracing::warn!(error = %redact(&error.to_string(), &token), "could not remove a webhook; polling anyway");
+    }
+    let mut offset: i32 = 0;
+    let mut failures: u32 = 0;
+    loop {
+        let request = bot
+            .get_updates()
+            .offset(offset)
+            .timeout(timeout_secs)
+            .limit(100)
+            .allowed_updates(allowed_updates());
+        let result = tokio::select! {
+            result = request.into_future() => result,
+            _ = stop.changed() => break,
+        };
+        match result {
+            Ok(updates) => {
+                failures = 0;
+                let Some(last) = updates.last() else { continue };
+                let next_offset = (last.id.0 as i32).wrapping_add(1);
+                let batch: Vec<(i64, crate::core::event::Event)> = updates
+                    .iter()
+                    .flat_map(|update| {
+                        let events = convert::to_events(update);
+                        // Several events from one update share its id times 16 plus their index,
+                        // so each has its own inbox key.
+                        events.into_iter().enumerate().map(move |(index, event)| {
+                            (i64::from(update.id.0) * 16 + index as i64, event)
+                        })
+                    })
+                    .collect();
+                loop {
+                    match inbox::store_batch(&db, &source, &batch, chrono::Utc::now()).await {
+                        Ok(_) => break,
+                        Err(error) => {
+                            tracing::error!(%error, "cannot store received updates; not confirming them until it works");
+                            tokio::select! {
+                                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                                _ = stop.changed() => return Ok(()),
+                            }
+                        }
+                    }
+                }
+                offset = next_offset;
+                inbox_ready.notify_one();
+            }
+            Err(RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) => {
+                bail!(
+                    "another process is polling this bot token (Telegram answered 409 Conflict). \
+                     Only one qunbot may poll a token: stop the other one, or use a second bot."
+                );
+            }
+            Err(RequestError::Api(ApiError::InvalidToken)) => {
+                bail!("Telegram no longer accepts the bot token (was it revoked in @BotFather?)");
+            }
+            Err(RequestError::RetryAfter(wait)) => {
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(error) => {
+                failures += 1;
+                let wait = Duration::from_secs(1u64 << failures.min(6));
+                tracing::warn!(error = %redact(&error.to_string(), &token), retry_in = ?wait, "getUpdates failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        }
+    }
+    // Everything received is stored: tell Telegram so the next start does not get it again
+    // (it would be ignored as a duplicate anyway).
+    if offset != 0 {
+        let confirm = bot.get_updates().offset(offset).limit(1).timeout(0);
+        let _ = tokio::time::timeout(Duration::from_secs(5), confirm.into_future()).await;
+    }
+    Ok(())
+}
+
+async fn handle_inbox(
+    engine: Arc<crate::core::engine::Engine>,
+    inbox_ready: Arc<Notify>,
+    outbox_ready: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last_prune = std::time::Instant::now();
+    loop {
+        match engine.handle_pending().await {
+            Ok(handled) => {
+                if handled > 0 {
+                    outbox_ready.notify_one();
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "handling the inbox failed; trying again shortly")
+            }
+        }
+        if last_prune.elapsed() > Duration::from_secs(3600) {
+            last_prune = std::time::Instant::now();
+            let before = engine.clock.now() - chrono::Duration::days(2);
+            if let Err(error) = inbox::prune(&engine.db, before).await {
+                tracing::warn!(%error, "could not prune the inbox");
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = inbox_ready.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn keep_lease(
+    db: Db,
+    name: String,
+    holder: String,
+    clock: Arc<dyn Clock>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(POLL_LEASE_SECS as u64 / 3)) => {}
+            _ = stop.changed() => return,
+        }
+        match leases::acquire(
+            &db,
+            &name,
+            &holder,
+            clock.now(),
+            chrono::Duration::seconds(POLL_LEASE_SECS),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(other)) => tracing::error!(%other, "another process took over polling"),
+            Err(error) => tracing::warn!(%error, "could not renew the polling lease"),
+        }
+    }
+}
+
+/// `qunbot commands --sync`: registers the command menus with Telegram, per scope and
+/// language. Commands only a member can see in private chats go to private chats, group
+/// commands to every group, and admins see the admin commands too.
+pub async fn sync_commands(prepared: &Prepared) -> anyhow::Result<()> {
+    let token = token(prepared)?;
+    let bot = plain_bot(prepared, &token)?;
+    identify(&bot, &prepared.settings.api_url(), &token).await?;
+    let scopes = [
+        (BotCommandScope::AllPrivateChats, true, Permission::Member),
+        (BotCommandScope::AllGroupChats, false, Permission::Member),
+        (
+            BotCommandScope::AllChatAdministrators,
+            false,
+            Permission::Owner,
+        ),
+    ];
+    let default_language = prepared.settings.defaults.language;
+    for (scope, private, up_to) in scopes {
+        for language in Language::ALL.into_iter().map(Some).chain([None]) {
+            let shown_in = language.unwrap_or(default_language);
+            let commands: Vec<BotCommand> = prepared
+                .commands
+                .iter()
+                .filter(|m| !m.hidden && m.permission <= up_to && m.scope.allows(private))
+                .filter(|m| private || m.scope != Scope::Private)
+                .map(|m| {
+                    let description: String =
+                        m.description.get(shown_in).chars().take(256).collect();
+                    BotCommand::new(m.name.clone(), description)
+                })
+                .collect();
+            let result = with_retries(|| {
+                let mut request = bot.set_my_commands(commands.clone()).scope(scope.clone());
+                if let Some(language) = language {
+                    request = request.language_code(language.telegram_code());
+                }
+                request.into_future()
+            })
+            .await;
+            result.map_err(|error| {
+                anyhow!(
+                    "setMyCommands failed: {}",
+                    redact(&error.to_string(), &token)
+                )
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! The Telegram side of the chat port: actions become Bot API calls.
+//!
+//! Sends go through teloxide's Throttle (per-chat and overall pacing, 429s retried inside it).
+//! Every other call honours `retry_after` here, and network failures are retried with backoff
+//! before the action is left in the outbox for later.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use teloxide::adaptors::Throttle;
+use teloxide::payloads::{
+    AnswerCallbackQuerySetters, BanChatMemberSetters, EditMessageTextSetters,
+    PinChatMessageSetters, RestrictChatMemberSetters, SendMessageSetters,
+    SetMessageReactionSetters, UnbanChatMemberSetters,
+};
+use teloxide::prelude::*;
+use teloxide::types::{
+    CallbackQueryId, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, MessageId,
+    ReactionType, ReplyParameters,
+};
+use teloxide::{ApiError, RequestError};
+
+use crate::core::action::{
+    Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError, fit_message,
+};
+use crate::core::event::{ChatId as CoreChatId, UserId as CoreUserId};
+
+/// How many times a call is tried on network errors before it is left for later.
+const NETWORK_ATTEMPTS: u32 = 4;
+/// How many `retry_after` answers in a row a call waits out before giving up for now.
+const RATE_LIMIT_ATTEMPTS: u32 = 6;
+
+pub type TgBot = Throttle<Bot>;
+
+pub struct TelegramPort {
+    bot: TgBot,
+    /// Removed from every error text before it is logged.
+    token: String,
+}
+
+impl TelegramPort {
+    pub fn new(bot: TgBot, token: String) -> TelegramPort {
+        TelegramPort { bot, token }
+    }
+}
+
+/// Calls `request` until it succeeds, a lasting error comes back, or the retries run out.
+pub async fn with_retries<T, F, Fut>(mut request: F) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RequestError>>,
+{
+    let mut network_failures = 0;
+    let mut rate_limited = 0;
+    loop {
+        match request().await {
+            Err(RequestError::RetryAfter(wait)) if rate_limited < RATE_LIMIT_ATTEMPTS => {
+                rate_limited += 1;
+                tracing::info!(
+                    seconds = wait.seconds(),
+                    "Telegram asked to slow down; waiting"
+                );
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(RequestError::Network(_) | RequestError::Io(_))
+                if network_failures + 1 < NETWORK_ATTEMPTS =>
+            {
+                network_failures += 1;
+                tokio::time::sleep(Duration::from_millis(500 << network_failures)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn keyboard(buttons: &[Vec<Button>]) -> Option<InlineKeyboardMarkup> {
+    (!buttons.is_empty()).then(|| {
+        InlineKeyboardMarkup::new(buttons.iter().map(|row| {
+            row.iter()
+                .map(|button| {
+                    InlineKeyboardButton::callback(button.text.clone(), button.data.clone())
+                })
+                .collect::<Vec<_>>()
+        }))
+    })
+}
+
+fn message_id(message: &MessageRef) -> Result<MessageId, PortError> {
+    match message {
+        MessageRef::Id(id) => i32::try_from(*id)
+            .map(MessageId)
+            .map_err(|_| PortError::Refused(format!("message id {id} is out of range"))),
+        MessageRef::Key(key) => Err(PortError::Refused(format!(
+            "message key `{key}` was not resolved"
+        ))),
+    }
+}
+
+fn user_id(user: CoreUserId) -> UserId {
+    UserId(user as u64)
+}
+
+impl TelegramPort {
+    fn classify(&self, error: RequestError) -> PortError {
+        let text = crate::telegram::redact(&error.to_string(), &self.token);
+        match error {
+            RequestError::Api(
+                ApiError::BotBlocked
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::BotKickedFromChannel
+                | ApiError::ChatNotFound
+                | ApiError::GroupDeactivated
+                | ApiError::UserDeactivated
+                | ApiError::CantInitiateConversation
+                | ApiError::CantTalkWithBots,
+            ) => PortError::ChatGone(text),
+            RequestError::Api(_)
+            | RequestError::MigrateToChatId(_)
+            | RequestError::InvalidJson { .. } => PortError::Refused(text),
+            RequestError::RetryAfter(_) | RequestError::Network(_) | RequestError::Io(_) => {
+                PortError::Unavailable(text)
+            }
+        }
+    }
+
+    async fn call<T, F, Fut>(&self, request: F) -> Result<T, PortError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RequestError>>,
+    {
+        with_retries(request)
+            .await
+            .map_err(|error| self.classify(error))
+    }
+}
+
+#[async_trait]
+impl ChatPort for TelegramPort {
+    async fn execute(&self, action: &Action) -> Result<Delivered, PortError> {
+        let bot = &self.bot;
+        match action {
+            Action::Send {
+                chat,
+                text,
+                reply_to,
+                buttons,
+                ..
+            } => {
+                let text = fit_message(text);
+                let sent = self
+                    .call(|| {
+                        let mut request = bot.send_message(ChatId(*chat), text.clone());
+                        if let Some(reply_to) = reply_to.and_then(|id| i32::try_from(id).ok()) {
+                            // The member may have deleted their message meanwhile.
+                            request = request.reply_parameters(
+                                ReplyParameters::new(MessageId(reply_to))
+                                    .allow_sending_without_reply(),
+                            );
+                        }
+                        if let Some(markup) = keyboard(buttons) {
+                            request = request.reply_markup(markup);
+                        }
+                        request.into_future()
+                    })
+                    .await?;
+                Ok(Delivered::Message(i64::from(sent.id.0)))
+            }
+            Action::Edit {
+                chat,
+                target,
+                text,
+                buttons,
+            } => {
+                let id = message_id(target)?;
+                let text = fit_message(text);
+                let result = self
+                    .call(|| {
+                        let mut request = bot.edit_message_text(ChatId(*chat), id, text.clone());
+                        if let Some(markup) = keyboard(buttons) {
+                            request = request.reply_markup(markup);
+                        }
+                        request.into_future()
+                    })
+                    .await;
+                match result {
+                    Ok(_) => Ok(Delivered::Done),
+                    // Nothing changed: that is what was wanted.
+                    Err(PortError::Refused(reason))
+                        if reason.contains("message is not modified") =>
+                    {
+                        Ok(Delivered::Done)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Action::Delete { chat, message } => {
+                let id = message_id(message)?;
+                self.call(|| bot.delete_message(ChatId(*chat), id).into_future())
+                    .await?;
+                Ok(Delivered::Done)
+            }
+            Action::React {
+                chat,
+                message,
+                emoji,
+            } => {
+                let id = message_id(&MessageRef::Id(*message))?;
+                let reaction = vec![ReactionType::Emoji {
+                    emoji: emoji.clone(),
+                }];
+                self.call(|| {
+                    bot.set_message_reaction(ChatId(*chat), id)
+                        .reaction(reaction.clone())
+                        .into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Mute { chat, user, until } => {
+                self.call(|| {
+                    let mut request = bot.restrict_chat_member(
+                        ChatId(*chat),
+                        user_id(*user),
+                        ChatPermissions::empty(),
+                    );
+                    if let Some(until) = until {
+                        request = request.until_date(*until);
+                    }
+                    request.into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Unmute { chat, user } => {
+                // Telegram: pass every permission to lift a member's restrictions; the group's
+                // own defaults still apply on top.
+                self.call(|| {
+                    bot.restrict_chat_member(ChatId(*chat), user_id(*user), ChatPermissions::all())
+                        .into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Ban { chat, user, until } => {
+                self.call(|| {
+                    let mut request = bot.ban_chat_member(ChatId(*chat), user_id(*user));
+                    if let Some(until) = until {
+                        request = request.until_date(*until);
+                    }
+                    request.into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Unban { chat, user } => {
+                self.call(|| {
+                    bot.unban_chat_member(ChatId(*chat), user_id(*user))
+                        .only_if_banned(true)
+                        .into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Pin { chat, message } => {
+                let id = message_id(message)?;
+                self.call(|| {
+                    bot.pin_chat_message(ChatId(*chat), id)
+                        .disable_notification(true)
+                        .into_future()
+                })
+                .await?;
+                Ok(Delivered::Done)
+            }
+            Action::AnswerButton {
+                callback_id,
+                text,
+                alert,
+                ..
+            } => {
+                let id = CallbackQueryId(callback_id.clone());
+                let result = self
+                    .call(|| {
+                        let mut request = bot.answer_callback_query(id.clone()).show_alert(*alert);
+                        if let Some(text) = text {
+                            request = request.text(text.chars().take(200).collect::<String>());
+                        }
+                        request.into_future()
+                    })
+                    .await;
+                match result {
+                    Ok(_) => Ok(Delivered::Done),
+                    // A toast nobody waits for any more is not worth an error.
+                    Err(PortError::Refused(reason)) if reason.contains("query is too old") => {
+                        Ok(Delivered::Done)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn administrators(&self, chat: CoreChatId) -> Result<Vec<Admin>, PortError> {
+        let members = self
+            .call(|| self.bot.get_chat_administrators(ChatId(chat)).into_future())
+            .await?;
+        Ok(members
+            .iter()
+            .map(|member| Admin {
+                user: member.user.id.0 as i64,
+                owner: member.is_owner(),
+            })
+            .collect())
+    }
+}
