@@ -85,7 +85,7 @@ impl Deliverer {
             }
             Err(PortError::ChatGone(reason)) => {
                 tracing::warn!(chat = queued.chat, %reason, "the bot can no longer write here; stopping sends to this chat");
-                chats::mark_gone(&self.db, queued.chat).await?;
+                chats::mark_gone(&self.db, queued.chat, now).await?;
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Refused(reason)) => {

@@ -58,10 +58,11 @@ pub async fn migrated_from(db: &Db, to: ChatId) -> StoreResult<Option<ChatId>> {
 }
 
 /// Stops sending to a chat the bot was removed from or blocked in.
-pub async fn mark_gone(db: &Db, chat: ChatId) -> StoreResult<()> {
+pub async fn mark_gone(db: &Db, chat: ChatId, at: DateTime<Utc>) -> StoreResult<()> {
     db.execute(
-        "UPDATE chats SET active = 0 WHERE chat_id = $1",
-        args![chat],
+        "INSERT INTO chats (chat_id, kind, first_seen, last_active, active) VALUES ($1, 'group', $2, $2, 0)
+         ON CONFLICT (chat_id) DO UPDATE SET active = 0",
+        args![chat, at.timestamp()],
     )
     .await?;
     Ok(())

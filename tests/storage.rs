@@ -1,0 +1,475 @@
+//! The storage layer and the engine's once-only guarantees, on SQLite and PostgreSQL.
+
+mod support;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use qunbot::app::prepare;
+use qunbot::args;
+use qunbot::config::Settings;
+use qunbot::core::action::{Action, MessageRef, PortError};
+use qunbot::core::clock::{Clock, ManualClock};
+use qunbot::core::context::BotIdentity;
+use qunbot::core::delivery::{Deliverer, Outcome};
+use qunbot::core::engine::{Engine, Handled};
+use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::store::{Db, inbox, leases, outbox};
+use support::db::TestDb;
+use support::port::RecordingPort;
+
+const GROUP: i64 = -1001;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap()
+}
+
+fn user(id: i64, name: &str) -> User {
+    User {
+        id,
+        name: name.into(),
+        username: None,
+        is_bot: false,
+        language: None,
+    }
+}
+
+fn said(chat: i64, from: User, id: i64, text: &str, at: DateTime<Utc>) -> Event {
+    Event {
+        chat: Chat {
+            id: chat,
+            kind: ChatKind::Supergroup,
+            title: Some("g".into()),
+        },
+        at,
+        kind: EventKind::Message(Message {
+            id,
+            from,
+            text: text.into(),
+            edited: false,
+            reply_to: None,
+            anonymous_admin: false,
+            links: vec![],
+            has_media: false,
+            forwarded: false,
+        }),
+    }
+}
+
+fn engine(db: &Db, port: Arc<RecordingPort>, clock: ManualClock, config: &str) -> Engine {
+    let settings = Settings::from_toml("test.toml", config).unwrap();
+    let prepared = prepare(settings).unwrap();
+    prepared.engine(
+        db.clone(),
+        Arc::new(clock),
+        BotIdentity {
+            id: 1,
+            username: "qunbot".into(),
+        },
+        port,
+    )
+}
+
+async fn message_count(db: &Db, chat: i64, user: i64) -> Option<i64> {
+    db.fetch_optional::<(i64,)>(
+        "SELECT message_count FROM members WHERE chat_id = $1 AND user_id = $2",
+        args![chat, user],
+    )
+    .await
+    .unwrap()
+    .map(|(n,)| n)
+}
+
+#[tokio::test]
+async fn migrations_apply_once() {
+    for test in TestDb::each().await {
+        assert_eq!(test.db.migrate().await.unwrap(), 0, "{}", test.backend);
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_update_is_stored_and_handled_once() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(db, port.clone(), ManualClock::starting_at(t0()), "");
+        let event = said(GROUP, user(7, "ana"), 1, "hello", t0());
+        assert_eq!(
+            inbox::store_batch(db, "tg", &[(5, event.clone())], t0())
+                .await
+                .unwrap(),
+            1
+        );
+        // Telegram sends the same update again (the offset was not confirmed before a crash).
+        assert_eq!(
+            inbox::store_batch(db, "tg", &[(5, event.clone())], t0())
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(engine.handle_pending().await.unwrap(), 1);
+        assert_eq!(
+            engine.handle("tg", 5, &event).await.unwrap(),
+            Handled::AlreadyHandled
+        );
+        assert_eq!(
+            message_count(db, GROUP, 7).await,
+            Some(1),
+            "{}",
+            test.backend
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn two_workers_racing_for_one_update_apply_it_once() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let clock = ManualClock::starting_at(t0());
+        let port = Arc::new(RecordingPort::default());
+        let a = Arc::new(engine(db, port.clone(), clock.clone(), ""));
+        let b = Arc::new(engine(db, port.clone(), clock.clone(), ""));
+        let mut batch = Vec::new();
+        for n in 0..20 {
+            batch.push((n, said(GROUP, user(7, "ana"), n, "/help", t0())));
+        }
+        inbox::store_batch(db, "tg", &batch, t0()).await.unwrap();
+        let (x, y) = tokio::join!(a.handle_pending(), b.handle_pending());
+        x.unwrap();
+        y.unwrap();
+        assert_eq!(
+            message_count(db, GROUP, 7).await,
+            Some(20),
+            "{}",
+            test.backend
+        );
+        let (queued,): (i64,) = db
+            .fetch_one("SELECT COUNT(*) FROM outbox", args![])
+            .await
+            .unwrap();
+        assert_eq!(
+            queued, 20,
+            "one /help answer per message on {}",
+            test.backend
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_feature_changes_nothing_and_does_not_block_the_queue() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(db, port.clone(), ManualClock::starting_at(t0()), "");
+        // An event whose stored form no longer reads, followed by a good one.
+        db.execute(
+            "INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ('tg', 1, $1, '{\"nonsense\":1}', $2)",
+            args![GROUP, t0().timestamp()],
+        )
+        .await
+        .unwrap();
+        inbox::store_batch(
+            db,
+            "tg",
+            &[(2, said(GROUP, user(7, "ana"), 1, "hi", t0()))],
+            t0(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(engine.handle_pending().await.unwrap(), 2);
+        assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
+        assert_eq!(message_count(db, GROUP, 7).await, Some(1));
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn stale_replies_are_dropped_but_their_state_changes_stay() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let clock = ManualClock::starting_at(t0());
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(
+            db,
+            port.clone(),
+            clock.clone(),
+            "[telegram]\nmax_reply_age_secs = 60\n",
+        );
+        let deliverer = Deliverer {
+            db: db.clone(),
+            port: port.clone(),
+            clock: Arc::new(clock.clone()),
+        };
+        // Sent before an outage, handled ten minutes later.
+        let event = said(GROUP, user(7, "ana"), 1, "/help", t0());
+        inbox::store_batch(db, "tg", &[(1, event)], t0())
+            .await
+            .unwrap();
+        clock.advance(Duration::minutes(10));
+        engine.handle_pending().await.unwrap();
+        for queued in outbox::pending(db, 0, 10).await.unwrap() {
+            assert_eq!(deliverer.deliver(&queued).await.unwrap(), Outcome::Expired);
+        }
+        assert!(port.actions().is_empty());
+        assert_eq!(
+            message_count(db, GROUP, 7).await,
+            Some(1),
+            "the activity still counts"
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn keyed_messages_are_edited_in_place_and_only_the_last_edit_is_made() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let clock = ManualClock::starting_at(t0());
+        let deliverer = Deliverer {
+            db: db.clone(),
+            port: port.clone(),
+            clock: Arc::new(clock.clone()),
+        };
+        let key = || MessageRef::Key("relay:1".into());
+        let edit = |text: &str| Action::Edit {
+            chat: GROUP,
+            target: key(),
+            text: text.into(),
+            buttons: vec![],
+        };
+        let mut tx = db.begin().await.unwrap();
+        // Four quick changes to a list that was never posted: only the last goes out, as a
+        // new message remembered under the key.
+        for text in [
+            "list: ana",
+            "list: ana bo",
+            "list: ana bo cy",
+            "list: ana bo cy di",
+        ] {
+            outbox::enqueue(&mut tx, &edit(text), t0(), None)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut outcomes = Vec::new();
+        for queued in outbox::pending(db, 0, 10).await.unwrap() {
+            outcomes.push(deliverer.deliver(&queued).await.unwrap());
+        }
+        assert_eq!(
+            &outcomes[..3],
+            &[
+                Outcome::Superseded,
+                Outcome::Superseded,
+                Outcome::Superseded
+            ]
+        );
+        assert!(matches!(outcomes[3], Outcome::Sent(_)));
+        // A later change edits that message in place.
+        let mut tx = db.begin().await.unwrap();
+        outbox::enqueue(&mut tx, &edit("list: ana bo cy di ed"), t0(), None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for queued in outbox::pending(db, 0, 10).await.unwrap() {
+            deliverer.deliver(&queued).await.unwrap();
+        }
+        let actions = port.actions();
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        assert!(
+            matches!(&actions[0], Action::Send { key: Some(k), text, .. } if k == "relay:1" && text == "list: ana bo cy di")
+        );
+        assert!(
+            matches!(&actions[1], Action::Edit { target: MessageRef::Id(1001), text, .. } if text == "list: ana bo cy di ed")
+        );
+        assert_eq!(
+            outbox::message_by_key(db, GROUP, "relay:1").await.unwrap(),
+            Some(1001)
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_chat_that_removed_the_bot_gets_no_more_sends_and_outages_leave_actions_queued() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let clock = ManualClock::starting_at(t0());
+        let deliverer = Deliverer {
+            db: db.clone(),
+            port: port.clone(),
+            clock: Arc::new(clock.clone()),
+        };
+        let send = |text: &str| Action::Send {
+            chat: GROUP,
+            text: text.into(),
+            reply_to: None,
+            key: None,
+            buttons: vec![],
+        };
+        let mut tx = db.begin().await.unwrap();
+        for text in ["one", "two", "three"] {
+            outbox::enqueue(&mut tx, &send(text), t0(), None)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        port.failures.lock().unwrap().extend([
+            PortError::Unavailable("timeout".into()),
+            PortError::ChatGone("Forbidden: bot was kicked".into()),
+        ]);
+        let queued = outbox::pending(db, 0, 10).await.unwrap();
+        assert!(matches!(
+            deliverer.deliver(&queued[0]).await.unwrap(),
+            Outcome::RetryLater(_)
+        ));
+        assert_eq!(
+            outbox::pending(db, 0, 10).await.unwrap().len(),
+            3,
+            "still queued after an outage"
+        );
+        assert!(matches!(
+            deliverer.deliver(&queued[0]).await.unwrap(),
+            Outcome::Failed(_)
+        ));
+        assert!(matches!(
+            deliverer.deliver(&queued[1]).await.unwrap(),
+            Outcome::Skipped(_)
+        ));
+        assert!(port.actions().is_empty());
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn only_one_process_holds_the_polling_lease() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let ttl = Duration::seconds(45);
+        assert_eq!(
+            leases::acquire(db, "poll", "a", t0(), ttl).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            leases::acquire(db, "poll", "b", t0() + Duration::seconds(10), ttl)
+                .await
+                .unwrap(),
+            Err("a".to_owned())
+        );
+        assert_eq!(
+            leases::acquire(db, "poll", "a", t0() + Duration::seconds(20), ttl)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        // a crashed: its lease runs out, and b may take over
+        assert_eq!(
+            leases::acquire(db, "poll", "b", t0() + Duration::seconds(70), ttl)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        leases::release(db, "poll", "b").await.unwrap();
+        assert_eq!(
+            leases::acquire(db, "poll", "c", t0() + Duration::seconds(71), ttl)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_group_upgraded_to_a_supergroup_keeps_its_members_and_settings() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let clock = ManualClock::starting_at(t0());
+        let port = Arc::new(RecordingPort::default());
+        let config = "[groups.\"-55\"]\nlanguage = \"en\"\nrules = \"Be kind.\"\n";
+        let engine = engine(db, port.clone(), clock.clone(), config);
+        let old = -55;
+        let new = -100_555;
+        let mut events = vec![
+            (1, said(old, user(7, "ana"), 1, "hi", t0())),
+            (2, said(old, user(7, "ana"), 2, "hi again", t0())),
+            (3, said(old, user(8, "bo"), 3, "hey", t0())),
+        ];
+        // The supergroup's first message can arrive before the notice in the old group.
+        events.push((
+            4,
+            said(
+                new,
+                user(7, "ana"),
+                4,
+                "moved?",
+                t0() + Duration::seconds(1),
+            ),
+        ));
+        let mut notice = said(old, user(7, "ana"), 5, "", t0() + Duration::seconds(2));
+        notice.kind = EventKind::ChatMigrated { to: new };
+        events.push((5, notice));
+        events.push((
+            6,
+            said(new, user(8, "bo"), 6, "/rules", t0() + Duration::seconds(3)),
+        ));
+        inbox::store_batch(db, "tg", &events, t0()).await.unwrap();
+        engine.handle_pending().await.unwrap();
+        assert_eq!(message_count(db, new, 7).await, Some(3), "{}", test.backend);
+        assert_eq!(message_count(db, new, 8).await, Some(2));
+        assert_eq!(message_count(db, old, 7).await, None);
+        let deliverer = Deliverer {
+            db: db.clone(),
+            port: port.clone(),
+            clock: Arc::new(clock.clone()),
+        };
+        for queued in outbox::pending(db, 0, 10).await.unwrap() {
+            deliverer.deliver(&queued).await.unwrap();
+        }
+        assert_eq!(
+            port.texts(),
+            vec!["Be kind.".to_owned()],
+            "the old group's rules and language"
+        );
+        assert_eq!(
+            engine.group_settings(new).await.unwrap().language.tag(),
+            "en"
+        );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_clock_is_the_one_the_engine_was_given() {
+    // Guard for the design rule "nothing calls Utc::now() inside features": the handled_at
+    // stamp comes from the engine's clock, not the machine's.
+    let test = TestDb::sqlite().await;
+    let clock = ManualClock::starting_at(t0());
+    let engine = engine(
+        &test.db,
+        Arc::new(RecordingPort::default()),
+        clock.clone(),
+        "",
+    );
+    inbox::store_batch(
+        &test.db,
+        "tg",
+        &[(1, said(GROUP, user(7, "ana"), 1, "hi", t0()))],
+        t0(),
+    )
+    .await
+    .unwrap();
+    clock.advance(Duration::hours(3));
+    engine.handle_pending().await.unwrap();
+    let (handled_at,): (i64,) = test
+        .db
+        .fetch_one("SELECT handled_at FROM inbox WHERE update_id = 1", args![])
+        .await
+        .unwrap();
+    assert_eq!(handled_at, clock.now().timestamp());
+    test.finish().await;
+}

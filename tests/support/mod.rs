@@ -1,0 +1,6 @@
+//! Shared test helpers. Each integration test file includes this with `mod support;` and uses
+//! what it needs.
+#![allow(dead_code)]
+
+pub mod db;
+pub mod port;
