@@ -91,7 +91,10 @@ impl Simulator {
             group: Chat {
                 id: chat_id,
                 kind,
-                title: Some("Demo group".into()),
+                title: Some(match prepared.settings.group(chat_id).language {
+                    crate::core::i18n::Language::ZhCn => "演示群".into(),
+                    crate::core::i18n::Language::En => "Demo group".into(),
+                }),
             },
             members: HashMap::new(),
             last_message: HashMap::new(),

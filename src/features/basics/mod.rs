@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use minijinja::context;
 
-use crate::core::commands::{Invocation, Manifest};
+use crate::core::commands::{Invocation, Manifest, Permission};
 use crate::core::context::{Cx, Role};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
@@ -81,22 +81,30 @@ fn help(cx: &mut Cx<'_>, topic: &str) -> CommandOutcome {
     }
     let private = cx.is_private();
     let role = cx.role;
-    let visible: Vec<&Manifest> = cx
+    let mut visible: Vec<&Manifest> = cx
         .commands
         .iter()
         .filter(|m| !m.hidden && m.scope.allows(private) && permitted(m, role))
         .collect();
-    let lines: Vec<String> = visible.iter().map(|m| help_line(m, language)).collect();
+    visible.sort_by(|a, b| a.name.cmp(&b.name));
+    let (admin, member): (Vec<&Manifest>, Vec<&Manifest>) = visible
+        .into_iter()
+        .partition(|m| m.permission > Permission::Member);
+    let lines = |manifests: Vec<&Manifest>| {
+        manifests
+            .iter()
+            .map(|m| help_line(m, language))
+            .collect::<Vec<_>>()
+    };
     let text = cx.text(
         "basics.help",
-        context! { lines => lines, admin => role >= Role::Admin },
+        context! { lines => lines(member), admin_lines => lines(admin) },
     );
     cx.reply(text);
     CommandOutcome::Done
 }
 
 fn permitted(manifest: &Manifest, role: Role) -> bool {
-    use crate::core::commands::Permission;
     match manifest.permission {
         Permission::Member => true,
         Permission::Admin => role >= Role::Admin,

@@ -1,0 +1,102 @@
+//! Scenario transcripts: each `tests/scenarios/NAME.chat` is a script for the simulator with the
+//! bot's expected answers written under each line (`> …`). The test plays the script through the
+//! real engine, features and database code and compares the transcript with the file.
+//! `NAME.toml` beside it, if present, is the config. Run with `QUNBOT_BLESS=1` to rewrite the
+//! files from the actual output after a deliberate change, then read the diff.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{TimeZone, Utc};
+use qunbot::app::prepare;
+use qunbot::config::Settings;
+use qunbot::sim::{Simulator, transcript};
+use support::db::TestDb;
+
+async fn play(chat_file: &Path) -> (String, String) {
+    let expected = std::fs::read_to_string(chat_file).unwrap();
+    let config = chat_file.with_extension("toml");
+    let settings = if config.exists() {
+        Settings::load(&config).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        Settings::built_in()
+    };
+    let prepared = prepare(settings).unwrap_or_else(|e| panic!("{e:?}"));
+    let test = TestDb::sqlite().await;
+    let start = Utc.with_ymd_and_hms(2026, 1, 5, 1, 0, 0).unwrap();
+    let mut sim = Simulator::new(&prepared, test.db.clone(), start);
+    let actual = transcript(&mut sim, &expected).await.unwrap();
+    test.finish().await;
+    (expected, actual)
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "chat"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn every_scenario_transcript_matches() {
+    let files = scenario_files();
+    assert!(files.len() >= 4, "scenario files are missing");
+    let bless = std::env::var_os("QUNBOT_BLESS").is_some();
+    let mut failures = Vec::new();
+    for file in files {
+        let (expected, actual) = play(&file).await;
+        if expected == actual {
+            continue;
+        }
+        if bless {
+            std::fs::write(&file, &actual).unwrap();
+            continue;
+        }
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines().chain(std::iter::repeat("<missing>")))
+            .enumerate()
+            .filter(|(_, (e, a))| e != a)
+            .take(5)
+            .map(|(n, (e, a))| format!("  line {}:\n    expected: {e}\n    actual:   {a}", n + 1))
+            .collect();
+        failures.push(format!(
+            "{}:\n{}{}",
+            file.display(),
+            diff.join("\n"),
+            if expected.lines().count() != actual.lines().count() {
+                format!(
+                    "\n  (expected {} lines, got {})",
+                    expected.lines().count(),
+                    actual.lines().count()
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "transcripts differ (QUNBOT_BLESS=1 rewrites them):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_demo_script_runs_without_errors() {
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.chat"))
+            .unwrap();
+    let prepared = prepare(Settings::built_in()).unwrap();
+    let test = TestDb::sqlite().await;
+    let mut sim = Simulator::new(&prepared, test.db.clone(), Utc::now());
+    let out = transcript(&mut sim, &demo).await.unwrap();
+    assert!(!out.contains("(error:"), "{out}");
+    assert!(out.contains("> bot → bob: 可用命令："), "{out}");
+    test.finish().await;
+}
