@@ -24,6 +24,9 @@ use crate::store::{Db, StoreResult, chats, inbox, outbox};
 /// takes effect within this time.
 const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 
+/// Each chat's administrators and when they were fetched.
+type AdminCache = HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>;
+
 /// What became of one inbox entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled {
@@ -43,7 +46,7 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     pub bot: BotIdentity,
     pub port: Arc<dyn ChatPort>,
-    admins: Mutex<HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>>,
+    admins: Mutex<AdminCache>,
 }
 
 impl Engine {
@@ -359,7 +362,7 @@ impl Engine {
 
     fn admin_cache(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>> {
+    ) -> std::sync::MutexGuard<'_, AdminCache> {
         self.admins
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -9,12 +9,14 @@ use chrono_tz::Tz;
 use crate::core::action::{Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError};
 use crate::core::event::{ChatId, MessageId, UserId};
 
+/// Who wrote a message (`None` = the bot), its text and its buttons.
+type SimMessage = (Option<UserId>, String, Vec<Vec<Button>>);
+
 #[derive(Default)]
 struct World {
     names: HashMap<UserId, String>,
     admins: BTreeMap<UserId, bool>,
-    /// Who wrote each message (`None` = the bot), its text and its buttons.
-    messages: HashMap<(ChatId, MessageId), (Option<UserId>, String, Vec<Vec<Button>>)>,
+    messages: HashMap<(ChatId, MessageId), SimMessage>,
     deleted: HashSet<(ChatId, MessageId)>,
     callbacks: HashMap<String, UserId>,
     next_message_id: MessageId,
