@@ -360,9 +360,7 @@ impl Engine {
         self.admin_cache().remove(&chat);
     }
 
-    fn admin_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, AdminCache> {
+    fn admin_cache(&self) -> std::sync::MutexGuard<'_, AdminCache> {
         self.admins
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

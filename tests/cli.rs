@@ -1,0 +1,178 @@
+//! The `qunbot` binary as an operator meets it: exit codes and the words it prints.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn qunbot(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qunbot"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("QUNBOT_TOKEN")
+        .env_remove("QUNBOT_API_URL")
+        .env_remove("QUNBOT_DATABASE_URL");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_config_accepts_the_example_and_summarises_it() {
+    let out = qunbot(&["check-config", "config.example.toml"], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("config.example.toml is valid."), "{stdout}");
+    assert!(stdout.contains("zh-CN · Asia/Shanghai"), "{stdout}");
+    assert!(
+        stdout.contains("group -1001234567890 en · Europe/Berlin"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[defaults]\nlanguage = \"de\"\ntimezone = \"Nowhere/Land\"\n",
+    )
+    .unwrap();
+    let out = qunbot(&["check-config", path.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml:2:12: unknown language `de`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.toml:3:12: unknown time zone `Nowhere/Land`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn check_config_on_a_missing_file_says_so() {
+    let out = qunbot(&["check-config", "no/such/file.toml"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read the file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn chat_plays_a_script_and_prints_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.chat");
+    std::fs::write(
+        &script,
+        "bob: 群规\nbob: /frobnicate@qunbot\nnonsense line here\n",
+    )
+    .unwrap();
+    let out = qunbot(&["chat", "--script", script.to_str().unwrap()], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("bob: 群规\n> bot → bob: 本群还没有设置群规。\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("> bot → bob: 我不认识 /frobnicate 这个命令。"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("> (error: cannot read `nonsense line here`"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn chat_reads_a_script_from_standard_input_and_keeps_state_in_a_named_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chat.db").display());
+    for _ in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+            .args(["chat", "--db", &db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all("alice: hello\n".as_bytes())
+            .unwrap();
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    assert!(Path::new(&dir.path().join("chat.db")).exists());
+}
+
+#[test]
+fn commands_prints_the_manifest_table() {
+    let out = qunbot(&["commands"], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("/help"), "{stdout}");
+    assert!(stdout.contains("帮助 菜单"), "{stdout}");
+    assert!(
+        stdout.contains("/rules") && stdout.contains("group"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_without_a_token_explains_what_is_missing() {
+    let out = qunbot(&["run"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no bot token: set QUNBOT_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn run_against_an_unreachable_api_fails_cleanly_without_showing_the_token() {
+    let token = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr";
+    // Port 9 on loopback: nothing listens there, the connection is refused at once.
+    let out = qunbot(
+        &["run"],
+        &[
+            ("QUNBOT_TOKEN", token),
+            ("QUNBOT_API_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach the Bot API at http://127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(token) && !stderr.contains("AAbbCC"),
+        "the token leaked: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["run", "check-config", "migrate", "commands", "chat"] {
+        let out = qunbot(&[sub, "--help"], &[]);
+        assert!(out.status.success(), "{sub}");
+        assert!(text(&out.stdout).contains("Usage: qunbot"), "{sub}");
+    }
+}
