@@ -21,10 +21,17 @@ pub struct Prepared {
 
 /// Loads the manifests the settings point at and checks that every command has something
 /// behind it (a feature or a reply template) and every feature's command has a manifest.
-pub fn prepare(mut settings: Settings) -> Result<Prepared, Vec<String>> {
+pub fn prepare(settings: Settings) -> Result<Prepared, Vec<String>> {
+    prepare_with(settings, features::all())
+}
+
+/// Like `prepare`, with a feature set of your own (the built-in ones plus yours, say).
+pub fn prepare_with(
+    mut settings: Settings,
+    features: Vec<Arc<dyn Feature>>,
+) -> Result<Prepared, Vec<String>> {
     let commands =
         CommandSet::load(Some(&settings.commands_dir())).map_err(|e| vec![e.to_string()])?;
-    let features = features::all();
     let mut errors = add_reply_templates(&mut settings, &commands);
     errors.extend(command_coverage(&commands, &features));
     if !errors.is_empty() {

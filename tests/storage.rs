@@ -358,7 +358,10 @@ async fn only_one_process_holds_the_polling_lease() {
             leases::acquire(db, "poll", "b", t0() + Duration::seconds(10), ttl)
                 .await
                 .unwrap(),
-            Err("a".to_owned())
+            Err(leases::HeldBy {
+                holder: "a".to_owned(),
+                expires_at: (t0() + ttl).timestamp()
+            })
         );
         assert_eq!(
             leases::acquire(db, "poll", "a", t0() + Duration::seconds(20), ttl)

@@ -6,6 +6,14 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Db, StoreResult};
 use crate::args;
 
+/// Someone else's unexpired lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldBy {
+    pub holder: String,
+    /// Unix seconds; moves forward each time the holder renews.
+    pub expires_at: i64,
+}
+
 /// Takes or renews the lease `name` for `holder` until `now + ttl`. Returns the current holder
 /// when someone else holds an unexpired lease.
 pub async fn acquire(
@@ -14,7 +22,7 @@ pub async fn acquire(
     holder: &str,
     now: DateTime<Utc>,
     ttl: Duration,
-) -> StoreResult<Result<(), String>> {
+) -> StoreResult<Result<(), HeldBy>> {
     let until = (now + ttl).timestamp();
     let taken = db
         .execute(
@@ -27,10 +35,13 @@ pub async fn acquire(
     if taken == 1 {
         return Ok(Ok(()));
     }
-    let (current,): (String,) = db
-        .fetch_one("SELECT holder FROM leases WHERE name = $1", args![name])
+    let (holder, expires_at): (String, i64) = db
+        .fetch_one(
+            "SELECT holder, expires_at FROM leases WHERE name = $1",
+            args![name],
+        )
         .await?;
-    Ok(Err(current))
+    Ok(Err(HeldBy { holder, expires_at }))
 }
 
 /// Gives the lease up at a clean shutdown, so a restart need not wait for it to expire.

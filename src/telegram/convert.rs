@@ -21,6 +21,18 @@ pub fn to_event(update: &Update) -> Option<Event> {
 
 fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
     let chat = chat(&message.chat)?;
+    // teloxide files the migration notices under ordinary messages.
+    if let Some(to) = message.migrate_to_chat_id() {
+        return Some(Event {
+            chat,
+            at: message.date,
+            kind: EventKind::ChatMigrated { to: to.0 },
+        });
+    }
+    if message.chat_migration().is_some() {
+        // The supergroup's side of the same move: nothing more to do.
+        return None;
+    }
     let kind = match &message.kind {
         MessageKind::Common(common) => {
             let from = message.from.as_ref()?;
@@ -84,10 +96,7 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 .filter(|from| from.id != left.left_chat_member.id)
                 .map(user),
         },
-        _ => match message.migrate_to_chat_id() {
-            Some(to) => EventKind::ChatMigrated { to: to.0 },
-            None => return None,
-        },
+        _ => return None,
     };
     Some(Event {
         chat,

@@ -99,6 +99,16 @@ async fn identify(bot: &Bot, api_url: &str, token: &str) -> anyhow::Result<BotId
 /// `qunbot run`: serve until Ctrl-C or SIGTERM.
 pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
     let token = token(&prepared)?;
+    run_until(prepared, token, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` completes (or polling fails for good), then finishes the updates in
+/// hand and returns.
+pub async fn run_until(
+    prepared: Prepared,
+    token: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let api_url = prepared.settings.api_url();
     let bot = plain_bot(&prepared, &token)?;
     let identity = identify(&bot, &api_url, &token).await?;
@@ -111,25 +121,15 @@ pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let lease_name = format!("telegram-poller:{}", identity.id);
+    // Host and process name the holder for the operator; the start time tells two runs in one
+    // process apart.
     let holder = format!(
-        "{}:{}",
+        "{}:{}:{}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
-        std::process::id()
+        std::process::id(),
+        clock.now().timestamp_micros()
     );
-    if let Err(other) = leases::acquire(
-        &db,
-        &lease_name,
-        &holder,
-        clock.now(),
-        chrono::Duration::seconds(POLL_LEASE_SECS),
-    )
-    .await?
-    {
-        bail!(
-            "another qunbot process ({other}) is already polling this bot's updates; only one process may poll a token. \
-             If it crashed, its claim expires within {POLL_LEASE_SECS} s."
-        );
-    }
+    take_polling_lease(&db, &lease_name, &holder, clock.as_ref()).await?;
 
     let per_group = prepared
         .settings
@@ -189,7 +189,7 @@ pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
 
     let mut poller = poller;
     let outcome = tokio::select! {
-        _ = shutdown_signal() => {
+        _ = shutdown => {
             tracing::info!("stopping: finishing the updates in hand");
             Ok(())
         }
@@ -210,6 +210,44 @@ pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     outcome
+}
+
+/// Takes the polling lease. If another process holds it, waits to see whether that process is
+/// alive (it renews every few seconds) or crashed (its lease runs out), and refuses only in the
+/// first case, so a restart after a crash needs no manual step.
+async fn take_polling_lease(
+    db: &Db,
+    name: &str,
+    holder: &str,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let ttl = chrono::Duration::seconds(POLL_LEASE_SECS);
+    let mut first_seen: Option<leases::HeldBy> = None;
+    loop {
+        match leases::acquire(db, name, holder, clock.now(), ttl).await? {
+            Ok(()) => return Ok(()),
+            Err(held) => match &first_seen {
+                Some(first)
+                    if held.expires_at > first.expires_at || held.holder != first.holder =>
+                {
+                    bail!(
+                        "another qunbot process ({}) is already polling this bot's updates; only one process may \
+                     poll a token. Stop it first, or give this one another bot token.",
+                        held.holder
+                    )
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(
+                        other = %held.holder,
+                        "another process held the polling lease; waiting to see whether it is still running"
+                    );
+                    first_seen = Some(held);
+                }
+            },
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn shutdown_signal() {
@@ -394,7 +432,9 @@ async fn keep_lease(
         .await
         {
             Ok(Ok(())) => {}
-            Ok(Err(other)) => tracing::error!(%other, "another process took over polling"),
+            Ok(Err(other)) => {
+                tracing::error!(other = %other.holder, "another process took over polling")
+            }
             Err(error) => tracing::warn!(%error, "could not renew the polling lease"),
         }
     }

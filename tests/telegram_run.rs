@@ -1,0 +1,427 @@
+//! End to end: the real `run` code path (polling into the inbox, the engine, delivery through
+//! teloxide's Throttle) against a fake Bot API server. An update goes in; the expected API call
+//! comes out.
+
+mod support;
+
+use std::time::Duration;
+
+use qunbot::app::prepare;
+use qunbot::args;
+use qunbot::config::Settings;
+use qunbot::store::Db;
+use serde_json::Value;
+use support::fake_bot_api::{Failure, FakeBotApi};
+use tokio::sync::oneshot;
+
+const GROUP: i64 = -1_001_234_567_890;
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Running {
+    db_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("run stops in time")
+            .expect("no panic")
+    }
+
+    async fn db(&self) -> Db {
+        Db::connect(&self.db_url).await.unwrap()
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Starts `qunbot run` in this process against `fake`, with `extra` appended to the config.
+async fn start(fake: FakeBotApi, extra: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let config = format!(
+        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n{extra}",
+        fake.url()
+    );
+    let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
+    let prepared = prepare(settings).unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let token = fake.token().to_owned();
+    let task = tokio::spawn(qunbot::telegram::run_until(prepared, token, async {
+        let _ = stop_rx.await;
+    }));
+    Running {
+        db_url,
+        stop: Some(stop_tx),
+        task,
+        _dir: dir,
+    }
+}
+
+fn text_of(call: &support::fake_bot_api::Call) -> String {
+    call.params["text"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_help_command_in_a_group_gets_a_reply_to_that_message() {
+    let fake = FakeBotApi::start().await;
+    let update = FakeBotApi::group_text(GROUP, (7, "Ana"), "/help@qunbot_test_bot", now());
+    let message_id = update["message"]["message_id"].as_i64().unwrap();
+    fake.push_update(update);
+    let bot = start(fake.clone(), "").await;
+
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    let params = &sent[0].params;
+    assert_eq!(params["chat_id"].as_i64(), Some(GROUP));
+    assert!(text_of(&sent[0]).starts_with("可用命令："), "{params}");
+    assert_eq!(
+        params["reply_parameters"]["message_id"].as_i64(),
+        Some(message_id),
+        "{params}"
+    );
+
+    // The first getUpdates asks for chat_member updates explicitly (Telegram leaves them out
+    // otherwise), and the batch is confirmed by the next offset.
+    let polls = fake.wait_for_call("getUpdates", 2, WAIT).await;
+    let allowed = polls[0].params["allowed_updates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        allowed.contains(&Value::from("chat_member")),
+        "{:?}",
+        polls[0].params
+    );
+    assert!(
+        polls.iter().any(|p| p.params["offset"].as_i64() == Some(2)),
+        "{polls:?}"
+    );
+    bot.stop().await.unwrap();
+    assert!(
+        fake.pending_update_ids().is_empty(),
+        "everything received was confirmed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_for_other_bots_are_ignored_and_unknown_ones_for_us_get_a_hint() {
+    let fake = FakeBotApi::start().await;
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (7, "Ana"),
+        "/help@some_other_bot",
+        now(),
+    ));
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "/weather", now()));
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (7, "Ana"),
+        "/weather@qunbot_test_bot",
+        now(),
+    ));
+    let bot = start(fake.clone(), "").await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent_all = fake.calls_to("sendMessage");
+    assert_eq!(sent_all.len(), 1, "{sent_all:?}");
+    assert!(
+        text_of(&sent[0]).contains("/weather"),
+        "{:?}",
+        sent[0].params
+    );
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_send_waits_as_told_and_is_delivered_once() {
+    let fake = FakeBotApi::start().await;
+    fake.fail_next("sendMessage", Failure::RetryAfter(1));
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "群规", now()));
+    let bot = start(fake.clone(), "").await;
+    fake.wait_for_call("sendMessage", 2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let attempts = fake.calls_to("sendMessage");
+    assert_eq!(
+        attempts.len(),
+        2,
+        "one refused, one delivered: {attempts:?}"
+    );
+    let waited = attempts[1].at.duration_since(attempts[0].at);
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}, before retry_after"
+    );
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_leaves_and_messages_are_tracked_and_edits_do_not_rerun_commands() {
+    let fake = FakeBotApi::start().await;
+    fake.push_update(FakeBotApi::new_members(
+        GROUP,
+        (7, "Ana"),
+        &[(8, "Bo"), (9, "Cy")],
+        now(),
+    ));
+    let help = FakeBotApi::group_text(GROUP, (8, "Bo"), "hello", now());
+    let hello_id = help["message"]["message_id"].as_i64().unwrap();
+    fake.push_update(help);
+    fake.push_update(FakeBotApi::edited_group_text(
+        GROUP,
+        (8, "Bo"),
+        hello_id,
+        "/help",
+        now(),
+        now(),
+    ));
+    fake.push_update(FakeBotApi::left_member(GROUP, (9, "Cy"), now()));
+    fake.push_update(FakeBotApi::group_text(GROUP, (8, "Bo"), "/rules", now()));
+    let bot = start(fake.clone(), "").await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert_eq!(
+        text_of(&sent[0]),
+        "本群还没有设置群规。",
+        "the edit to /help was not run"
+    );
+    let db = bot.db().await;
+    let rows: Vec<(i64, i64, Option<i64>, Option<i64>)> = db
+        .fetch_all(
+            "SELECT user_id, message_count, joined_at, left_at FROM members WHERE chat_id = $1 ORDER BY user_id",
+            args![GROUP],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the two who joined: {rows:?}");
+    assert_eq!(rows[0].0, 8);
+    assert_eq!(rows[0].1, 2, "hello and /rules count; the edit does not");
+    assert!(
+        rows[0].2.is_some() && rows[0].3.is_none(),
+        "Bo joined and stayed"
+    );
+    assert!(
+        rows[1].2.is_some() && rows[1].3.is_some(),
+        "Cy joined and left"
+    );
+    db.close().await;
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_after_downtime_is_applied_but_stale_replies_are_not_sent() {
+    let fake = FakeBotApi::start().await;
+    let an_hour_ago = now() - 3600;
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (7, "Ana"),
+        "/help",
+        an_hour_ago,
+    ));
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "/rules", now()));
+    let bot = start(fake.clone(), "").await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.calls_to("sendMessage").len(), 1);
+    assert_eq!(
+        text_of(&sent[0]),
+        "本群还没有设置群规。",
+        "only the fresh command is answered"
+    );
+    let db = bot.db().await;
+    let (count,): (i64,) = db
+        .fetch_one(
+            "SELECT message_count FROM members WHERE user_id = 7",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(count, 2, "the old message still counts as activity");
+    db.close().await;
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_upgraded_to_a_supergroup_keeps_its_settings() {
+    let fake = FakeBotApi::start().await;
+    let old = -4242;
+    let new = -1_004_242;
+    fake.push_update(FakeBotApi::group_text(old, (7, "Ana"), "hi", now()));
+    fake.push_update(FakeBotApi::migrate_to_supergroup(old, new, now()));
+    fake.push_update(FakeBotApi::group_text(new, (7, "Ana"), "/rules", now()));
+    let bot = start(
+        fake.clone(),
+        "[groups.\"-4242\"]\nlanguage = \"en\"\nrules = \"Be kind.\"\n",
+    )
+    .await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert_eq!(sent[0].params["chat_id"].as_i64(), Some(new));
+    assert_eq!(text_of(&sent[0]), "Be kind.");
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_check_the_chat_administrators() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("announce.toml"),
+        "name = \"announce\"\ndescription = \"a\"\npermission = \"admin\"\nreply = \"📢 {{ args }}\"\n",
+    )
+    .unwrap();
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (8, "Bo"),
+        "/announce hi",
+        now(),
+    ));
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (7, "Ana"),
+        "/announce hi",
+        now(),
+    ));
+    let extra = format!("commands_dir = \"{}\"\n", dir.path().display());
+    // commands_dir is a top-level key: put it before any table.
+    let bot = start_with_top_level(fake.clone(), &extra).await;
+    let sent = fake.wait_for_call("sendMessage", 2, WAIT).await;
+    assert_eq!(text_of(&sent[0]), "只有管理员可以使用 /announce。");
+    assert_eq!(text_of(&sent[1]), "📢 hi");
+    assert_eq!(
+        fake.calls_to("getChatAdministrators").len(),
+        1,
+        "the list is cached"
+    );
+    bot.stop().await.unwrap();
+}
+
+async fn start_with_top_level(fake: FakeBotApi, top: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let config = format!(
+        "{top}\n[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
+        fake.url()
+    );
+    let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
+    let prepared = prepare(settings).unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let token = fake.token().to_owned();
+    let task = tokio::spawn(qunbot::telegram::run_until(prepared, token, async {
+        let _ = stop_rx.await;
+    }));
+    Running {
+        db_url,
+        stop: Some(stop_tx),
+        task,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_poller_is_refused_with_a_clear_message() {
+    let fake = FakeBotApi::start().await;
+    fake.fail_next("getUpdates", Failure::Conflict);
+    let bot = start(fake.clone(), "").await;
+    let result = tokio::time::timeout(WAIT, bot.task).await.unwrap().unwrap();
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("another process is polling this bot token"),
+        "{error}"
+    );
+    assert!(!error.contains(fake.token()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_on_one_database_do_not_both_poll() {
+    let fake = FakeBotApi::start().await;
+    let first = start(fake.clone(), "").await;
+    fake.wait_for_call("getUpdates", 1, WAIT).await;
+    let config = format!(
+        "[telegram]\napi_url = \"{}\"\n\n[database]\nurl = \"{}\"\n",
+        fake.url(),
+        first.db_url
+    );
+    let prepared = prepare(Settings::from_toml("second.toml", &config).unwrap()).unwrap();
+    let second =
+        qunbot::telegram::run_until(prepared, fake.token().to_owned(), std::future::pending())
+            .await;
+    let error = second.unwrap_err().to_string();
+    assert!(
+        error.contains("already polling this bot's updates"),
+        "{error}"
+    );
+    first.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_bot_stops_writing_to_that_chat() {
+    let fake = FakeBotApi::start().await;
+    fake.fail_next(
+        "sendMessage",
+        Failure::Forbidden("Forbidden: bot was kicked from the supergroup chat".into()),
+    );
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "/help", now()));
+    let bot = start(fake.clone(), "").await;
+    fake.wait_for_call("sendMessage", 1, WAIT).await;
+    let db = bot.db().await;
+    let mut active = 1;
+    for _ in 0..50 {
+        let (a,): (i64,) = db
+            .fetch_one("SELECT active FROM chats WHERE chat_id = $1", args![GROUP])
+            .await
+            .unwrap();
+        active = a;
+        if active == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(active, 0);
+    db.close().await;
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_pollers_lease_is_waited_out_not_refused() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let db = Db::connect(&db_url).await.unwrap();
+    // A process that died two seconds before its lease would have run out.
+    db.execute(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'crashed-host:4242', $2)",
+        args![format!("telegram-poller:{}", FakeBotApi::BOT_ID), now() + 2],
+    )
+    .await
+    .unwrap();
+    db.close().await;
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "群规", now()));
+    let config = format!(
+        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
+        fake.url()
+    );
+    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(qunbot::telegram::run_until(
+        prepared,
+        fake.token().to_owned(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    fake.wait_for_call("sendMessage", 1, WAIT).await;
+    let _ = stop_tx.send(());
+    tokio::time::timeout(WAIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
