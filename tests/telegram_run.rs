@@ -425,3 +425,65 @@ async fn a_crashed_pollers_lease_is_waited_out_not_refused() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_sync_registers_each_scope_in_each_language() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{}\n", fake.token())).unwrap();
+    std::fs::write(
+        dir.path().join("kick.toml"),
+        "name = \"kick\"\ndescription = { zh-CN = \"移出成员\", en = \"Remove a member\" }\npermission = \"admin\"\nwhere = \"group\"\nreply = \"…\"\n",
+    )
+    .unwrap();
+    let config = format!(
+        "commands_dir = \"{}\"\n[telegram]\napi_url = \"{}\"\ntoken_file = \"{}\"\n",
+        dir.path().display(),
+        fake.url(),
+        token_file.display()
+    );
+    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    qunbot::telegram::sync_commands(&prepared).await.unwrap();
+    let calls = fake.calls_to("setMyCommands");
+    assert_eq!(calls.len(), 9, "3 scopes × (zh, en, default)");
+    let find = |scope: &str, language: Option<&str>| {
+        calls
+            .iter()
+            .find(|c| {
+                c.params["scope"]["type"] == scope && c.params["language_code"].as_str() == language
+            })
+            .unwrap_or_else(|| panic!("no call for {scope} {language:?}: {calls:?}"))
+            .params["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["command"].as_str().unwrap(),
+                    c["description"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let groups_zh = find("all_group_chats", Some("zh"));
+    assert!(
+        groups_zh.contains(&"help=查看可用命令".to_owned()),
+        "{groups_zh:?}"
+    );
+    assert!(
+        !groups_zh.iter().any(|c| c.starts_with("kick=")),
+        "members do not see admin commands"
+    );
+    let admins_en = find("all_chat_administrators", Some("en"));
+    assert!(
+        admins_en.contains(&"kick=Remove a member".to_owned()),
+        "{admins_en:?}"
+    );
+    let private = find("all_private_chats", None);
+    assert!(
+        !private.iter().any(|c| c.starts_with("rules=")),
+        "/rules is for groups: {private:?}"
+    );
+}
