@@ -257,6 +257,11 @@ async fn chat(
             text.push_str(&line?);
             text.push('\n');
         }
+        // Nothing piped in (`qunbot chat < /dev/null`, or a runner without a terminal): show
+        // the demo rather than nothing.
+        if text.trim().is_empty() {
+            text = DEMO_SCRIPT.to_owned();
+        }
         write!(stdout, "{}", transcript(&mut sim, &text).await?)?;
     } else {
         if !no_demo {

@@ -176,3 +176,59 @@ fn every_subcommand_has_help() {
         assert!(text(&out.stdout).contains("Usage: qunbot"), "{sub}");
     }
 }
+
+#[test]
+fn chat_without_input_plays_the_demo() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+        .arg("chat")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("bob: /help\n> bot → bob: 可用命令："),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn migrate_reports_what_it_did_and_a_bad_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let out = qunbot(&["migrate"], &[("QUNBOT_DATABASE_URL", &url)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("SQLite: 1 migration(s) applied"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = qunbot(&["migrate"], &[("QUNBOT_DATABASE_URL", &url)]);
+    assert!(
+        text(&again.stdout).contains("SQLite: 0 migration(s) applied"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let out = qunbot(
+        &["migrate"],
+        &[("QUNBOT_DATABASE_URL", "sqlite:///no/such/folder/x.db")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the database sqlite:///no/such/folder/x.db"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = qunbot(
+        &["migrate"],
+        &[("QUNBOT_DATABASE_URL", "mysql://root:secret@localhost/db")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the password leaked: {stderr}");
+}

@@ -141,3 +141,50 @@ async fn kill_9_loses_nothing_and_repeats_no_effect() {
         "the final offset confirmed everything"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_never_appears_in_the_log_even_at_trace_level() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    fake.fail_next(
+        "sendMessage",
+        support::fake_bot_api::Failure::BadRequest("Bad Request: chat not found".into()),
+    );
+    fake.push_update(FakeBotApi::group_text(
+        -1001,
+        (7, "Ana"),
+        "/help",
+        chrono::Utc::now().timestamp(),
+    ));
+    fake.push_update(FakeBotApi::group_text(
+        -1002,
+        (7, "Ana"),
+        "/help",
+        chrono::Utc::now().timestamp(),
+    ));
+    let child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env("QUNBOT_TOKEN", fake.token())
+        .env("QUNBOT_API_URL", fake.url())
+        .env("QUNBOT_DATABASE_URL", &db_url)
+        .env("QUNBOT_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_for_call("sendMessage", 2, Duration::from_secs(20))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.len() > 1000, "trace logging is on: {log}");
+    let secret_part = fake.token().split(':').nth(1).unwrap();
+    assert!(!log.contains(secret_part), "the token leaked into the log");
+    assert!(output.status.success());
+}
