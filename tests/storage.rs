@@ -48,6 +48,7 @@ fn said(chat: i64, from: User, id: i64, text: &str, at: DateTime<Utc>) -> Event 
             text: text.into(),
             edited: false,
             reply_to: None,
+            reply_to_author: None,
             anonymous_admin: false,
             links: vec![],
             has_media: false,

@@ -79,4 +79,6 @@ pub struct GroupSection {
     pub features: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub rules: Option<Spanned<String>>,
+    #[serde(default)]
+    pub signin: Option<crate::features::signin::config::SigninSection>,
 }

@@ -64,6 +64,7 @@ pub struct GroupSettings {
     pub features: BTreeSet<String>,
     /// Name of the rules template in `Settings::templates`, if the group has rules.
     pub rules_template: Option<String>,
+    pub signin: crate::features::signin::config::SigninSettings,
 }
 
 impl GroupSettings {
@@ -151,6 +152,7 @@ impl Settings {
                 .map(|name| (*name).to_owned())
                 .collect(),
             rules_template: None,
+            signin: Default::default(),
         };
         let resolve = |section: &GroupSection,
                        base: &GroupSettings,
@@ -200,6 +202,15 @@ impl Settings {
                         errors.push(locate(rules.span(), format!("rules template: {error}")))
                     }
                 }
+            }
+            if let Some(section) = &section.signin {
+                let mut problems = Vec::new();
+                settings.signin = settings.signin.apply(section, &mut problems);
+                errors.extend(
+                    problems
+                        .into_iter()
+                        .map(|(span, message)| locate(span, message)),
+                );
             }
             settings
         };

@@ -15,7 +15,17 @@ use super::i18n::Language;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
+    ("me.toml", include_str!("../../bot-commands/me.toml")),
+    (
+        "points.toml",
+        include_str!("../../bot-commands/points.toml"),
+    ),
+    ("rank.toml", include_str!("../../bot-commands/rank.toml")),
     ("rules.toml", include_str!("../../bot-commands/rules.toml")),
+    (
+        "signin.toml",
+        include_str!("../../bot-commands/signin.toml"),
+    ),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
 ];
 
@@ -107,12 +117,10 @@ impl Manifest {
         }
     }
 
-    /// The aliases members type without a slash.
+    /// What members may type without a slash: every alias (`签到`, and `qd` too, which also
+    /// works as `/qd`). Matched as the whole message, ignoring case.
     pub fn text_triggers(&self) -> impl Iterator<Item = &str> {
-        self.aliases
-            .iter()
-            .map(String::as_str)
-            .filter(|alias| !is_command_name(alias))
+        self.aliases.iter().map(String::as_str)
     }
 }
 
@@ -231,13 +239,13 @@ impl CommandSet {
                 }
             }
             for trigger in manifest.text_triggers() {
-                let trigger = normalize(trigger);
+                let trigger = normalize(trigger).to_lowercase();
                 if trigger.is_empty() || trigger.starts_with('/') {
                     return Err(invalid(format!(
-                        "alias `{trigger}` is neither a command name (a-z, 0-9, _) nor a text trigger"
+                        "alias `{trigger}` must not be empty or start with /"
                     )));
                 }
-                if set.by_trigger.insert(trigger.to_owned(), index).is_some() {
+                if set.by_trigger.insert(trigger.clone(), index).is_some() {
                     return Err(invalid(format!(
                         "text trigger `{trigger}` is already used by another command"
                     )));
@@ -285,13 +293,15 @@ impl CommandSet {
                 None => Parsed::NotACommand,
             };
         }
-        if let Some(&index) = self.by_trigger.get(text) {
+        let lowered = text.to_lowercase();
+        if let Some(&index) = self.by_trigger.get(&lowered) {
             return Parsed::Command(Invocation {
                 name: self.manifests[index].name.clone(),
                 args: String::new(),
             });
         }
-        let (word, args) = split_first_word(text);
+        let (word, _) = split_first_word(&lowered);
+        let (_, args) = split_first_word(text);
         match self.by_trigger.get(word) {
             Some(&index) if self.manifests[index].trigger_takes_args && !args.is_empty() => {
                 Parsed::Command(Invocation {
@@ -383,6 +393,13 @@ mod tests {
         );
         assert_eq!(set.parse("签到了吗", "qunbot", false), Parsed::NotACommand);
         assert_eq!(set.parse("签到 了吗", "qunbot", false), Parsed::NotACommand);
+        // ASCII aliases work without the slash too, in any case.
+        assert_eq!(set.parse("CheckIn", "qunbot", false), command("signin", ""));
+        assert_eq!(
+            set.parse("signin", "qunbot", false),
+            Parsed::NotACommand,
+            "the name itself needs its slash"
+        );
         assert_eq!(
             set.parse("接龙 周六爬山", "qunbot", false),
             command("relay", "周六爬山")

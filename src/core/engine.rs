@@ -124,6 +124,7 @@ impl Engine {
         let now = self.clock.now();
 
         let mut tx = self.db.begin().await?;
+        tx.lock_chat(event.chat.id).await?;
         // Claim first: a second worker on the same entry waits here and then backs off.
         if !inbox::mark_handled(&mut tx, source, update_id, now).await? {
             tx.rollback().await?;

@@ -131,6 +131,9 @@ pub struct Message {
     pub edited: bool,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// Who wrote the message this one replies to (for commands aimed at a member by replying).
+    #[serde(default)]
+    pub reply_to_author: Option<User>,
     /// Sent by an anonymous group admin (on Telegram: as the group itself).
     #[serde(default)]
     pub anonymous_admin: bool,

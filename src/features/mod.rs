@@ -2,6 +2,7 @@
 
 pub mod basics;
 pub mod members;
+pub mod signin;
 
 use std::sync::Arc;
 
@@ -11,11 +12,15 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["signin"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
-    vec![Arc::new(members::Members), Arc::new(basics::Basics)]
+    vec![
+        Arc::new(members::Members),
+        Arc::new(basics::Basics),
+        Arc::new(signin::Signin),
+    ]
 }
 
 /// Loads the core's and every feature's messages into `templates`.

@@ -116,8 +116,25 @@ impl Simulator {
         match step {
             Step::Nothing => {}
             Step::Help => self.port.say(HELP.to_owned()),
-            Step::Say { who, text, private } => {
+            Step::Say {
+                who,
+                text,
+                private,
+                reply_to,
+            } => {
                 let user = self.member(&who);
+                let replied = match reply_to {
+                    Some(target) => {
+                        let author = self.member(&target);
+                        let Some(&id) = self.last_message.get(&author.id) else {
+                            return Err(SimError::Input(format!(
+                                "{target} has not said anything to reply to"
+                            )));
+                        };
+                        Some((id, author))
+                    }
+                    None => None,
+                };
                 let chat = if private {
                     Chat {
                         id: user.id,
@@ -129,8 +146,12 @@ impl Simulator {
                 };
                 let id = self.port.member_message(chat.id, user.id, &text);
                 self.last_message.insert(user.id, id);
-                self.receive(chat, EventKind::Message(message(id, user, text, false)))
-                    .await?;
+                let mut said = message(id, user, text, false);
+                if let Some((id, author)) = replied {
+                    said.reply_to = Some(id);
+                    said.reply_to_author = Some(author);
+                }
+                self.receive(chat, EventKind::Message(said)).await?;
             }
             Step::Edit { who, text } => {
                 let user = self.member(&who);
@@ -288,6 +309,7 @@ fn message(id: MessageId, from: User, text: String, edited: bool) -> Message {
         text,
         edited,
         reply_to: None,
+        reply_to_author: None,
         anonymous_admin: false,
         links: Vec::new(),
         has_media: false,

@@ -3,6 +3,7 @@
 //! ```text
 //! alice: 签到                 alice says something in the group
 //! alice (dm): /start          …or in a private chat with the bot
+//! alice (to bob): /points +5  …or replying to bob's last message
 //! alice edits: new text       alice edits her last message
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
@@ -22,6 +23,8 @@ pub enum Step {
         who: String,
         text: String,
         private: bool,
+        /// Replying to this member's last message.
+        reply_to: Option<String>,
     },
     Edit {
         who: String,
@@ -70,6 +73,15 @@ pub fn parse(line: &str) -> Result<Step, String> {
                 who: name(who)?,
                 text,
                 private: true,
+                reply_to: None,
+            });
+        }
+        if let Some((who, target)) = head.strip_suffix(')').and_then(|h| h.split_once("(to ")) {
+            return Ok(Step::Say {
+                who: name(who)?,
+                text,
+                private: false,
+                reply_to: Some(name(target)?),
             });
         }
         if let Some(who) = head.strip_suffix(" edits") {
@@ -83,6 +95,7 @@ pub fn parse(line: &str) -> Result<Step, String> {
                 who: name(head)?,
                 text,
                 private: false,
+                reply_to: None,
             });
         }
     }
@@ -172,6 +185,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub const HELP: &str = "\
 alice: 签到                 alice says something in the group
 alice (dm): /start          …or in a private chat with the bot
+alice (to bob): thanks!     …or replying to bob's last message
 alice edits: new text       alice edits her last message
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
@@ -192,7 +206,8 @@ mod tests {
             Step::Say {
                 who: "小王".into(),
                 text: "签到".into(),
-                private: false
+                private: false,
+                reply_to: None
             }
         );
         assert_eq!(
@@ -200,7 +215,8 @@ mod tests {
             Step::Say {
                 who: "alice".into(),
                 text: "/start".into(),
-                private: true
+                private: true,
+                reply_to: None
             }
         );
         assert_eq!(
@@ -208,7 +224,17 @@ mod tests {
             Step::Say {
                 who: "bob".into(),
                 text: "a: b".into(),
-                private: false
+                private: false,
+                reply_to: None
+            }
+        );
+        assert_eq!(
+            parse("ann (to bob): /points +5").unwrap(),
+            Step::Say {
+                who: "ann".into(),
+                text: "/points +5".into(),
+                private: false,
+                reply_to: Some("bob".into())
             }
         );
         assert_eq!(

@@ -149,6 +149,18 @@ query_methods!(Db, &Self, |pool| pool);
 query_methods!(Tx, &mut Self, |tx| &mut **tx);
 
 impl Tx {
+    /// Makes handling in one chat take turns across processes sharing a PostgreSQL database
+    /// (held until the transaction ends). On SQLite every write transaction already takes turns.
+    pub async fn lock_chat(&mut self, chat: i64) -> StoreResult<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(chat)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,

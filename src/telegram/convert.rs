@@ -69,6 +69,10 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 reply_to: message
                     .reply_to_message()
                     .map(|reply| i64::from(reply.id.0)),
+                reply_to_author: message
+                    .reply_to_message()
+                    .and_then(|reply| reply.from.as_ref())
+                    .map(user),
                 anonymous_admin,
                 links,
                 has_media: !matches!(common.media_kind, MediaKind::Text(_)),

@@ -1,0 +1,139 @@
+//! The sign-in settings a group can have (`[defaults.signin]`, `[groups."<id>".signin]`).
+
+use chrono::NaiveTime;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// As written in the config: every key optional, a group's table naming only what differs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninSection {
+    /// When the sign-in day starts, local time ("00:00"; "04:00" for night owls).
+    #[serde(default)]
+    pub day_starts_at: Option<Spanned<String>>,
+    /// Points for a sign-in: a number, or `[min, max]` for a random amount.
+    #[serde(default)]
+    pub base_points: Option<Spanned<BasePoints>>,
+    /// One bonus point per this many consecutive days…
+    #[serde(default)]
+    pub streak_bonus_every_days: Option<Spanned<i64>>,
+    /// …up to this many.
+    #[serde(default)]
+    pub streak_bonus_max: Option<Spanned<i64>>,
+    /// Extra points for the day's first, second, third… member.
+    #[serde(default)]
+    pub early_bird_bonus: Option<Spanned<Vec<i64>>>,
+    /// Above this many sign-ins a minute the bot stops replying one by one: it reacts to each
+    /// sign-in and keeps one board message up to date.
+    #[serde(default)]
+    pub busy_per_minute: Option<Spanned<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum BasePoints {
+    Fixed(i64),
+    Range([i64; 2]),
+}
+
+/// The settings in force for one group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigninSettings {
+    pub day_starts_at: NaiveTime,
+    pub base_points: BasePoints,
+    pub streak_bonus_every_days: i64,
+    pub streak_bonus_max: i64,
+    pub early_bird_bonus: Vec<i64>,
+    pub busy_per_minute: i64,
+}
+
+impl Default for SigninSettings {
+    fn default() -> Self {
+        SigninSettings {
+            day_starts_at: NaiveTime::MIN,
+            base_points: BasePoints::Range([5, 15]),
+            streak_bonus_every_days: 7,
+            streak_bonus_max: 10,
+            early_bird_bonus: vec![5, 3, 1],
+            busy_per_minute: 10,
+        }
+    }
+}
+
+impl SigninSettings {
+    /// These settings with the section's keys applied; problems are reported with the span
+    /// of the offending value.
+    pub fn apply(
+        &self,
+        section: &SigninSection,
+        problems: &mut Vec<(std::ops::Range<usize>, String)>,
+    ) -> SigninSettings {
+        let mut settings = self.clone();
+        if let Some(at) = &section.day_starts_at {
+            match NaiveTime::parse_from_str(at.get_ref(), "%H:%M") {
+                Ok(time) => settings.day_starts_at = time,
+                Err(_) => problems.push((
+                    at.span(),
+                    format!(
+                        "signin.day_starts_at `{}` must be a time such as 04:00",
+                        at.get_ref()
+                    ),
+                )),
+            }
+        }
+        if let Some(points) = &section.base_points {
+            match *points.get_ref() {
+                BasePoints::Fixed(n) if (0..=10_000).contains(&n) => settings.base_points = BasePoints::Fixed(n),
+                BasePoints::Range([low, high]) if 0 <= low && low <= high && high <= 10_000 => {
+                    settings.base_points = BasePoints::Range([low, high])
+                }
+                _ => problems.push((
+                    points.span(),
+                    "signin.base_points must be a number from 0 to 10000, or [min, max] within that".into(),
+                )),
+            }
+        }
+        for (value, target, name) in [
+            (
+                &section.streak_bonus_every_days,
+                &mut settings.streak_bonus_every_days,
+                "streak_bonus_every_days",
+            ),
+            (
+                &section.streak_bonus_max,
+                &mut settings.streak_bonus_max,
+                "streak_bonus_max",
+            ),
+            (
+                &section.busy_per_minute,
+                &mut settings.busy_per_minute,
+                "busy_per_minute",
+            ),
+        ] {
+            if let Some(value) = value {
+                let lowest = if name == "streak_bonus_max" { 0 } else { 1 };
+                if (lowest..=10_000).contains(value.get_ref()) {
+                    *target = *value.get_ref();
+                } else {
+                    problems.push((
+                        value.span(),
+                        format!("signin.{name} must be between {lowest} and 10000"),
+                    ));
+                }
+            }
+        }
+        if let Some(bonus) = &section.early_bird_bonus {
+            if bonus.get_ref().iter().all(|b| (0..=10_000).contains(b))
+                && bonus.get_ref().len() <= 100
+            {
+                settings.early_bird_bonus = bonus.get_ref().clone();
+            } else {
+                problems.push((
+                    bonus.span(),
+                    "signin.early_bird_bonus must list at most 100 amounts of 0 to 10000".into(),
+                ));
+            }
+        }
+        settings
+    }
+}

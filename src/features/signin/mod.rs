@@ -1,0 +1,388 @@
+//! Daily sign-in (签到): one per member per group per day, streaks, points in an append-only
+//! ledger, the day's rank, and leaderboards.
+//!
+//! Busy groups: above `busy_per_minute` sign-ins a minute the bot stops answering one by one,
+//! reacts to each sign-in instead and keeps one "📋 今日签到" board, edited in place (delivery
+//! makes only the latest of several pending edits), so a morning rush stays within Telegram's
+//! ~20 messages a minute per group.
+
+pub mod config;
+mod day;
+mod queries;
+
+use async_trait::async_trait;
+use minijinja::context;
+
+use crate::core::action::Action;
+use crate::core::commands::Invocation;
+use crate::core::context::Cx;
+use crate::core::event::User;
+use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use config::{BasePoints, SigninSettings};
+use queries::{BoardRow, NewSignin};
+
+pub use day::day_of;
+
+/// How many lines a leaderboard shows.
+const BOARD_SIZE: usize = 10;
+/// How many lines the busy-mode board shows before "and N more".
+const LIVE_BOARD_LINES: usize = 50;
+
+pub struct Signin;
+
+#[async_trait]
+impl Feature for Signin {
+    fn name(&self) -> &'static str {
+        "signin"
+    }
+
+    fn commands(&self) -> &'static [&'static str] {
+        &["signin", "me", "rank", "points"]
+    }
+
+    fn messages(&self) -> &'static str {
+        include_str!("messages.toml")
+    }
+
+    async fn on_command(
+        &self,
+        cx: &mut Cx<'_>,
+        invocation: &Invocation,
+    ) -> FeatureResult<CommandOutcome> {
+        let Some(member) = cx.event.actor().cloned() else {
+            return Ok(CommandOutcome::Done);
+        };
+        match invocation.name.as_str() {
+            "signin" => sign_in(cx, &member).await,
+            "me" => card(cx, &member).await,
+            "rank" => board(cx, &member, invocation.args.trim()).await,
+            "points" => adjust(cx, &member, invocation.args.trim()).await,
+            _ => Ok(CommandOutcome::Done),
+        }
+    }
+
+    async fn migrate_chat(&self, tx: &mut crate::store::Tx, from: i64, to: i64) -> FeatureResult {
+        // A supergroup that existed for seconds before the notice can hold a sign-in already;
+        // the old group's history wins for that day.
+        tx.execute(
+            "DELETE FROM signins WHERE chat_id = $1 AND day IN (SELECT day FROM signins WHERE chat_id = $2)",
+            crate::args![to, from],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE signins SET chat_id = $1 WHERE chat_id = $2",
+            crate::args![to, from],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE points_ledger SET chat_id = $1 WHERE chat_id = $2",
+            crate::args![to, from],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn settings<'a>(cx: &'a Cx<'_>) -> &'a SigninSettings {
+    &cx.group.signin
+}
+
+fn today(cx: &Cx<'_>) -> i64 {
+    day_of(cx.event.at, cx.group.timezone, settings(cx).day_starts_at)
+}
+
+/// The base amount for a member's sign-in on a day. A random range is drawn from a hash of
+/// (group, member, day), so handling the same sign-in again gives the same amount.
+fn base_points(points: BasePoints, chat: i64, user: i64, day: i64) -> i64 {
+    match points {
+        BasePoints::Fixed(n) => n,
+        BasePoints::Range([low, high]) => {
+            let span = (high - low + 1) as u64;
+            low + (mix(chat as u64 ^ mix(user as u64 ^ mix(day as u64))) % span) as i64
+        }
+    }
+}
+
+/// SplitMix64's finaliser: a cheap, well-spread hash of one number.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn streak_bonus(settings: &SigninSettings, streak: i64) -> i64 {
+    (streak / settings.streak_bonus_every_days).min(settings.streak_bonus_max)
+}
+
+async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
+    let chat = cx.chat();
+    let day = today(cx);
+    let at = cx.event.at.timestamp();
+    let busy = {
+        let recent = queries::count_since(cx.tx, chat, at - 60).await?;
+        recent >= settings(cx).busy_per_minute
+    };
+
+    if let Some(done) = queries::on_day(cx.tx, chat, member.id, day).await? {
+        if busy {
+            react(cx, "👌");
+        } else {
+            let text = cx.text(
+                "signin.already",
+                context! { rank => done.rank, streak => done.streak },
+            );
+            cx.reply(text);
+        }
+        return Ok(CommandOutcome::Done);
+    }
+
+    let rank = queries::count_on_day(cx.tx, chat, day).await? + 1;
+    let previous = queries::last_before(cx.tx, chat, member.id, day).await?;
+    let (streak, broken) = match previous {
+        Some(last) if last.day == day - 1 => (last.streak + 1, None),
+        Some(last) => (1, (last.streak > 1).then_some(last.streak)),
+        None => (1, None),
+    };
+    let config = settings(cx).clone();
+    let base = base_points(config.base_points, chat, member.id, day);
+    let bonus = streak_bonus(&config, streak);
+    let early = usize::try_from(rank - 1)
+        .ok()
+        .and_then(|index| config.early_bird_bonus.get(index).copied())
+        .unwrap_or(0);
+    let points = base + bonus + early;
+    let recorded = queries::insert(
+        cx.tx,
+        &NewSignin {
+            chat,
+            user: member.id,
+            day,
+            at,
+            rank,
+            streak,
+            points,
+        },
+    )
+    .await?;
+    if !recorded {
+        // Another handler got there first (only possible without the chat lock); its answer stands.
+        return Ok(CommandOutcome::Done);
+    }
+    queries::add_points(
+        cx.tx,
+        chat,
+        member.id,
+        points,
+        "signin",
+        Some(format!("day:{day}")),
+        at,
+    )
+    .await?;
+    let total_days = queries::total_days(cx.tx, chat, member.id).await?;
+    let balance = queries::balance(cx.tx, chat, member.id).await?;
+
+    if busy {
+        react(cx, "👍");
+        let board = queries::day_board(cx.tx, chat, day).await?;
+        let text = live_board(cx, day, &board);
+        cx.edit_keyed(format!("signin-board:{day}"), text, Vec::new());
+    } else {
+        let text = cx.text(
+            "signin.done",
+            context! {
+                name => member.display_name(),
+                rank, points, base, bonus, early, streak, broken, total_days, balance,
+            },
+        );
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+fn react(cx: &mut Cx<'_>, emoji: &str) {
+    if let Some(message) = cx.event.message() {
+        cx.queue(Action::React {
+            chat: cx.chat(),
+            message: message.id,
+            emoji: emoji.to_owned(),
+        });
+    }
+}
+
+fn live_board(cx: &Cx<'_>, day: i64, board: &[BoardRow]) -> String {
+    let lines: Vec<String> = board
+        .iter()
+        .take(LIVE_BOARD_LINES)
+        .enumerate()
+        .map(|(index, row)| format!("{}. {} +{}", index + 1, row.name, row.value))
+        .collect();
+    let date = day::date_of(day)
+        .map(|d| d.format("%m-%d").to_string())
+        .unwrap_or_default();
+    cx.text(
+        "signin.live_board",
+        context! { date, count => board.len(), lines, more => board.len().saturating_sub(LIVE_BOARD_LINES) },
+    )
+}
+
+async fn card(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
+    let chat = cx.chat();
+    let day = today(cx);
+    let signed_today = queries::on_day(cx.tx, chat, member.id, day).await?;
+    let streak = match &signed_today {
+        Some(row) => row.streak,
+        None => match queries::last_before(cx.tx, chat, member.id, day).await? {
+            Some(last) if last.day == day - 1 => last.streak,
+            _ => 0,
+        },
+    };
+    let total_days = queries::total_days(cx.tx, chat, member.id).await?;
+    let balance = queries::balance(cx.tx, chat, member.id).await?;
+    let points_rank = place(&queries::points_board(cx.tx, chat, 0).await?, member.id);
+    let text = cx.text(
+        "signin.card",
+        context! {
+            name => member.display_name(),
+            balance, streak, total_days, points_rank,
+            today_rank => signed_today.map(|row| row.rank),
+        },
+    );
+    cx.reply(text);
+    Ok(CommandOutcome::Done)
+}
+
+/// 1-based place of `user` on a board, if listed.
+fn place(board: &[BoardRow], user: i64) -> Option<usize> {
+    board
+        .iter()
+        .position(|row| row.user_id == user)
+        .map(|index| index + 1)
+}
+
+async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<CommandOutcome> {
+    let chat = cx.chat();
+    let day = today(cx);
+    let config = settings(cx).clone();
+    let kind = match which.to_lowercase().as_str() {
+        "" | "today" | "今日" | "今天" => "today",
+        "streak" | "连签" => "streak",
+        "days" | "累计" => "days",
+        "points" | "积分" => "points",
+        "week" | "本周" => "week",
+        "month" | "本月" => "month",
+        _ => return Ok(CommandOutcome::BadArguments),
+    };
+    let period_start = |start_day: i64| {
+        day::start_of(start_day, cx.group.timezone, config.day_starts_at)
+            .map_or(0, |t| t.timestamp())
+    };
+    let (week, month) = day::week_and_month_start(day).unwrap_or((day, day));
+    let rows = match kind {
+        "today" => queries::day_board(cx.tx, chat, day).await?,
+        "streak" => queries::streak_board(cx.tx, chat, day - 1).await?,
+        "days" => queries::days_board(cx.tx, chat).await?,
+        "points" => queries::points_board(cx.tx, chat, 0).await?,
+        "week" => queries::points_board(cx.tx, chat, period_start(week)).await?,
+        _ => queries::points_board(cx.tx, chat, period_start(month)).await?,
+    };
+    let lines: Vec<String> = rows
+        .iter()
+        .take(BOARD_SIZE)
+        .enumerate()
+        .map(|(index, row)| {
+            let medal = ["🥇", "🥈", "🥉"].get(index).copied().unwrap_or("  ");
+            format!("{medal}{}. {} — {}", index + 1, row.name, row.value)
+        })
+        .collect();
+    let own = place(&rows, member.id).map(|at| (at, rows[at - 1].value));
+    let text = cx.text(
+        "signin.board",
+        context! {
+            kind, lines,
+            own_place => own.map(|(at, _)| at),
+            own_value => own.map(|(_, value)| value),
+        },
+    );
+    cx.reply(text);
+    Ok(CommandOutcome::Done)
+}
+
+/// `/points +10 reason`, replying to the member's message.
+async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<CommandOutcome> {
+    let target = cx
+        .event
+        .message()
+        .and_then(|message| message.reply_to_author.clone());
+    let (amount, reason) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    let amount = amount
+        .trim_start_matches('+')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n != 0 && n.abs() <= 100_000);
+    let (Some(target), Some(amount)) = (target, amount) else {
+        return Ok(CommandOutcome::BadArguments);
+    };
+    if target.is_bot {
+        return Ok(CommandOutcome::BadArguments);
+    }
+    let chat = cx.chat();
+    let at = cx.event.at.timestamp();
+    let reason = reason.trim();
+    queries::add_points(
+        cx.tx,
+        chat,
+        target.id,
+        amount,
+        "admin",
+        Some(format!(
+            "by:{} {}",
+            admin.id,
+            reason.chars().take(200).collect::<String>()
+        )),
+        at,
+    )
+    .await?;
+    cx.audit(
+        Some(admin.id),
+        Some(target.id),
+        "points",
+        &format!("{amount:+} {reason}"),
+    )
+    .await?;
+    let balance = queries::balance(cx.tx, chat, target.id).await?;
+    let text = cx.text(
+        "signin.adjusted",
+        context! { name => target.display_name(), amount => format!("{amount:+}"), reason, balance },
+    );
+    cx.reply(text);
+    Ok(CommandOutcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_points_stay_in_range_and_repeat_for_the_same_day() {
+        let range = BasePoints::Range([5, 15]);
+        for user in 0..500 {
+            let points = base_points(range, -100, user, 739_000);
+            assert!((5..=15).contains(&points));
+            assert_eq!(points, base_points(range, -100, user, 739_000));
+        }
+        let spread: std::collections::BTreeSet<i64> = (0..500)
+            .map(|u| base_points(range, -100, u, 739_000))
+            .collect();
+        assert_eq!(spread.len(), 11, "every amount in the range turns up");
+    }
+
+    #[test]
+    fn the_streak_bonus_grows_by_steps_up_to_its_cap() {
+        let settings = SigninSettings::default();
+        assert_eq!(streak_bonus(&settings, 1), 0);
+        assert_eq!(streak_bonus(&settings, 7), 1);
+        assert_eq!(streak_bonus(&settings, 15), 2);
+        assert_eq!(streak_bonus(&settings, 700), 10);
+    }
+}

@@ -1,0 +1,169 @@
+//! The sign-in feature's SQL. Runs inside the event's transaction.
+
+use crate::args;
+use crate::store::{StoreResult, Tx};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SigninRow {
+    pub day: i64,
+    pub rank: i64,
+    pub streak: i64,
+}
+
+/// One line of a leaderboard: who, and the number they are ranked by.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BoardRow {
+    pub user_id: i64,
+    pub name: String,
+    pub value: i64,
+}
+
+pub async fn on_day(tx: &mut Tx, chat: i64, user: i64, day: i64) -> StoreResult<Option<SigninRow>> {
+    tx.fetch_optional(
+        "SELECT day, rank, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day = $3",
+        args![chat, user, day],
+    )
+    .await
+}
+
+/// The member's latest sign-in before `day`.
+pub async fn last_before(
+    tx: &mut Tx,
+    chat: i64,
+    user: i64,
+    day: i64,
+) -> StoreResult<Option<SigninRow>> {
+    tx.fetch_optional(
+        "SELECT day, rank, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day < $3
+         ORDER BY day DESC LIMIT 1",
+        args![chat, user, day],
+    )
+    .await
+}
+
+pub async fn count_on_day(tx: &mut Tx, chat: i64, day: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND day = $2",
+            args![chat, day],
+        )
+        .await?;
+    Ok(count)
+}
+
+/// Sign-ins in the chat since `since` (Unix seconds): how busy the group is right now.
+pub async fn count_since(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND signed_at >= $2",
+            args![chat, since],
+        )
+        .await?;
+    Ok(count)
+}
+
+pub async fn total_days(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND user_id = $2",
+            args![chat, user],
+        )
+        .await?;
+    Ok(count)
+}
+
+pub struct NewSignin {
+    pub chat: i64,
+    pub user: i64,
+    pub day: i64,
+    pub at: i64,
+    pub rank: i64,
+    pub streak: i64,
+    pub points: i64,
+}
+
+/// Records a sign-in; false if the member had already signed in that day.
+pub async fn insert(tx: &mut Tx, row: &NewSignin) -> StoreResult<bool> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO signins (chat_id, user_id, day, signed_at, rank, streak, points)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chat_id, user_id, day) DO NOTHING",
+            args![
+                row.chat, row.user, row.day, row.at, row.rank, row.streak, row.points
+            ],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+pub async fn add_points(
+    tx: &mut Tx,
+    chat: i64,
+    user: i64,
+    delta: i64,
+    reason: &str,
+    reference: Option<String>,
+    at: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO points_ledger (chat_id, user_id, delta, reason, reference, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![chat, user, delta, reason, reference, at],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn balance(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<i64> {
+    let (sum,): (i64,) = tx
+        .fetch_one(
+            "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE chat_id = $1 AND user_id = $2",
+            args![chat, user],
+        )
+        .await?;
+    Ok(sum)
+}
+
+/// Today's sign-ins in order.
+pub async fn day_board(tx: &mut Tx, chat: i64, day: i64) -> StoreResult<Vec<BoardRow>> {
+    tx.fetch_all(
+        "SELECT s.user_id, COALESCE(m.display_name, '?') AS name, s.points AS value
+         FROM signins s LEFT JOIN members m ON m.chat_id = s.chat_id AND m.user_id = s.user_id
+         WHERE s.chat_id = $1 AND s.day = $2 ORDER BY s.rank",
+        args![chat, day],
+    )
+    .await
+}
+
+/// Current streaks: only members whose last sign-in was `yesterday` or later still have one.
+pub async fn streak_board(tx: &mut Tx, chat: i64, yesterday: i64) -> StoreResult<Vec<BoardRow>> {
+    tx.fetch_all(
+        "SELECT s.user_id, COALESCE(m.display_name, '?') AS name, s.streak AS value
+         FROM signins s LEFT JOIN members m ON m.chat_id = s.chat_id AND m.user_id = s.user_id
+         WHERE s.chat_id = $1 AND s.day >= $2
+           AND s.day = (SELECT MAX(t.day) FROM signins t WHERE t.chat_id = s.chat_id AND t.user_id = s.user_id)
+         ORDER BY s.streak DESC, s.signed_at",
+        args![chat, yesterday],
+    )
+    .await
+}
+
+pub async fn days_board(tx: &mut Tx, chat: i64) -> StoreResult<Vec<BoardRow>> {
+    tx.fetch_all(
+        "SELECT s.user_id, COALESCE(MAX(m.display_name), '?') AS name, COUNT(*) AS value
+         FROM signins s LEFT JOIN members m ON m.chat_id = s.chat_id AND m.user_id = s.user_id
+         WHERE s.chat_id = $1 GROUP BY s.user_id ORDER BY value DESC, MIN(s.signed_at)",
+        args![chat],
+    )
+    .await
+}
+
+/// Points earned from `since` on (Unix seconds; 0 for all time).
+pub async fn points_board(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<Vec<BoardRow>> {
+    tx.fetch_all(
+        "SELECT l.user_id, COALESCE(MAX(m.display_name), '?') AS name, CAST(SUM(l.delta) AS BIGINT) AS value
+         FROM points_ledger l LEFT JOIN members m ON m.chat_id = l.chat_id AND m.user_id = l.user_id
+         WHERE l.chat_id = $1 AND l.at >= $2 GROUP BY l.user_id ORDER BY value DESC, MIN(l.at)",
+        args![chat, since],
+    )
+    .await
+}
