@@ -487,3 +487,52 @@ async fn commands_sync_registers_each_scope_in_each_language() {
         "/rules is for groups: {private:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_rush_gets_reactions_and_one_board_edited_at_a_measured_pace() {
+    let fake = FakeBotApi::start().await;
+    let members = 30;
+    for n in 0..members {
+        fake.push_update(FakeBotApi::group_text(
+            GROUP,
+            (100 + n, &format!("m{n}")),
+            "签到",
+            now(),
+        ));
+    }
+    let bot = start(fake.clone(), "[defaults.signin]\nbusy_per_minute = 5\n").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let board_complete = fake
+            .calls()
+            .iter()
+            .filter(|c| c.method == "sendMessage" || c.method == "editMessageText")
+            .any(|c| text_of(c).contains(&format!("（{members} 人）")));
+        if board_complete {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board never showed everyone: {:?}",
+            fake.calls_to("editMessageText")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sends = fake.calls_to("sendMessage");
+    let edits = fake.calls_to("editMessageText");
+    let reactions = fake.calls_to("setMessageReaction");
+    assert_eq!(sends.len(), 6, "five replies, then one board: {sends:?}");
+    assert_eq!(reactions.len(), members as usize - 5);
+    assert!(
+        edits.len() <= 4,
+        "edits are coalesced, not one per sign-in: {}",
+        edits.len()
+    );
+    for pair in edits.windows(2) {
+        assert!(
+            pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(2900),
+            "edits come at most every 3 s"
+        );
+    }
+    bot.stop().await.unwrap();
+}

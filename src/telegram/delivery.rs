@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
 
+use crate::core::action::Action;
 use crate::core::delivery::{Deliverer, Outcome};
 use crate::core::event::ChatId;
 use crate::store::outbox::{self, Queued};
+
+/// At most one edit per chat this often: 20 a minute, Telegram's budget for a group.
+const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(3);
 
 pub async fn deliver_outbox(
     deliverer: Arc<Deliverer>,
@@ -69,9 +73,23 @@ async fn chat_worker(
     in_flight: Arc<Mutex<HashSet<i64>>>,
     stop: watch::Receiver<bool>,
 ) {
+    let mut last_edit: Option<tokio::time::Instant> = None;
     while let Some(queued) = queue.recv().await {
         if *stop.borrow() {
             break;
+        }
+        // Edits count against the group's limits too, and teloxide's Throttle lets them through
+        // unpaced. Waiting here lets later edits of the same message pile up behind this one,
+        // and delivery then makes only the newest: a live list is edited at most once per
+        // interval however fast it changes.
+        let superseded = outbox::superseded_by_later_edit(&deliverer.db, &queued)
+            .await
+            .unwrap_or(false);
+        if matches!(queued.action, Action::Edit { .. }) && !superseded {
+            if let Some(last) = last_edit {
+                tokio::time::sleep_until(last + MIN_EDIT_INTERVAL).await;
+            }
+            last_edit = Some(tokio::time::Instant::now());
         }
         let mut backoff = Duration::from_secs(1);
         loop {
