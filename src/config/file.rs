@@ -81,4 +81,6 @@ pub struct GroupSection {
     pub rules: Option<Spanned<String>>,
     #[serde(default)]
     pub signin: Option<crate::features::signin::config::SigninSection>,
+    #[serde(default)]
+    pub levels: Option<crate::features::levels::LevelsSection>,
 }

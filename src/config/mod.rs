@@ -65,6 +65,7 @@ pub struct GroupSettings {
     /// Name of the rules template in `Settings::templates`, if the group has rules.
     pub rules_template: Option<String>,
     pub signin: crate::features::signin::config::SigninSettings,
+    pub levels: crate::features::levels::LevelSettings,
 }
 
 impl GroupSettings {
@@ -153,6 +154,7 @@ impl Settings {
                 .collect(),
             rules_template: None,
             signin: Default::default(),
+            levels: Default::default(),
         };
         let resolve = |section: &GroupSection,
                        base: &GroupSettings,
@@ -203,15 +205,18 @@ impl Settings {
                     }
                 }
             }
+            let mut problems = Vec::new();
             if let Some(section) = &section.signin {
-                let mut problems = Vec::new();
                 settings.signin = settings.signin.apply(section, &mut problems);
-                errors.extend(
-                    problems
-                        .into_iter()
-                        .map(|(span, message)| locate(span, message)),
-                );
             }
+            if let Some(section) = &section.levels {
+                settings.levels = settings.levels.apply(section, &mut problems);
+            }
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|(span, message)| locate(span, message)),
+            );
             settings
         };
 

@@ -95,3 +95,44 @@ fn positions_count_characters_not_bytes() {
     assert_eq!(line_and_column("签到\nab", 7), (2, 1));
     assert_eq!(line_and_column("签到 x", 7), (1, 4));
 }
+
+#[test]
+fn feature_sections_apply_and_report_bad_values_where_they_are() {
+    let source = r#"
+[defaults.signin]
+day_starts_at = "04:00"
+base_points = [1, 3]
+
+[defaults.levels]
+titles = ["a", "b"]
+
+[groups."-7".signin]
+base_points = 5
+busy_per_minute = 0
+"#;
+    let errors = Settings::from_toml("q.toml", source).unwrap_err();
+    assert_eq!(errors.0.len(), 1, "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("q.toml:11:19: signin.busy_per_minute must be between 1 and 10000"),
+        "{errors}"
+    );
+    let settings = Settings::from_toml(
+        "q.toml",
+        &source.replace("busy_per_minute = 0", "busy_per_minute = 30"),
+    )
+    .unwrap();
+    let group = settings.group(-7);
+    assert_eq!(
+        group.signin.day_starts_at.to_string(),
+        "04:00:00",
+        "inherited from the defaults"
+    );
+    assert_eq!(
+        group.signin.base_points,
+        crate::features::signin::config::BasePoints::Fixed(5)
+    );
+    assert_eq!(group.signin.busy_per_minute, 30);
+    assert_eq!(group.levels.titles, vec!["a".to_owned(), "b".to_owned()]);
+}

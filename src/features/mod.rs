@@ -1,6 +1,7 @@
 //! The features, one folder each, holding its handlers, queries and messages.
 
 pub mod basics;
+pub mod levels;
 pub mod members;
 pub mod signin;
 
@@ -12,7 +13,7 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["signin"];
+pub const NAMES: &[&str] = &["levels", "signin"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(members::Members),
         Arc::new(basics::Basics),
         Arc::new(signin::Signin),
+        Arc::new(levels::Levels),
     ]
 }
 

@@ -18,6 +18,7 @@ use crate::core::commands::Invocation;
 use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use crate::features::levels;
 use config::{BasePoints, SigninSettings};
 use queries::{BoardRow, NewSignin};
 
@@ -182,6 +183,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
     let total_days = queries::total_days(cx.tx, chat, member.id).await?;
     let balance = queries::balance(cx.tx, chat, member.id).await?;
 
+    let standing = level_standing(cx, member.id).await?;
     if busy {
         react(cx, "👍");
         let board = queries::day_board(cx.tx, chat, day).await?;
@@ -193,11 +195,24 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
             context! {
                 name => member.display_name(),
                 rank, points, base, bonus, early, streak, broken, total_days, balance,
+                level => standing.as_ref().map(|s| s.level),
+                title => standing.map(|s| s.title),
             },
         );
         cx.reply(text);
     }
     Ok(CommandOutcome::Done)
+}
+
+/// The member's level, when the group has levels switched on.
+async fn level_standing(cx: &mut Cx<'_>, user: i64) -> FeatureResult<Option<levels::Standing>> {
+    if !cx.group.feature_on("levels") {
+        return Ok(None);
+    }
+    let settings = cx.group.levels.clone();
+    Ok(Some(
+        levels::standing(cx.tx, &settings, cx.chat(), user).await?,
+    ))
 }
 
 fn react(cx: &mut Cx<'_>, emoji: &str) {
@@ -240,12 +255,20 @@ async fn card(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
     let total_days = queries::total_days(cx.tx, chat, member.id).await?;
     let balance = queries::balance(cx.tx, chat, member.id).await?;
     let points_rank = place(&queries::points_board(cx.tx, chat, 0).await?, member.id);
+    let standing = level_standing(cx, member.id).await?;
+    let next_level_xp = standing
+        .as_ref()
+        .map(|s| (0..=s.level).map(levels::xp_for_next).sum::<i64>());
     let text = cx.text(
         "signin.card",
         context! {
             name => member.display_name(),
             balance, streak, total_days, points_rank,
             today_rank => signed_today.map(|row| row.rank),
+            xp => standing.as_ref().map(|s| s.xp),
+            level => standing.as_ref().map(|s| s.level),
+            title => standing.map(|s| s.title),
+            next_level_xp,
         },
     );
     cx.reply(text);
@@ -271,6 +294,7 @@ async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<Com
         "points" | "积分" => "points",
         "week" | "本周" => "week",
         "month" | "本月" => "month",
+        "xp" | "经验" | "等级" => "xp",
         _ => return Ok(CommandOutcome::BadArguments),
     };
     let period_start = |start_day: i64| {
@@ -284,6 +308,7 @@ async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<Com
         "days" => queries::days_board(cx.tx, chat).await?,
         "points" => queries::points_board(cx.tx, chat, 0).await?,
         "week" => queries::points_board(cx.tx, chat, period_start(week)).await?,
+        "xp" => queries::xp_board(cx.tx, chat).await?,
         _ => queries::points_board(cx.tx, chat, period_start(month)).await?,
     };
     let lines: Vec<String> = rows

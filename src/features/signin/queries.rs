@@ -167,3 +167,14 @@ pub async fn points_board(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<Vec
     )
     .await
 }
+
+/// Experience, for `/rank xp` (the levels feature's table).
+pub async fn xp_board(tx: &mut Tx, chat: i64) -> StoreResult<Vec<BoardRow>> {
+    tx.fetch_all(
+        "SELECT x.user_id, COALESCE(m.display_name, '?') AS name, x.xp AS value
+         FROM member_xp x LEFT JOIN members m ON m.chat_id = x.chat_id AND m.user_id = x.user_id
+         WHERE x.chat_id = $1 ORDER BY x.xp DESC, x.user_id",
+        args![chat],
+    )
+    .await
+}
