@@ -15,6 +15,10 @@ use super::i18n::Language;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
+    (
+        "makeup.toml",
+        include_str!("../../bot-commands/makeup.toml"),
+    ),
     ("me.toml", include_str!("../../bot-commands/me.toml")),
     (
         "points.toml",

@@ -299,7 +299,9 @@ impl Engine {
         if self.settings.has_group_table(chat) {
             return Ok(self.settings.group(chat).clone());
         }
-        if let Some(old) = chats::migrated_from(&self.db, chat).await?
+        // Only a config with group tables can have one under a group's old id.
+        if !self.settings.groups.is_empty()
+            && let Some(old) = chats::migrated_from(&self.db, chat).await?
             && self.settings.has_group_table(old)
         {
             return Ok(self.settings.group(old).clone());

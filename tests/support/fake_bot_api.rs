@@ -993,6 +993,9 @@ impl Store {
                 json!({ "id": new_id, "type": "supergroup", "title": title }),
             );
         }
+        if let Some(old_id) = message.get("migrate_from_chat_id").and_then(Value::as_i64) {
+            self.migrated.insert(old_id, chat_id);
+        }
         if let Some(id) = message.get("message_id").and_then(Value::as_i64) {
             self.messages.insert((chat_id, id), message);
         }
@@ -1026,6 +1029,9 @@ fn until_date(p: &Value) -> i64 {
 pub fn bot_user() -> Value {
     json!({ "id": BOT_ID, "is_bot": true, "first_name": BOT_FIRST_NAME, "username": BOT_USERNAME })
 }
+
+/// Telegram names the admin who upgraded a group; fixtures need someone unlikely to clash.
+const UPGRADER: (i64, &str) = (9_000_000_001, "Group Owner");
 
 fn user_json((id, name): (i64, &str)) -> Value {
     json!({ "id": id, "is_bot": false, "first_name": name })
@@ -1132,12 +1138,25 @@ impl FakeBotApi {
         }})
     }
 
-    /// The service message in the old group. Pushing it also makes the fake answer any later
-    /// call on the old chat with 400 + `migrate_to_chat_id`, like Telegram.
+    /// The service message in the old group, from the admin who upgraded it. Pushing it also
+    /// makes the fake answer any later call on the old chat with 400 + `migrate_to_chat_id`.
+    /// Beware: teloxide parses it as `MessageKind::Common` (`MediaKind::Migration`), with
+    /// empty text, so check `migrate_to_chat_id()` before treating Common as a user message.
     pub fn migrate_to_supergroup(old_chat_id: i64, new_chat_id: i64, date: i64) -> Value {
         json!({ "update_id": 0, "message": {
-            "message_id": next_message_id(), "chat": group_chat(old_chat_id), "date": date,
-            "migrate_to_chat_id": new_chat_id,
+            "message_id": next_message_id(), "from": user_json(UPGRADER), "chat": group_chat(old_chat_id),
+            "date": date, "migrate_to_chat_id": new_chat_id,
+        }})
+    }
+
+    /// The twin message Telegram posts in the new supergroup, sent by GroupAnonymousBot on
+    /// behalf of the chat. Bots in the group receive both.
+    pub fn migrate_from_group(new_chat_id: i64, old_chat_id: i64, date: i64) -> Value {
+        let chat = json!({ "id": new_chat_id, "type": "supergroup", "title": "Test supergroup" });
+        let anonymous = json!({ "id": 1087968824, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot" });
+        json!({ "update_id": 0, "message": {
+            "message_id": next_message_id(), "from": anonymous, "sender_chat": chat,
+            "chat": chat, "date": date, "migrate_from_chat_id": old_chat_id,
         }})
     }
 

@@ -27,6 +27,15 @@ pub struct SigninSection {
     /// sign-in and keeps one board message up to date.
     #[serde(default)]
     pub busy_per_minute: Option<Spanned<i64>>,
+    /// How many days back a missed sign-in may be made up (补签); 0 switches it off.
+    #[serde(default)]
+    pub makeup_days: Option<Spanned<i64>>,
+    /// What a make-up costs, in points.
+    #[serde(default)]
+    pub makeup_cost: Option<Spanned<i64>>,
+    /// How many make-ups a member may do in a calendar month.
+    #[serde(default)]
+    pub makeup_per_month: Option<Spanned<i64>>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -45,6 +54,9 @@ pub struct SigninSettings {
     pub streak_bonus_max: i64,
     pub early_bird_bonus: Vec<i64>,
     pub busy_per_minute: i64,
+    pub makeup_days: i64,
+    pub makeup_cost: i64,
+    pub makeup_per_month: i64,
 }
 
 impl Default for SigninSettings {
@@ -56,6 +68,9 @@ impl Default for SigninSettings {
             streak_bonus_max: 10,
             early_bird_bonus: vec![5, 3, 1],
             busy_per_minute: 10,
+            makeup_days: 0,
+            makeup_cost: 20,
+            makeup_per_month: 2,
         }
     }
 }
@@ -109,9 +124,28 @@ impl SigninSettings {
                 &mut settings.busy_per_minute,
                 "busy_per_minute",
             ),
+            (
+                &section.makeup_days,
+                &mut settings.makeup_days,
+                "makeup_days",
+            ),
+            (
+                &section.makeup_cost,
+                &mut settings.makeup_cost,
+                "makeup_cost",
+            ),
+            (
+                &section.makeup_per_month,
+                &mut settings.makeup_per_month,
+                "makeup_per_month",
+            ),
         ] {
             if let Some(value) = value {
-                let lowest = if name == "streak_bonus_max" { 0 } else { 1 };
+                // Zero means "none" for these; the others need at least one.
+                let lowest = match name {
+                    "streak_bonus_max" | "makeup_days" | "makeup_cost" => 0,
+                    _ => 1,
+                };
                 if (lowest..=10_000).contains(value.get_ref()) {
                     *target = *value.get_ref();
                 } else {

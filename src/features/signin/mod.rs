@@ -38,7 +38,7 @@ impl Feature for Signin {
     }
 
     fn commands(&self) -> &'static [&'static str] {
-        &["signin", "me", "rank", "points"]
+        &["signin", "me", "rank", "points", "makeup"]
     }
 
     fn messages(&self) -> &'static str {
@@ -58,6 +58,7 @@ impl Feature for Signin {
             "me" => card(cx, &member).await,
             "rank" => board(cx, &member, invocation.args.trim()).await,
             "points" => adjust(cx, &member, invocation.args.trim()).await,
+            "makeup" => make_up(cx, &member, invocation.args.trim()).await,
             _ => Ok(CommandOutcome::Done),
         }
     }
@@ -163,6 +164,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
             rank,
             streak,
             points,
+            makeup: false,
         },
     )
     .await?;
@@ -186,8 +188,8 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
     let standing = level_standing(cx, member.id).await?;
     if busy {
         react(cx, "👍");
-        let board = queries::day_board(cx.tx, chat, day).await?;
-        let text = live_board(cx, day, &board);
+        let board = queries::day_board(cx.tx, chat, day, LIVE_BOARD_LINES as i64).await?;
+        let text = live_board(cx, day, rank, &board);
         cx.edit_keyed(format!("signin-board:{day}"), text, Vec::new());
     } else {
         let text = cx.text(
@@ -225,10 +227,10 @@ fn react(cx: &mut Cx<'_>, emoji: &str) {
     }
 }
 
-fn live_board(cx: &Cx<'_>, day: i64, board: &[BoardRow]) -> String {
+/// The busy-mode board: the first sign-ins of the day and how many there are in all.
+fn live_board(cx: &Cx<'_>, day: i64, count: i64, board: &[BoardRow]) -> String {
     let lines: Vec<String> = board
         .iter()
-        .take(LIVE_BOARD_LINES)
         .enumerate()
         .map(|(index, row)| format!("{}. {} +{}", index + 1, row.name, row.value))
         .collect();
@@ -237,7 +239,7 @@ fn live_board(cx: &Cx<'_>, day: i64, board: &[BoardRow]) -> String {
         .unwrap_or_default();
     cx.text(
         "signin.live_board",
-        context! { date, count => board.len(), lines, more => board.len().saturating_sub(LIVE_BOARD_LINES) },
+        context! { date, count, lines, more => (count - board.len() as i64).max(0) },
     )
 }
 
@@ -303,7 +305,7 @@ async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<Com
     };
     let (week, month) = day::week_and_month_start(day).unwrap_or((day, day));
     let rows = match kind {
-        "today" => queries::day_board(cx.tx, chat, day).await?,
+        "today" => queries::day_board(cx.tx, chat, day, i64::MAX).await?,
         "streak" => queries::streak_board(cx.tx, chat, day - 1).await?,
         "days" => queries::days_board(cx.tx, chat).await?,
         "points" => queries::points_board(cx.tx, chat, 0).await?,
@@ -327,6 +329,126 @@ async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<Com
             kind, lines,
             own_place => own.map(|(at, _)| at),
             own_value => own.map(|(_, value)| value),
+        },
+    );
+    cx.reply(text);
+    Ok(CommandOutcome::Done)
+}
+
+/// The day a make-up names: yesterday when nothing is said, 前天, or a date (MM-DD or
+/// YYYY-MM-DD; an MM-DD after today means last year).
+fn makeup_target(args: &str, today: i64) -> Option<i64> {
+    use chrono::Datelike;
+    match args.to_lowercase().as_str() {
+        "" | "昨天" | "yesterday" => return Some(today - 1),
+        "前天" => return Some(today - 2),
+        _ => {}
+    }
+    let today_date = day::date_of(today)?;
+    let date = chrono::NaiveDate::parse_from_str(args, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            let this_year = chrono::NaiveDate::parse_from_str(
+                &format!("{}-{args}", today_date.year()),
+                "%Y-%m-%d",
+            )
+            .ok()?;
+            if this_year > today_date {
+                this_year.with_year(today_date.year() - 1)
+            } else {
+                Some(this_year)
+            }
+        })?;
+    Some(i64::from(date.num_days_from_ce()))
+}
+
+/// `/makeup [day]`: pays points to fill a missed day; the streak is recomputed from the log.
+async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<CommandOutcome> {
+    let config = settings(cx).clone();
+    if config.makeup_days == 0 {
+        let text = cx.text("signin.makeup_off", context! {});
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    let chat = cx.chat();
+    let today = today(cx);
+    let Some(target) = makeup_target(args, today) else {
+        return Ok(CommandOutcome::BadArguments);
+    };
+    let date = day::date_of(target)
+        .map(|d| d.format("%m-%d").to_string())
+        .unwrap_or_default();
+    let refusal = if target >= today || target < today - config.makeup_days {
+        Some(("signin.makeup_out_of_range", config.makeup_days))
+    } else if queries::on_day(cx.tx, chat, member.id, target)
+        .await?
+        .is_some()
+    {
+        Some(("signin.makeup_not_missed", 0))
+    } else if queries::first_day(cx.tx, chat, member.id)
+        .await?
+        .is_none_or(|first| target < first)
+    {
+        Some(("signin.makeup_before_first", 0))
+    } else {
+        None
+    };
+    if let Some((key, days)) = refusal {
+        let text = cx.text(key, context! { date, days });
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    let month_start = day::week_and_month_start(today)
+        .and_then(|(_, first)| day::start_of(first, cx.group.timezone, config.day_starts_at))
+        .map_or(0, |t| t.timestamp());
+    let used = queries::makeups_since(cx.tx, chat, member.id, month_start).await?;
+    let balance = queries::balance(cx.tx, chat, member.id).await?;
+    if used >= config.makeup_per_month || balance < config.makeup_cost {
+        let key = if used >= config.makeup_per_month {
+            "signin.makeup_limit"
+        } else {
+            "signin.makeup_too_poor"
+        };
+        let text = cx.text(
+            key,
+            context! { per_month => config.makeup_per_month, cost => config.makeup_cost, balance },
+        );
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    let at = cx.event.at.timestamp();
+    let rank = queries::count_on_day(cx.tx, chat, target).await? + 1;
+    let row = NewSignin {
+        chat,
+        user: member.id,
+        day: target,
+        at,
+        rank,
+        streak: 1,
+        points: 0,
+        makeup: true,
+    };
+    if !queries::insert(cx.tx, &row).await? {
+        return Ok(CommandOutcome::Done);
+    }
+    queries::add_points(
+        cx.tx,
+        chat,
+        member.id,
+        -config.makeup_cost,
+        "makeup",
+        Some(format!("day:{target}")),
+        at,
+    )
+    .await?;
+    let streak = queries::recompute_streaks(cx.tx, chat, member.id, target).await?;
+    let text = cx.text(
+        "signin.makeup_done",
+        context! {
+            date, streak,
+            cost => config.makeup_cost,
+            balance => balance - config.makeup_cost,
+            left => config.makeup_per_month - used - 1,
         },
     );
     cx.reply(text);

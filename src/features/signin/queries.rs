@@ -80,16 +80,25 @@ pub struct NewSignin {
     pub rank: i64,
     pub streak: i64,
     pub points: i64,
+    /// A make-up (补签) rather than a sign-in on the day itself.
+    pub makeup: bool,
 }
 
 /// Records a sign-in; false if the member had already signed in that day.
 pub async fn insert(tx: &mut Tx, row: &NewSignin) -> StoreResult<bool> {
     let inserted = tx
         .execute(
-            "INSERT INTO signins (chat_id, user_id, day, signed_at, rank, streak, points)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chat_id, user_id, day) DO NOTHING",
+            "INSERT INTO signins (chat_id, user_id, day, signed_at, rank, streak, points, makeup)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (chat_id, user_id, day) DO NOTHING",
             args![
-                row.chat, row.user, row.day, row.at, row.rank, row.streak, row.points
+                row.chat,
+                row.user,
+                row.day,
+                row.at,
+                row.rank,
+                row.streak,
+                row.points,
+                i64::from(row.makeup)
             ],
         )
         .await?;
@@ -123,13 +132,13 @@ pub async fn balance(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<i64> {
     Ok(sum)
 }
 
-/// Today's sign-ins in order.
-pub async fn day_board(tx: &mut Tx, chat: i64, day: i64) -> StoreResult<Vec<BoardRow>> {
+/// The day's first `limit` sign-ins in order.
+pub async fn day_board(tx: &mut Tx, chat: i64, day: i64, limit: i64) -> StoreResult<Vec<BoardRow>> {
     tx.fetch_all(
         "SELECT s.user_id, COALESCE(m.display_name, '?') AS name, s.points AS value
          FROM signins s LEFT JOIN members m ON m.chat_id = s.chat_id AND m.user_id = s.user_id
-         WHERE s.chat_id = $1 AND s.day = $2 ORDER BY s.rank",
-        args![chat, day],
+         WHERE s.chat_id = $1 AND s.day = $2 ORDER BY s.rank LIMIT $3",
+        args![chat, day, limit],
     )
     .await
 }
@@ -177,4 +186,54 @@ pub async fn xp_board(tx: &mut Tx, chat: i64) -> StoreResult<Vec<BoardRow>> {
         args![chat],
     )
     .await
+}
+
+pub async fn first_day(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<Option<i64>> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT day FROM signins WHERE chat_id = $1 AND user_id = $2 ORDER BY day LIMIT 1",
+            args![chat, user],
+        )
+        .await?;
+    Ok(row.map(|(day,)| day))
+}
+
+/// Make-ups the member did since `since` (Unix seconds).
+pub async fn makeups_since(tx: &mut Tx, chat: i64, user: i64, since: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM points_ledger WHERE chat_id = $1 AND user_id = $2 AND reason = 'makeup' AND at >= $3",
+            args![chat, user, since],
+        )
+        .await?;
+    Ok(count)
+}
+
+/// Recomputes the member's streaks from `from` on, from the day log: a day's streak is one
+/// more than the previous day's if there is a row for the previous day, else 1. Returns the
+/// streak of the member's latest day.
+pub async fn recompute_streaks(tx: &mut Tx, chat: i64, user: i64, from: i64) -> StoreResult<i64> {
+    let rows: Vec<(i64, i64)> = tx
+        .fetch_all(
+            "SELECT day, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day >= $3 ORDER BY day",
+            args![chat, user, from - 1],
+        )
+        .await?;
+    let mut previous: Option<(i64, i64)> = None;
+    for (day, stored) in rows {
+        let streak = match previous {
+            Some((last_day, last_streak)) if last_day == day - 1 => last_streak + 1,
+            _ if day < from => stored,
+            _ => 1,
+        };
+        if streak != stored {
+            tx.execute(
+                "UPDATE signins SET streak = $1 WHERE chat_id = $2 AND user_id = $3 AND day = $4",
+                args![streak, chat, user, day],
+            )
+            .await?;
+        }
+        previous = Some((day, streak));
+    }
+    Ok(previous.map_or(0, |(_, streak)| streak))
 }

@@ -78,11 +78,12 @@ async fn get_me_and_every_fixture_parse_with_teloxide() {
     fake.push_update(FakeBotApi::left_member(GROUP, BOB, DATE));
     fake.push_update(FakeBotApi::migrate_to_supergroup(GROUP, SUPERGROUP, DATE));
     fake.push_update(FakeBotApi::callback_query(SUPERGROUP, ALICE, 42, "join:1"));
+    fake.push_update(FakeBotApi::migrate_from_group(SUPERGROUP, GROUP, DATE));
 
     let updates = bot.get_updates().await.unwrap();
-    assert_eq!(updates.len(), 7);
+    assert_eq!(updates.len(), 8);
     let ids: Vec<u32> = updates.iter().map(|u| u.id.0).collect();
-    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8]);
     let message = |i: usize| match &updates[i].kind {
         UpdateKind::Message(m) => m.clone(),
         other => panic!("update {i} is not a message: {other:?}"),
@@ -119,6 +120,13 @@ async fn get_me_and_every_fixture_parse_with_teloxide() {
         }
         other => panic!("not a callback query: {other:?}"),
     }
+    // The twin in the new supergroup, posted by GroupAnonymousBot for the chat itself.
+    let twin = message(7);
+    assert_eq!(twin.migrate_from_chat_id(), Some(&ChatId(GROUP)));
+    assert_eq!(
+        twin.sender_chat.as_ref().map(|c| c.id),
+        Some(ChatId(SUPERGROUP))
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,155 @@
+//! Benchmark: 10,000 members of one group sign in, through the real handler path (inbox →
+//! engine → sign-in feature → outbox), on SQLite and, when `QUNBOT_TEST_PG_URL` names a server,
+//! on PostgreSQL. Prints sign-ins per second and latency percentiles per sign-in.
+//!
+//!     cargo bench --bench signin
+//!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench signin
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use qunbot::app::prepare;
+use qunbot::config::Settings;
+use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
+use qunbot::core::clock::ManualClock;
+use qunbot::core::context::BotIdentity;
+use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::store::{Db, inbox};
+
+const MEMBERS: i64 = 10_000;
+const GROUP: i64 = -1_009_999;
+
+/// The platform is not measured: nothing is delivered during the run.
+struct Nowhere;
+
+#[async_trait]
+impl ChatPort for Nowhere {
+    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
+        Ok(Delivered::Done)
+    }
+    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
+        Ok(Vec::new())
+    }
+}
+
+fn signin(user: i64, at: chrono::DateTime<Utc>) -> Event {
+    Event {
+        chat: Chat {
+            id: GROUP,
+            kind: ChatKind::Supergroup,
+            title: Some("bench".into()),
+        },
+        at,
+        kind: EventKind::Message(Message {
+            id: user,
+            from: User {
+                id: 100_000 + user,
+                name: format!("member {user}"),
+                username: None,
+                is_bot: false,
+                language: None,
+            },
+            text: "签到".into(),
+            edited: false,
+            reply_to: None,
+            reply_to_author: None,
+            anonymous_admin: false,
+            links: vec![],
+            has_media: false,
+            forwarded: false,
+        }),
+    }
+}
+
+async fn run(name: &str, db: Db) {
+    let start = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let clock = ManualClock::starting_at(start);
+    let prepared = prepare(Settings::built_in()).expect("built-in settings");
+    let engine = prepared.engine(
+        db.clone(),
+        Arc::new(clock.clone()),
+        BotIdentity {
+            id: 1,
+            username: "qunbot".into(),
+        },
+        Arc::new(Nowhere),
+    );
+    // Half within the first five seconds after midnight, the rest over the minute.
+    let events: Vec<(i64, Event)> = (0..MEMBERS)
+        .map(|n| {
+            let offset_ms = if n < MEMBERS / 2 {
+                n * 5_000 / (MEMBERS / 2)
+            } else {
+                5_000 + (n - MEMBERS / 2) * 55_000 / (MEMBERS / 2)
+            };
+            (
+                n,
+                signin(n, start + chrono::Duration::milliseconds(offset_ms)),
+            )
+        })
+        .collect();
+    for chunk in events.chunks(100) {
+        inbox::store_batch(&db, "bench", chunk, start)
+            .await
+            .expect("inbox");
+    }
+    let mut latencies = Vec::with_capacity(events.len());
+    let began = Instant::now();
+    for (id, event) in &events {
+        clock.set(event.at);
+        let t = Instant::now();
+        engine.handle("bench", *id, event).await.expect("handled");
+        latencies.push(t.elapsed());
+    }
+    let total = began.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let (count,): (i64,) = db
+        .fetch_one("SELECT COUNT(*) FROM signins", Vec::new())
+        .await
+        .expect("count");
+    assert_eq!(count, MEMBERS, "every sign-in recorded once");
+    println!(
+        "{name:<10} {MEMBERS} sign-ins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
+        total.as_secs_f64(),
+        MEMBERS as f64 / total.as_secs_f64(),
+        ms(pct(0.50)),
+        ms(pct(0.99)),
+        ms(*latencies.last().unwrap()),
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    run("SQLite", Db::connect(&url).await.expect("sqlite")).await;
+
+    match std::env::var("QUNBOT_TEST_PG_URL") {
+        Ok(admin_url) => {
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
+            let name = format!("qunbot_bench_{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create");
+            let mut url = url::Url::parse(&admin_url).expect("url");
+            url.set_path(&name);
+            let db = Db::connect(url.as_str()).await.expect("connect");
+            run("PostgreSQL", db.clone()).await;
+            db.close().await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {name} WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await;
+        }
+        Err(_) => println!("PostgreSQL    skipped (set QUNBOT_TEST_PG_URL)"),
+    }
+}

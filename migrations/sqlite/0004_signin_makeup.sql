@@ -1,0 +1,2 @@
+-- Make-up sign-ins (补签) are kept apart from real ones: they earn no points of their own.
+ALTER TABLE signins ADD COLUMN makeup INTEGER NOT NULL DEFAULT 0;
