@@ -14,7 +14,7 @@ use qunbot::config::Settings;
 use qunbot::sim::{Simulator, transcript};
 use support::db::TestDb;
 
-async fn play(chat_file: &Path) -> (String, String) {
+async fn play(chat_file: &Path, test: &TestDb) -> (String, String) {
     let expected = std::fs::read_to_string(chat_file).unwrap();
     let config = chat_file.with_extension("toml");
     let settings = if config.exists() {
@@ -23,11 +23,9 @@ async fn play(chat_file: &Path) -> (String, String) {
         Settings::built_in()
     };
     let prepared = prepare(settings).unwrap_or_else(|e| panic!("{e:?}"));
-    let test = TestDb::sqlite().await;
     let start = Utc.with_ymd_and_hms(2026, 1, 5, 1, 0, 0).unwrap();
     let mut sim = Simulator::new(&prepared, test.db.clone(), start);
     let actual = transcript(&mut sim, &expected).await.unwrap();
-    test.finish().await;
     (expected, actual)
 }
 
@@ -48,8 +46,22 @@ async fn every_scenario_transcript_matches() {
     assert!(files.len() >= 4, "scenario files are missing");
     let bless = std::env::var_os("QUNBOT_BLESS").is_some();
     let mut failures = Vec::new();
-    for file in files {
-        let (expected, actual) = play(&file).await;
+    // Each scenario runs on a fresh SQLite database, and on PostgreSQL when one is configured:
+    // the transcripts must be the same on both.
+    let mut runs = Vec::new();
+    for file in &files {
+        runs.push((file.clone(), TestDb::sqlite().await));
+    }
+    for file in &files {
+        match TestDb::postgres().await {
+            Some(test) => runs.push((file.clone(), test)),
+            None => break,
+        }
+    }
+    for (file, test) in runs {
+        let (expected, actual) = play(&file, &test).await;
+        let backend = test.backend;
+        test.finish().await;
         if expected == actual {
             continue;
         }
@@ -66,7 +78,7 @@ async fn every_scenario_transcript_matches() {
             .map(|(n, (e, a))| format!("  line {}:\n    expected: {e}\n    actual:   {a}", n + 1))
             .collect();
         failures.push(format!(
-            "{}:\n{}{}",
+            "{} on {backend}:\n{}{}",
             file.display(),
             diff.join("\n"),
             if expected.lines().count() != actual.lines().count() {

@@ -18,6 +18,9 @@ pub struct ConfigFile {
     pub database: DatabaseSection,
     #[serde(default)]
     pub defaults: GroupSection,
+    /// Groups of one community that share points and XP: `name = [chat id, …]`.
+    #[serde(default)]
+    pub communities: BTreeMap<String, Spanned<Vec<i64>>>,
     /// Per-group overrides, keyed by chat id as a string (`[groups."-1001234567890"]`).
     #[serde(default)]
     pub groups: BTreeMap<Spanned<String>, Spanned<GroupSection>>,

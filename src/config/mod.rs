@@ -83,6 +83,8 @@ pub struct Settings {
     pub groups: HashMap<ChatId, GroupSettings>,
     /// Operator templates (rules, reply-only commands…) and every feature's messages.
     pub templates: Templates,
+    /// For each chat in a community, the chat whose id keeps the community's points and XP.
+    pub community_of: HashMap<ChatId, ChatId>,
 }
 
 impl fmt::Debug for Settings {
@@ -292,8 +294,28 @@ impl Settings {
             ));
         }
 
+        let mut community_of = HashMap::new();
+        for (name, chats) in &file.communities {
+            let Some(&keeper) = chats.get_ref().first() else {
+                errors.push(locate(
+                    chats.span(),
+                    format!("community `{name}` lists no chats"),
+                ));
+                continue;
+            };
+            for chat in chats.get_ref() {
+                if community_of.insert(*chat, keeper).is_some() {
+                    errors.push(locate(
+                        chats.span(),
+                        format!("chat {chat} is in more than one community"),
+                    ));
+                }
+            }
+        }
+
         if errors.is_empty() {
             Ok(Settings {
+                community_of,
                 file,
                 path: None,
                 defaults,
@@ -309,6 +331,11 @@ impl Settings {
     /// The settings for a chat: its own table, or the defaults.
     pub fn group(&self, chat: ChatId) -> &GroupSettings {
         self.groups.get(&chat).unwrap_or(&self.defaults)
+    }
+
+    /// The chat id under which `chat`'s points and XP are kept: its community's, or its own.
+    pub fn points_scope(&self, chat: ChatId) -> ChatId {
+        self.community_of.get(&chat).copied().unwrap_or(chat)
     }
 
     pub fn has_group_table(&self, chat: ChatId) -> bool {

@@ -77,11 +77,7 @@ impl Simulator {
             port: port.clone(),
             clock: shared_clock,
         };
-        let kind = if chat_id <= -1_000_000_000_000 {
-            ChatKind::Supergroup
-        } else {
-            ChatKind::Group
-        };
+        let kind = group_kind(chat_id);
         Simulator {
             engine,
             deliverer,
@@ -227,6 +223,13 @@ impl Simulator {
                 self.offline = false;
                 self.process().await?;
             }
+            Step::Group(id) => {
+                self.group = Chat {
+                    id,
+                    kind: group_kind(id),
+                    title: self.group.title.clone(),
+                };
+            }
             Step::Migrate(to) => {
                 self.receive(self.group.clone(), EventKind::ChatMigrated { to })
                     .await?;
@@ -290,6 +293,15 @@ impl Simulator {
             }
         }
         Ok(())
+    }
+}
+
+/// Telegram's supergroups have ids below -10¹²; smaller negative ids are basic groups.
+fn group_kind(id: ChatId) -> ChatKind {
+    if id <= -1_000_000_000_000 {
+        ChatKind::Supergroup
+    } else {
+        ChatKind::Group
     }
 }
 

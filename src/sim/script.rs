@@ -12,6 +12,7 @@
 //! :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 //! :offline / :online          while offline, events wait in the inbox; :online handles the backlog
 //! :migrate -1002              the group becomes a supergroup with a new id
+//! :group -1003                what follows happens in another group
 //! # a comment
 //! ```
 
@@ -49,6 +50,8 @@ pub enum Step {
     Offline,
     Online,
     Migrate(i64),
+    /// Later lines happen in another group (by chat id).
+    Group(i64),
     Help,
     Nothing,
 }
@@ -150,6 +153,10 @@ fn parse_directive(directive: &str) -> Result<Step, String> {
             .parse()
             .map(Step::Migrate)
             .map_err(|_| format!("`:migrate {rest}`: expected the new chat id, such as -1002")),
+        "group" => rest
+            .parse()
+            .map(Step::Group)
+            .map_err(|_| format!("`:group {rest}`: expected a chat id, such as -1002")),
         "help" => Ok(Step::Help),
         _ => Err(format!("unknown directive `:{word}`; `:help` lists them")),
     }
@@ -193,7 +200,8 @@ carol joins / bob leaves    members come and go
 :advance 1d2h               moves the clock (d, h, m, s)
 :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 :offline / :online          hold events in the inbox, then handle the backlog
-:migrate -1002              the group becomes a supergroup with a new id";
+:migrate -1002              the group becomes a supergroup with a new id
+:group -1003                what follows happens in another group";
 
 #[cfg(test)]
 mod tests {

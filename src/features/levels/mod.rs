@@ -200,7 +200,8 @@ impl Feature for Levels {
             return Ok(());
         }
         let settings = cx.group.levels.clone();
-        let chat = cx.chat();
+        // XP is kept per group, or per community when groups share it.
+        let chat = cx.settings.points_scope(cx.chat());
         let user = message.from.id;
         let at = cx.event.at.timestamp();
         let day = crate::features::signin::day_of(
@@ -284,10 +285,10 @@ async fn announce_level_ups(cx: &mut Cx<'_>, settings: &LevelSettings, at: i64) 
         .tx
         .fetch_all(
             "SELECT COALESCE(m.display_name, '?'), x.level FROM member_xp x
-             LEFT JOIN members m ON m.chat_id = x.chat_id AND m.user_id = x.user_id
-             WHERE x.chat_id = $1 AND x.leveled_at >= $2 AND x.leveled_at < $3
+             LEFT JOIN members m ON m.chat_id = $4 AND m.user_id = x.user_id
+             WHERE x.chat_id = $1 AND x.leveled_at >= $2 AND x.leveled_at < $3 AND m.user_id IS NOT NULL
              ORDER BY x.leveled_at, x.user_id",
-            args![cx.chat(), window, window + 60],
+            args![cx.settings.points_scope(cx.chat()), window, window + 60, cx.chat()],
         )
         .await?;
     let lines: Vec<String> = rows

@@ -119,6 +119,7 @@ fn streak_bonus(settings: &SigninSettings, streak: i64) -> i64 {
 
 async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
     let chat = cx.chat();
+    let scope = cx.settings.points_scope(chat);
     let day = today(cx);
     let at = cx.event.at.timestamp();
     let busy = {
@@ -174,7 +175,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
     }
     queries::add_points(
         cx.tx,
-        chat,
+        scope,
         member.id,
         points,
         "signin",
@@ -183,7 +184,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
     )
     .await?;
     let total_days = queries::total_days(cx.tx, chat, member.id).await?;
-    let balance = queries::balance(cx.tx, chat, member.id).await?;
+    let balance = queries::balance(cx.tx, scope, member.id).await?;
 
     let standing = level_standing(cx, member.id).await?;
     if busy {
@@ -212,9 +213,8 @@ async fn level_standing(cx: &mut Cx<'_>, user: i64) -> FeatureResult<Option<leve
         return Ok(None);
     }
     let settings = cx.group.levels.clone();
-    Ok(Some(
-        levels::standing(cx.tx, &settings, cx.chat(), user).await?,
-    ))
+    let scope = cx.settings.points_scope(cx.chat());
+    Ok(Some(levels::standing(cx.tx, &settings, scope, user).await?))
 }
 
 fn react(cx: &mut Cx<'_>, emoji: &str) {
@@ -245,6 +245,7 @@ fn live_board(cx: &Cx<'_>, day: i64, count: i64, board: &[BoardRow]) -> String {
 
 async fn card(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
     let chat = cx.chat();
+    let scope = cx.settings.points_scope(chat);
     let day = today(cx);
     let signed_today = queries::on_day(cx.tx, chat, member.id, day).await?;
     let streak = match &signed_today {
@@ -255,8 +256,8 @@ async fn card(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
         },
     };
     let total_days = queries::total_days(cx.tx, chat, member.id).await?;
-    let balance = queries::balance(cx.tx, chat, member.id).await?;
-    let points_rank = place(&queries::points_board(cx.tx, chat, 0).await?, member.id);
+    let balance = queries::balance(cx.tx, scope, member.id).await?;
+    let points_rank = place(&queries::points_board(cx.tx, scope, 0).await?, member.id);
     let standing = level_standing(cx, member.id).await?;
     let next_level_xp = standing
         .as_ref()
@@ -287,6 +288,7 @@ fn place(board: &[BoardRow], user: i64) -> Option<usize> {
 
 async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<CommandOutcome> {
     let chat = cx.chat();
+    let scope = cx.settings.points_scope(chat);
     let day = today(cx);
     let config = settings(cx).clone();
     let kind = match which.to_lowercase().as_str() {
@@ -308,10 +310,10 @@ async fn board(cx: &mut Cx<'_>, member: &User, which: &str) -> FeatureResult<Com
         "today" => queries::day_board(cx.tx, chat, day, i64::MAX).await?,
         "streak" => queries::streak_board(cx.tx, chat, day - 1).await?,
         "days" => queries::days_board(cx.tx, chat).await?,
-        "points" => queries::points_board(cx.tx, chat, 0).await?,
-        "week" => queries::points_board(cx.tx, chat, period_start(week)).await?,
-        "xp" => queries::xp_board(cx.tx, chat).await?,
-        _ => queries::points_board(cx.tx, chat, period_start(month)).await?,
+        "points" => queries::points_board(cx.tx, scope, 0).await?,
+        "week" => queries::points_board(cx.tx, scope, period_start(week)).await?,
+        "xp" => queries::xp_board(cx.tx, scope).await?,
+        _ => queries::points_board(cx.tx, scope, period_start(month)).await?,
     };
     let lines: Vec<String> = rows
         .iter()
@@ -371,6 +373,7 @@ async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<Co
         return Ok(CommandOutcome::Done);
     }
     let chat = cx.chat();
+    let scope = cx.settings.points_scope(chat);
     let today = today(cx);
     let Some(target) = makeup_target(args, today) else {
         return Ok(CommandOutcome::BadArguments);
@@ -401,8 +404,8 @@ async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<Co
     let month_start = day::week_and_month_start(today)
         .and_then(|(_, first)| day::start_of(first, cx.group.timezone, config.day_starts_at))
         .map_or(0, |t| t.timestamp());
-    let used = queries::makeups_since(cx.tx, chat, member.id, month_start).await?;
-    let balance = queries::balance(cx.tx, chat, member.id).await?;
+    let used = queries::makeups_since(cx.tx, scope, member.id, month_start).await?;
+    let balance = queries::balance(cx.tx, scope, member.id).await?;
     if used >= config.makeup_per_month || balance < config.makeup_cost {
         let key = if used >= config.makeup_per_month {
             "signin.makeup_limit"
@@ -433,7 +436,7 @@ async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<Co
     }
     queries::add_points(
         cx.tx,
-        chat,
+        scope,
         member.id,
         -config.makeup_cost,
         "makeup",
@@ -474,11 +477,12 @@ async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<Comm
         return Ok(CommandOutcome::BadArguments);
     }
     let chat = cx.chat();
+    let scope = cx.settings.points_scope(chat);
     let at = cx.event.at.timestamp();
     let reason = reason.trim();
     queries::add_points(
         cx.tx,
-        chat,
+        scope,
         target.id,
         amount,
         "admin",
@@ -497,7 +501,7 @@ async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<Comm
         &format!("{amount:+} {reason}"),
     )
     .await?;
-    let balance = queries::balance(cx.tx, chat, target.id).await?;
+    let balance = queries::balance(cx.tx, scope, target.id).await?;
     let text = cx.text(
         "signin.adjusted",
         context! { name => target.display_name(), amount => format!("{amount:+}"), reason, balance },

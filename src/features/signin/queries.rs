@@ -169,7 +169,8 @@ pub async fn days_board(tx: &mut Tx, chat: i64) -> StoreResult<Vec<BoardRow>> {
 /// Points earned from `since` on (Unix seconds; 0 for all time).
 pub async fn points_board(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<Vec<BoardRow>> {
     tx.fetch_all(
-        "SELECT l.user_id, COALESCE(MAX(m.display_name), '?') AS name, CAST(SUM(l.delta) AS BIGINT) AS value
+        "SELECT l.user_id, COALESCE(MAX(m.display_name), (SELECT a.display_name FROM members a WHERE a.user_id = l.user_id
+                    ORDER BY COALESCE(a.last_active, 0) DESC LIMIT 1), '?') AS name, CAST(SUM(l.delta) AS BIGINT) AS value
          FROM points_ledger l LEFT JOIN members m ON m.chat_id = l.chat_id AND m.user_id = l.user_id
          WHERE l.chat_id = $1 AND l.at >= $2 GROUP BY l.user_id ORDER BY value DESC, MIN(l.at)",
         args![chat, since],
@@ -180,7 +181,8 @@ pub async fn points_board(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<Vec
 /// Experience, for `/rank xp` (the levels feature's table).
 pub async fn xp_board(tx: &mut Tx, chat: i64) -> StoreResult<Vec<BoardRow>> {
     tx.fetch_all(
-        "SELECT x.user_id, COALESCE(m.display_name, '?') AS name, x.xp AS value
+        "SELECT x.user_id, COALESCE(m.display_name, (SELECT a.display_name FROM members a WHERE a.user_id = x.user_id
+                    ORDER BY COALESCE(a.last_active, 0) DESC LIMIT 1), '?') AS name, x.xp AS value
          FROM member_xp x LEFT JOIN members m ON m.chat_id = x.chat_id AND m.user_id = x.user_id
          WHERE x.chat_id = $1 ORDER BY x.xp DESC, x.user_id",
         args![chat],
