@@ -42,24 +42,11 @@ fn signin(user: i64, at: chrono::DateTime<Utc>) -> Event {
             title: Some("bench".into()),
         },
         at,
-        kind: EventKind::Message(Message {
-            id: user,
-            from: User {
-                id: 100_000 + user,
-                name: format!("member {user}"),
-                username: None,
-                is_bot: false,
-                language: None,
-            },
-            text: "签到".into(),
-            edited: false,
-            reply_to: None,
-            reply_to_author: None,
-            anonymous_admin: false,
-            links: vec![],
-            has_media: false,
-            forwarded: false,
-        }),
+        kind: EventKind::Message(Message::text(
+            user,
+            User::named(100_000 + user, format!("member {user}")),
+            "签到",
+        )),
     }
 }
 

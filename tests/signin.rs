@@ -26,24 +26,11 @@ fn signin(user: i64, message: i64, at: chrono::DateTime<Utc>) -> Event {
             title: Some("g".into()),
         },
         at,
-        kind: EventKind::Message(Message {
-            id: message,
-            from: User {
-                id: user,
-                name: format!("m{user}"),
-                username: None,
-                is_bot: false,
-                language: None,
-            },
-            text: "签到".into(),
-            edited: false,
-            reply_to: None,
-            reply_to_author: None,
-            anonymous_admin: false,
-            links: vec![],
-            has_media: false,
-            forwarded: false,
-        }),
+        kind: EventKind::Message(Message::text(
+            message,
+            User::named(user, format!("m{user}")),
+            "签到",
+        )),
     }
 }
 

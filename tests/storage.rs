@@ -25,13 +25,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn user(id: i64, name: &str) -> User {
-    User {
-        id,
-        name: name.into(),
-        username: None,
-        is_bot: false,
-        language: None,
-    }
+    User::named(id, name)
 }
 
 fn said(chat: i64, from: User, id: i64, text: &str, at: DateTime<Utc>) -> Event {
@@ -42,18 +36,7 @@ fn said(chat: i64, from: User, id: i64, text: &str, at: DateTime<Utc>) -> Event 
             title: Some("g".into()),
         },
         at,
-        kind: EventKind::Message(Message {
-            id,
-            from,
-            text: text.into(),
-            edited: false,
-            reply_to: None,
-            reply_to_author: None,
-            anonymous_admin: false,
-            links: vec![],
-            has_media: false,
-            forwarded: false,
-        }),
+        kind: EventKind::Message(Message::text(id, from, text)),
     }
 }
 

@@ -46,10 +46,15 @@ fn now() -> i64 {
 
 /// Starts `qunbot run` in this process against `fake`, with `extra` appended to the config.
 async fn start(fake: FakeBotApi, extra: &str) -> Running {
+    start_with(fake, "", extra).await
+}
+
+/// `top` goes before the config's first table (top-level keys), `extra` after its last.
+async fn start_with(fake: FakeBotApi, top: &str, extra: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let config = format!(
-        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n{extra}",
+        "{top}\n[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n{extra}",
         fake.url()
     );
     let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
@@ -291,7 +296,7 @@ async fn admin_commands_check_the_chat_administrators() {
     ));
     let extra = format!("commands_dir = \"{}\"\n", dir.path().display());
     // commands_dir is a top-level key: put it before any table.
-    let bot = start_with_top_level(fake.clone(), &extra).await;
+    let bot = start_with(fake.clone(), &extra, "").await;
     let sent = fake.wait_for_call("sendMessage", 2, WAIT).await;
     assert_eq!(text_of(&sent[0]), "只有管理员可以使用 /announce。");
     assert_eq!(text_of(&sent[1]), "📢 hi");
@@ -301,28 +306,6 @@ async fn admin_commands_check_the_chat_administrators() {
         "the list is cached"
     );
     bot.stop().await.unwrap();
-}
-
-async fn start_with_top_level(fake: FakeBotApi, top: &str) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = format!(
-        "{top}\n[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
-        fake.url()
-    );
-    let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
-    let prepared = prepare(settings).unwrap();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let token = fake.token().to_owned();
-    let task = tokio::spawn(qunbot::telegram::run_until(prepared, token, async {
-        let _ = stop_rx.await;
-    }));
-    Running {
-        db_url,
-        stop: Some(stop_tx),
-        task,
-        _dir: dir,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,7 +41,7 @@ pub struct Cx<'a> {
     pub now: DateTime<Utc>,
     /// Replies are dropped if not delivered by then.
     reply_deadline: DateTime<Utc>,
-    pub(crate) actions: Vec<(Action, Option<DateTime<Utc>>)>,
+    actions: Vec<(Action, Option<DateTime<Utc>>)>,
 }
 
 impl<'a> Cx<'a> {
@@ -171,6 +171,12 @@ impl<'a> Cx<'a> {
     pub fn queue(&mut self, action: Action) {
         let deadline = action.is_conversational().then_some(self.reply_deadline);
         self.actions.push((action, deadline));
+    }
+
+    /// The actions queued while handling, each with the deadline after which it is not worth
+    /// delivering.
+    pub(crate) fn into_actions(self) -> Vec<(Action, Option<DateTime<Utc>>)> {
+        self.actions
     }
 
     /// Whether the event is already too old for a reply to be useful (after an outage).

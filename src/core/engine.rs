@@ -132,25 +132,13 @@ impl Engine {
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
 
-        let mut cx = Cx::new(
-            event,
-            &group,
-            &self.settings,
-            &self.commands,
-            &self.bot,
-            role,
-            &mut tx,
-            now,
-        );
+        let mut cx = self.context(event, &group, role, &mut tx, now);
         let routed = self.route(&mut cx, &parsed).await;
-        let actions = std::mem::take(&mut cx.actions);
-        drop(cx);
+        let actions = cx.into_actions();
 
         match routed {
             Ok(()) => {
-                for (action, deadline) in &actions {
-                    outbox::enqueue(&mut tx, action, now, *deadline).await?;
-                }
+                outbox::enqueue_all(&mut tx, &actions, now).await?;
                 tx.commit().await?;
                 Ok(Handled::Done)
             }
@@ -161,27 +149,35 @@ impl Engine {
                 inbox::mark_handled(&mut tx, source, update_id, now).await?;
                 if let Parsed::Command(_) = parsed {
                     let text = self.message(group.language, "core.something_went_wrong");
-                    let mut cx = Cx::new(
-                        event,
-                        &group,
-                        &self.settings,
-                        &self.commands,
-                        &self.bot,
-                        role,
-                        &mut tx,
-                        now,
-                    );
+                    let mut cx = self.context(event, &group, role, &mut tx, now);
                     cx.reply(text);
-                    let actions = std::mem::take(&mut cx.actions);
-                    drop(cx);
-                    for (action, deadline) in &actions {
-                        outbox::enqueue(&mut tx, action, now, *deadline).await?;
-                    }
+                    let actions = cx.into_actions();
+                    outbox::enqueue_all(&mut tx, &actions, now).await?;
                 }
                 tx.commit().await?;
                 Ok(Handled::Failed)
             }
         }
+    }
+
+    fn context<'a>(
+        &'a self,
+        event: &'a Event,
+        group: &'a GroupSettings,
+        role: Role,
+        tx: &'a mut crate::store::Tx,
+        now: DateTime<Utc>,
+    ) -> Cx<'a> {
+        Cx::new(
+            event,
+            group,
+            &self.settings,
+            &self.commands,
+            &self.bot,
+            role,
+            tx,
+            now,
+        )
     }
 
     async fn route(&self, cx: &mut Cx<'_>, parsed: &Parsed) -> Result<(), FeatureError> {

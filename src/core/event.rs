@@ -22,6 +22,17 @@ pub struct User {
 }
 
 impl User {
+    /// A member known only by id and name (the simulator's members, tests).
+    pub fn named(id: UserId, name: impl Into<String>) -> User {
+        User {
+            id,
+            name: name.into(),
+            username: None,
+            is_bot: false,
+            language: None,
+        }
+    }
+
     /// The name as the bot writes it in a message: without the invisible and direction-changing
     /// characters that could make a name hide itself or reverse the text after it, and not
     /// longer than a name should be.
@@ -146,6 +157,24 @@ pub struct Message {
     /// Forwarded from another chat or user.
     #[serde(default)]
     pub forwarded: bool,
+}
+
+impl Message {
+    /// A new plain-text message, with nothing else about it.
+    pub fn text(id: MessageId, from: User, text: impl Into<String>) -> Message {
+        Message {
+            id,
+            from,
+            text: text.into(),
+            edited: false,
+            reply_to: None,
+            reply_to_author: None,
+            anonymous_admin: false,
+            links: Vec::new(),
+            has_media: false,
+            forwarded: false,
+        }
+    }
 }
 
 impl Event {

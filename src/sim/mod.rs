@@ -243,11 +243,8 @@ impl Simulator {
     fn member(&mut self, name: &str) -> User {
         let next_id = 10_001 + self.members.len() as i64;
         let user = self.members.entry(name.to_owned()).or_insert_with(|| User {
-            id: next_id,
-            name: name.to_owned(),
             username: name.is_ascii().then(|| name.to_lowercase()),
-            is_bot: false,
-            language: None,
+            ..User::named(next_id, name)
         });
         self.port.name_user(user.id, name);
         user.clone()
@@ -316,16 +313,8 @@ fn describe(action: &crate::core::action::Action) -> String {
 
 fn message(id: MessageId, from: User, text: String, edited: bool) -> Message {
     Message {
-        id,
-        from,
-        text,
         edited,
-        reply_to: None,
-        reply_to_author: None,
-        anonymous_admin: false,
-        links: Vec::new(),
-        has_media: false,
-        forwarded: false,
+        ..Message::text(id, from, text)
     }
 }
 

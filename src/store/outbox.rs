@@ -45,6 +45,18 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Queues actions in order, each with its own deadline.
+pub async fn enqueue_all(
+    tx: &mut Tx,
+    actions: &[(Action, Option<DateTime<Utc>>)],
+    created_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for (action, deadline) in actions {
+        enqueue(tx, action, created_at, *deadline).await?;
+    }
+    Ok(())
+}
+
 /// Undelivered actions after `after_id`, oldest first.
 pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db

@@ -8,8 +8,9 @@ use teloxide::types::{
 use crate::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 
 /// The event an update stands for, or `None` for updates no feature uses (channel posts,
-/// inline queries, service messages such as a new chat photo…).
-pub fn to_event(update: &Update) -> Option<Event> {
+/// inline queries, service messages such as a new chat photo…) and for joins, which
+/// `to_events` handles.
+fn to_event(update: &Update) -> Option<Event> {
     match &update.kind {
         UpdateKind::Message(message) => from_message(message, false),
         UpdateKind::EditedMessage(message) => from_message(message, true),
@@ -79,19 +80,8 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 forwarded: common.forward_origin.is_some(),
             })
         }
-        MessageKind::NewChatMembers(joined) => {
-            // One service message can announce several members; the event carries the first
-            // and the rest follow as their own events (see `to_events`).
-            let member = joined.new_chat_members.first()?;
-            EventKind::MemberJoined {
-                member: user(member),
-                added_by: message
-                    .from
-                    .as_ref()
-                    .filter(|from| from.id != member.id)
-                    .map(user),
-            }
-        }
+        // One join message can name several members: `to_events` makes an event for each.
+        MessageKind::NewChatMembers(_) => return None,
         MessageKind::LeftChatMember(left) => EventKind::MemberLeft {
             member: user(&left.left_chat_member),
             removed_by: message
@@ -109,8 +99,8 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
     })
 }
 
-/// All the events in an update: like `to_event`, but a join message naming several members
-/// gives one event per member.
+/// The events an update stands for: none, one, or, for a join message naming several members,
+/// one per member.
 pub fn to_events(update: &Update) -> Vec<Event> {
     if let UpdateKind::Message(message) = &update.kind
         && let MessageKind::NewChatMembers(joined) = &message.kind
