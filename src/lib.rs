@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod core;
 pub mod features;
+pub mod scheduler;
 pub mod sim;
 pub mod store;
 pub mod telegram;
