@@ -19,7 +19,7 @@ use super::calendar;
 pub const MIN_INTERVAL: Duration = Duration::minutes(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Days {
+enum DayFilter {
     Every,
     /// Chinese workdays, with 调休 make-up days.
     Workdays,
@@ -30,7 +30,7 @@ enum Days {
 #[derive(Clone, Debug)]
 pub struct JobSchedule {
     cron: cron::Schedule,
-    days: Days,
+    days: DayFilter,
     source: String,
 }
 
@@ -70,7 +70,7 @@ impl FromStr for JobSchedule {
 }
 
 /// A preset or a 5-field expression → the `cron` crate's 6-field form, and a day filter.
-fn translate(text: &str) -> Result<(String, Days), String> {
+fn translate(text: &str) -> Result<(String, DayFilter), String> {
     let parts: Vec<&str> = text.split_whitespace().collect();
     if let [preset, time] = parts[..] {
         let (hour, minute) =
@@ -78,10 +78,10 @@ fn translate(text: &str) -> Result<(String, Days), String> {
         let at = |dom: &str, dow: &str| format!("0 {minute} {hour} {dom} * {dow}");
         let preset_lower = preset.to_lowercase();
         return match preset_lower.as_str() {
-            "每天" | "daily" => Ok((at("*", "*"), Days::Every)),
-            "工作日" | "workdays" => Ok((at("*", "*"), Days::Workdays)),
-            "休息日" | "offdays" => Ok((at("*", "*"), Days::OffDays)),
-            "周末" | "weekends" => Ok((at("*", "Sat,Sun"), Days::Every)),
+            "每天" | "daily" => Ok((at("*", "*"), DayFilter::Every)),
+            "工作日" | "workdays" => Ok((at("*", "*"), DayFilter::Workdays)),
+            "休息日" | "offdays" => Ok((at("*", "*"), DayFilter::OffDays)),
+            "周末" | "weekends" => Ok((at("*", "Sat,Sun"), DayFilter::Every)),
             _ => {
                 if let Some(day) = preset
                     .strip_prefix("每周")
@@ -92,7 +92,7 @@ fn translate(text: &str) -> Result<(String, Days), String> {
                         .find(|(cn, _)| *cn == day)
                         .map(|(_, en)| *en)
                         .ok_or_else(|| format!("`{preset}`: expected 每周一 … 每周日"))?;
-                    return Ok((at("*", name), Days::Every));
+                    return Ok((at("*", name), DayFilter::Every));
                 }
                 if let Some(day) = preset
                     .strip_prefix("每月")
@@ -105,7 +105,7 @@ fn translate(text: &str) -> Result<(String, Days), String> {
                         .ok_or_else(|| {
                             format!("`{preset}`: expected a day of the month, such as 每月1日")
                         })?;
-                    return Ok((at(&day.to_string(), "*"), Days::Every));
+                    return Ok((at(&day.to_string(), "*"), DayFilter::Every));
                 }
                 Err(unknown(text))
             }
@@ -116,7 +116,7 @@ fn translate(text: &str) -> Result<(String, Days), String> {
             .ok_or_else(|| format!("`{dow}`: weekdays are 0-7 (0 and 7 = Sunday) or names"))?;
         return Ok((
             format!("0 {minute} {hour} {dom} {month} {dow}"),
-            Days::Every,
+            DayFilter::Every,
         ));
     }
     Err(unknown(text))
@@ -180,9 +180,9 @@ impl JobSchedule {
 
     fn allows(&self, date: NaiveDate) -> bool {
         match self.days {
-            Days::Every => true,
-            Days::Workdays => calendar::is_workday(date),
-            Days::OffDays => !calendar::is_workday(date),
+            DayFilter::Every => true,
+            DayFilter::Workdays => calendar::is_workday(date),
+            DayFilter::OffDays => !calendar::is_workday(date),
         }
     }
 
