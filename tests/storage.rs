@@ -460,3 +460,53 @@ async fn the_clock_is_the_one_the_engine_was_given() {
     assert_eq!(handled_at, clock.now().timestamp());
     test.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_sharing_a_database_post_each_firing_once() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let config = "[[groups.\"-1001\".jobs]]\nname = \"hello\"\nschedule = \"每天 08:00\"\ntexts = [\"早\"]\n";
+        let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 3, 1, 23, 50, 0).unwrap());
+        let a = Arc::new(engine(
+            db,
+            Arc::new(RecordingPort::default()),
+            clock.clone(),
+            config,
+        ));
+        let b = Arc::new(engine(
+            db,
+            Arc::new(RecordingPort::default()),
+            clock.clone(),
+            config,
+        ));
+        // 08:00 in Shanghai is 00:00 UTC; run both schedulers around it, racing.
+        for minute in 0..30 {
+            clock.set(
+                Utc.with_ymd_and_hms(2026, 3, 1, 23, 50, 0).unwrap() + Duration::minutes(minute),
+            );
+            let now = clock.now();
+            let (x, y) = tokio::join!(
+                qunbot::scheduler::fire_due(&a, now),
+                qunbot::scheduler::fire_due(&b, now)
+            );
+            x.unwrap();
+            y.unwrap();
+        }
+        let (ticks,): (i64,) = db
+            .fetch_one(
+                "SELECT COUNT(*) FROM inbox WHERE source = 'scheduler'",
+                args![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ticks, 1, "one firing, one tick, on {}", test.backend);
+        let (a_done, b_done) = tokio::join!(a.handle_pending(), b.handle_pending());
+        assert_eq!(a_done.unwrap() + b_done.unwrap(), 1);
+        let (posts,): (i64,) = db
+            .fetch_one("SELECT COUNT(*) FROM outbox", args![])
+            .await
+            .unwrap();
+        assert_eq!(posts, 1, "{}", test.backend);
+        test.finish().await;
+    }
+}

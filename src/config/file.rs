@@ -17,6 +17,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub database: DatabaseSection,
     #[serde(default)]
+    pub scheduler: SchedulerSection,
+    #[serde(default)]
     pub defaults: GroupSection,
     /// Groups of one community that share points and XP: `name = [chat id, …]`.
     #[serde(default)]
@@ -86,4 +88,33 @@ pub struct GroupSection {
     pub signin: Option<crate::features::signin::config::SigninSection>,
     #[serde(default)]
     pub levels: Option<crate::features::levels::LevelsSection>,
+    /// Scheduled posts; a group's list replaces the defaults' list.
+    #[serde(default)]
+    pub jobs: Option<Vec<JobSection>>,
+}
+
+/// A scheduled post (`[[defaults.jobs]]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSection {
+    pub name: Spanned<String>,
+    /// 每天 08:00, 工作日 08:30, 周末 10:00, 每周一 09:00, 每月1日 09:00, or `30 8 * * 1-5`.
+    pub schedule: Spanned<String>,
+    /// Message templates; one is picked each time.
+    pub texts: Spanned<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSection {
+    /// A firing missed by less than this (the bot was down) still runs, late; older ones are
+    /// skipped and logged.
+    #[serde(default)]
+    pub grace_secs: Option<Spanned<i64>>,
+}
+
+impl SchedulerSection {
+    pub fn grace_secs(&self) -> i64 {
+        self.grace_secs.as_ref().map_or(900, |v| *v.get_ref())
+    }
 }

@@ -66,6 +66,16 @@ pub struct GroupSettings {
     pub rules_template: Option<String>,
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
+    pub jobs: Vec<Job>,
+}
+
+/// A scheduled post, checked.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub name: String,
+    pub schedule: crate::scheduler::spec::JobSchedule,
+    /// Names of its message templates in `Settings::templates`.
+    pub templates: Vec<String>,
 }
 
 impl GroupSettings {
@@ -157,6 +167,7 @@ impl Settings {
             rules_template: None,
             signin: Default::default(),
             levels: Default::default(),
+            jobs: Vec::new(),
         };
         let resolve = |section: &GroupSection,
                        base: &GroupSettings,
@@ -219,6 +230,12 @@ impl Settings {
                     .into_iter()
                     .map(|(span, message)| locate(span, message)),
             );
+            if let Some(jobs) = &section.jobs {
+                settings.jobs =
+                    resolve_jobs(jobs, template_prefix, templates, &mut |span, message| {
+                        errors.push(locate(span, message))
+                    });
+            }
             settings
         };
 
@@ -284,6 +301,14 @@ impl Settings {
                     ));
                 }
             }
+        }
+        if let Some(grace) = &file.scheduler.grace_secs
+            && !(0..=86_400).contains(grace.get_ref())
+        {
+            errors.push(locate(
+                grace.span(),
+                "scheduler.grace_secs must be between 0 and 86400".into(),
+            ));
         }
         if let Some(url) = &file.telegram.api_url
             && url::Url::parse(url.get_ref()).is_err()
@@ -424,6 +449,57 @@ impl Settings {
         }
         lines.join("\n")
     }
+}
+
+/// Checks a group's jobs and compiles their texts; `problem` hears of each fault.
+fn resolve_jobs(
+    jobs: &[file::JobSection],
+    template_prefix: &str,
+    templates: &mut Templates,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> Vec<Job> {
+    let mut resolved: Vec<Job> = Vec::new();
+    for job in jobs {
+        let name = job.name.get_ref().trim().to_owned();
+        if name.is_empty() || resolved.iter().any(|j| j.name == name) {
+            problem(
+                job.name.span(),
+                format!("job name `{name}` is empty or used twice"),
+            );
+            continue;
+        }
+        let schedule = match job.schedule.get_ref().parse() {
+            Ok(schedule) => schedule,
+            Err(message) => {
+                problem(job.schedule.span(), message);
+                continue;
+            }
+        };
+        if job.texts.get_ref().is_empty() {
+            problem(
+                job.texts.span(),
+                format!("job `{name}` needs at least one text"),
+            );
+            continue;
+        }
+        let mut names = Vec::new();
+        for (index, text) in job.texts.get_ref().iter().enumerate() {
+            let template = format!("{template_prefix}/job/{name}/{index}");
+            match templates.add(template.clone(), text.clone()) {
+                Ok(()) => names.push(template),
+                Err(error) => problem(
+                    job.texts.span(),
+                    format!("job `{name}` text {}: {error}", index + 1),
+                ),
+            }
+        }
+        resolved.push(Job {
+            name,
+            schedule,
+            templates: names,
+        });
+    }
+    resolved
 }
 
 fn describe_features(features: &BTreeSet<String>) -> String {

@@ -136,3 +136,34 @@ busy_per_minute = 0
     assert_eq!(group.signin.busy_per_minute, 30);
     assert_eq!(group.levels.titles, vec!["a".to_owned(), "b".to_owned()]);
 }
+
+#[test]
+fn a_job_with_a_schedule_typo_or_a_bad_template_is_refused_where_it_is() {
+    let source = r#"
+[[defaults.jobs]]
+name = "早安"
+schedule = "每天 8点"
+texts = ["早上好"]
+
+[[defaults.jobs]]
+name = "晚安"
+schedule = "0 22 * * *"
+texts = ["{% if %}"]
+"#;
+    let errors = Settings::from_toml("q.toml", source)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("q.toml:4:12: `8点` is not a time such as 08:00"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("q.toml:10:9: job `晚安` text 1: syntax error"),
+        "{errors}"
+    );
+    let fine = source
+        .replace("每天 8点", "每天 08:00")
+        .replace("{% if %}", "晚安");
+    let settings = Settings::from_toml("q.toml", &fine).unwrap();
+    assert_eq!(settings.defaults.jobs.len(), 2);
+}

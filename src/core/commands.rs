@@ -14,6 +14,7 @@ use super::i18n::Language;
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
         "makeup.toml",
@@ -26,6 +27,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("rank.toml", include_str!("../../bot-commands/rank.toml")),
     ("rules.toml", include_str!("../../bot-commands/rules.toml")),
+    (
+        "runjob.toml",
+        include_str!("../../bot-commands/runjob.toml"),
+    ),
     (
         "signin.toml",
         include_str!("../../bot-commands/signin.toml"),

@@ -66,7 +66,12 @@ impl<'a> Cx<'a> {
             role,
             tx,
             now,
-            reply_deadline: event.at + max_age,
+            // A scheduled post that the scheduler decided to run late is still worth posting;
+            // anything else is judged by when the member did it.
+            reply_deadline: match event.kind {
+                super::event::EventKind::Tick { .. } => now + max_age,
+                _ => event.at + max_age,
+            },
             actions: Vec::new(),
         }
     }

@@ -71,7 +71,8 @@ impl Engine {
         }
     }
 
-    /// Handles every waiting inbox entry, oldest first. Returns how many were handled.
+    /// Handles every waiting inbox entry, oldest first. Returns how many this engine handled
+    /// (not those another worker took first).
     pub async fn handle_pending(&self) -> StoreResult<usize> {
         let mut handled = 0;
         loop {
@@ -82,8 +83,12 @@ impl Engine {
             for entry in batch {
                 match entry {
                     Ok(pending) => {
-                        self.handle(&pending.source, pending.update_id, &pending.event)
+                        let outcome = self
+                            .handle(&pending.source, pending.update_id, &pending.event)
                             .await?;
+                        if outcome == Handled::AlreadyHandled {
+                            continue;
+                        }
                     }
                     Err((source, update_id, error)) => {
                         tracing::error!(%source, update_id, %error, "stored update is unreadable; skipping it");

@@ -148,6 +148,10 @@ pub struct Message {
     /// Sent by an anonymous group admin (on Telegram: as the group itself).
     #[serde(default)]
     pub anonymous_admin: bool,
+    /// Posted as a channel (a member writing as their channel, or a linked channel's post
+    /// forwarded into its discussion group): no person's activity.
+    #[serde(default)]
+    pub sent_as_channel: bool,
     /// Links, mentions and such the platform marked in the text, for filters.
     #[serde(default)]
     pub links: Vec<String>,
@@ -170,10 +174,18 @@ impl Message {
             reply_to: None,
             reply_to_author: None,
             anonymous_admin: false,
+            sent_as_channel: false,
             links: Vec::new(),
             has_media: false,
             forwarded: false,
         }
+    }
+}
+
+impl Message {
+    /// Written by a member in their own name, which is what sign-in, XP and activity count.
+    pub fn by_a_person(&self) -> bool {
+        !self.anonymous_admin && !self.sent_as_channel && !self.from.is_bot
     }
 }
 

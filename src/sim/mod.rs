@@ -16,6 +16,7 @@ use crate::core::context::BotIdentity;
 use crate::core::delivery::{Deliverer, Outcome};
 use crate::core::engine::Engine;
 use crate::core::event::{Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, User};
+use crate::scheduler;
 use crate::store::{Db, StoreError, inbox, outbox};
 use port::SimPort;
 use script::Step;
@@ -207,9 +208,7 @@ impl Simulator {
                 self.port.set_admin(user.id, owner);
                 self.engine.forget_administrators(self.group.id);
             }
-            Step::Advance(by) => {
-                self.clock.set(now + by);
-            }
+            Step::Advance(by) => self.advance_to(now + by).await?,
             Step::At(local) => {
                 let zone = self.engine.settings.group(self.group.id).timezone;
                 let at = zone
@@ -221,6 +220,8 @@ impl Simulator {
             Step::Offline => self.offline = true,
             Step::Online => {
                 self.offline = false;
+                // Back up: the scheduler catches up on what came due meanwhile.
+                scheduler::fire_due(&self.engine, self.clock.now()).await?;
                 self.process().await?;
             }
             Step::Group(id) => {
@@ -238,6 +239,23 @@ impl Simulator {
             }
         }
         Ok(self.port.take_lines())
+    }
+
+    /// Moves the clock to `target`, stopping at each scheduled firing on the way so that it is
+    /// posted at its time. While "offline" the clock just moves: the bot is down.
+    async fn advance_to(&mut self, target: DateTime<Utc>) -> Result<(), SimError> {
+        if !self.offline {
+            while let Some(at) = scheduler::next_due(&self.engine, self.clock.now()).await? {
+                if at > target {
+                    break;
+                }
+                self.clock.set(at);
+                scheduler::fire_due(&self.engine, at).await?;
+                self.process().await?;
+            }
+        }
+        self.clock.set(target);
+        Ok(())
     }
 
     fn member(&mut self, name: &str) -> User {

@@ -8,7 +8,7 @@
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
-//! :advance 1d2h               moves the clock (d, h, m, s)
+//! :advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 //! :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 //! :offline / :online          while offline, events wait in the inbox; :online handles the backlog
 //! :migrate -1002              the group becomes a supergroup with a new id
@@ -197,7 +197,7 @@ alice edits: new text       alice edits her last message
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)
-:advance 1d2h               moves the clock (d, h, m, s)
+:advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 :offline / :online          hold events in the inbox, then handle the backlog
 :migrate -1002              the group becomes a supergroup with a new id

@@ -34,17 +34,29 @@ pub async fn store_batch(
     let mut tx = db.begin().await?;
     let mut stored = 0;
     for (update_id, event) in batch {
-        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        stored += tx
-            .execute(
-                "INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (source, update_id) DO NOTHING",
-                args![source, *update_id, event.chat.id, json, received_at.timestamp()],
-            )
-            .await?;
+        stored += u64::from(store(&mut tx, source, *update_id, event, received_at).await?);
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Stores one event inside a caller's transaction; false if it was there already.
+pub async fn store(
+    tx: &mut Tx,
+    source: &str,
+    update_id: i64,
+    event: &Event,
+    received_at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let stored = tx
+        .execute(
+            "INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (source, update_id) DO NOTHING",
+            args![source, update_id, event.chat.id, json, received_at.timestamp()],
+        )
+        .await?;
+    Ok(stored == 1)
 }
 
 /// The oldest unhandled updates, in the order they arrived.

@@ -7,6 +7,8 @@ use teloxide::types::{
 
 use crate::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 
+const TELEGRAM_SERVICE_ACCOUNT: u64 = 777_000;
+
 /// The event an update stands for, or `None` for updates no feature uses (channel posts,
 /// inline queries, service messages such as a new chat photo…) and for joins, which
 /// `to_events` handles.
@@ -62,6 +64,10 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 .sender_chat
                 .as_ref()
                 .is_some_and(|sender| sender.id == message.chat.id);
+            // Telegram's service account 777000 brings a linked channel's posts into the group.
+            let sent_as_channel = (message.sender_chat.is_some() && !anonymous_admin)
+                || common.is_automatic_forward
+                || from.id.0 == TELEGRAM_SERVICE_ACCOUNT;
             EventKind::Message(Message {
                 id: i64::from(message.id.0),
                 from: user(from),
@@ -75,6 +81,7 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                     .and_then(|reply| reply.from.as_ref())
                     .map(user),
                 anonymous_admin,
+                sent_as_channel,
                 links,
                 has_media: !matches!(common.media_kind, MediaKind::Text(_)),
                 forwarded: common.forward_origin.is_some(),

@@ -32,6 +32,10 @@ use crate::core::i18n::Language;
 use crate::store::{Db, inbox, leases, redact_url};
 use port::{TelegramPort, with_retries};
 
+/// Inbox keys per update. An "added members" message names far fewer members than this, and
+/// any beyond it are dropped rather than spill into the next update's keys.
+const EVENTS_PER_UPDATE: i64 = 1_024;
+
 /// A lease on polling lasts this long unless renewed; a crashed poller blocks a successor at
 /// most this long.
 const POLL_LEASE_SECS: i64 = 45;
@@ -168,6 +172,11 @@ pub async fn run_until(
         inbox_ready.clone(),
         stop.clone(),
     ));
+    let scheduler = tokio::spawn(run_scheduler(
+        engine.clone(),
+        inbox_ready.clone(),
+        stop.clone(),
+    ));
     let handler = tokio::spawn(handle_inbox(
         engine,
         inbox_ready,
@@ -203,7 +212,7 @@ pub async fn run_until(
     if !poller.is_finished() {
         let _ = poller.await;
     }
-    for task in [handler, sender, lease] {
+    for task in [handler, sender, scheduler, lease] {
         let _ = task.await;
     }
     leases::release(&db, &lease_name, &holder).await.ok();
@@ -316,15 +325,19 @@ async fn poll(
                 failures = 0;
                 let Some(last) = updates.last() else { continue };
                 let next_offset = (last.id.0 as i32).wrapping_add(1);
+                // One update can stand for several events (a join message naming many
+                // members); each gets its own inbox key: the update id times EVENTS_PER_UPDATE
+                // plus its index.
                 let batch: Vec<(i64, crate::core::event::Event)> = updates
                     .iter()
                     .flat_map(|update| {
-                        let events = convert::to_events(update);
-                        // Several events from one update share its id times 16 plus their index,
-                        // so each has its own inbox key.
-                        events.into_iter().enumerate().map(move |(index, event)| {
-                            (i64::from(update.id.0) * 16 + index as i64, event)
-                        })
+                        convert::to_events(update)
+                            .into_iter()
+                            .take(EVENTS_PER_UPDATE as usize)
+                            .enumerate()
+                            .map(move |(index, event)| {
+                                (i64::from(update.id.0) * EVENTS_PER_UPDATE + index as i64, event)
+                            })
                     })
                     .collect();
                 loop {
@@ -406,6 +419,26 @@ async fn handle_inbox(
             _ = inbox_ready.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Claims due scheduled posts into the inbox, twice a minute (jobs are at least ten minutes
+/// apart, and a post a few seconds after its minute is on time).
+async fn run_scheduler(
+    engine: Arc<crate::core::engine::Engine>,
+    inbox_ready: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match crate::scheduler::fire_due(&engine, engine.clock.now()).await {
+            Ok(0) => {}
+            Ok(_) => inbox_ready.notify_one(),
+            Err(error) => tracing::error!(%error, "the scheduler could not claim due posts"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
         }
     }
 }

@@ -74,6 +74,17 @@ where
     }
 }
 
+fn is_server_error(description: &str) -> bool {
+    [
+        "Internal Server Error",
+        "Bad Gateway",
+        "Service Unavailable",
+        "Gateway Timeout",
+    ]
+    .iter()
+    .any(|server| description.contains(server))
+}
+
 fn keyboard(buttons: &[Vec<Button>]) -> Option<InlineKeyboardMarkup> {
     (!buttons.is_empty()).then(|| {
         InlineKeyboardMarkup::new(buttons.iter().map(|row| {
@@ -116,9 +127,13 @@ impl TelegramPort {
                 | ApiError::CantInitiateConversation
                 | ApiError::CantTalkWithBots,
             ) => PortError::ChatGone(text),
-            RequestError::Api(_)
-            | RequestError::MigrateToChatId(_)
-            | RequestError::InvalidJson { .. } => PortError::Refused(text),
+            // A server error (teloxide reports a 5xx as an unknown API error, an HTML error
+            // page as invalid JSON) says nothing about the request: try again later.
+            RequestError::Api(ApiError::Unknown(ref description)) if is_server_error(description) => {
+                PortError::Unavailable(text)
+            }
+            RequestError::InvalidJson { .. } => PortError::Unavailable(text),
+            RequestError::Api(_) | RequestError::MigrateToChatId(_) => PortError::Refused(text),
             RequestError::RetryAfter(_) | RequestError::Network(_) | RequestError::Io(_) => {
                 PortError::Unavailable(text)
             }

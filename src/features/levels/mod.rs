@@ -183,11 +183,7 @@ impl Feature for Levels {
         let EventKind::Message(message) = &cx.event.kind else {
             return Ok(());
         };
-        if !cx.event.chat.kind.is_group()
-            || message.edited
-            || message.from.is_bot
-            || message.anonymous_admin
-        {
+        if !cx.event.chat.kind.is_group() || message.edited || !message.by_a_person() {
             return Ok(());
         }
         let text = message.text.trim();

@@ -29,7 +29,7 @@ impl Feature for Members {
         let at = cx.event.at.timestamp();
         match &cx.event.kind {
             // An edit is not new activity.
-            EventKind::Message(message) if !message.edited && !message.anonymous_admin => {
+            EventKind::Message(message) if !message.edited && message.by_a_person() => {
                 upsert(cx.tx, chat, &message.from, at).await?;
                 cx.tx
                     .execute(
