@@ -147,6 +147,11 @@ impl Engine {
                 tx.commit().await?;
                 Ok(Handled::Done)
             }
+            Err(FeatureError::Store(error)) if error.is_transient() => {
+                // Not the event's fault: leave it in the inbox to be handled again.
+                tx.rollback().await?;
+                Err(error)
+            }
             Err(error) => {
                 tx.rollback().await?;
                 tracing::error!(source, update_id, chat = event.chat.id, %error, "handling failed; its changes were rolled back");

@@ -42,6 +42,24 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database was unreachable, busy or chose this transaction as a deadlock victim:
+    /// the same work will likely succeed if tried again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Sqlx(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
+            ) => true,
+            StoreError::Sqlx(sqlx::Error::Database(error)) => matches!(
+                error.code().as_deref(),
+                // PostgreSQL serialization failure and deadlock; SQLite busy and locked
+                Some("40001" | "40P01" | "5" | "6")
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A row type that can be read from either backend; `#[derive(sqlx::FromRow)]` provides it.
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin

@@ -57,6 +57,35 @@ pub async fn enqueue_all(
     Ok(())
 }
 
+/// Chats with undelivered actions.
+pub async fn chats_waiting(db: &Db) -> StoreResult<Vec<ChatId>> {
+    let rows: Vec<(i64,)> = db
+        .fetch_all(
+            "SELECT DISTINCT chat_id FROM outbox WHERE done_at IS NULL",
+            args![],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(chat,)| chat).collect())
+}
+
+/// One chat's undelivered actions after `after_id`, oldest first. Within a chat ids follow
+/// commit order (its events are handled one at a time), so a cursor per chat misses nothing.
+pub async fn pending_in_chat(
+    db: &Db,
+    chat: ChatId,
+    after_id: i64,
+    limit: i64,
+) -> StoreResult<Vec<Queued>> {
+    let rows: Vec<QueuedRow> = db
+        .fetch_all(
+            "SELECT id, chat_id, action, expires_at FROM outbox
+             WHERE chat_id = $1 AND done_at IS NULL AND id > $2 ORDER BY id LIMIT $3",
+            args![chat, after_id, limit],
+        )
+        .await?;
+    parse_rows(rows)
+}
+
 /// Undelivered actions after `after_id`, oldest first.
 pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db
@@ -66,7 +95,14 @@ pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queu
             args![after_id, limit],
         )
         .await?;
-    rows.into_iter()
+    parse_rows(rows)
+}
+
+/// Reads queued rows; a row that no longer parses (written by another version) is logged and
+/// left out rather than stopping delivery for everyone.
+fn parse_rows(rows: Vec<QueuedRow>) -> StoreResult<Vec<Queued>> {
+    Ok(rows
+        .into_iter()
         .map(|row| {
             Ok(Queued {
                 id: row.id,
@@ -76,7 +112,14 @@ pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queu
                 expires_at: row.expires_at.and_then(|t| DateTime::from_timestamp(t, 0)),
             })
         })
-        .collect()
+        .filter_map(|parsed: StoreResult<Queued>| match parsed {
+            Ok(queued) => Some(queued),
+            Err(error) => {
+                tracing::error!(%error, "unreadable outbox row skipped");
+                None
+            }
+        })
+        .collect())
 }
 
 /// Records how delivering an action ended ("sent", "expired", "failed: …").
@@ -94,10 +137,16 @@ pub async fn superseded_by_later_edit(db: &Db, queued: &Queued) -> StoreResult<b
     let Action::Edit { target, .. } = &queued.action else {
         return Ok(false);
     };
+    // Only edits of the same target can supersede; the text filter keeps a rush of other
+    // actions (reactions) from being read and parsed each time. The parse below confirms.
+    let target_json =
+        serde_json::to_string(target).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let pattern = format!("%\"target\":{target_json}%");
     let later: Vec<(String,)> = db
         .fetch_all(
-            "SELECT action FROM outbox WHERE done_at IS NULL AND chat_id = $1 AND id > $2",
-            args![queued.chat, queued.id],
+            "SELECT action FROM outbox WHERE chat_id = $1 AND done_at IS NULL AND id > $2
+             AND action LIKE $3 LIMIT 20",
+            args![queued.chat, queued.id, pattern],
         )
         .await?;
     Ok(later.iter().any(|(json,)| {

@@ -1,8 +1,8 @@
 //! Outbox delivery for Telegram: one worker per chat keeps each chat's actions in order while
 //! a slow chat (flood limits, slow mode) does not hold up the others.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
@@ -20,34 +20,16 @@ pub async fn deliver_outbox(
     outbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
     let mut workers: HashMap<ChatId, mpsc::UnboundedSender<Queued>> = HashMap::new();
+    // The last row handed to each chat's worker: each chat is read on its own, so a chat with
+    // a long queue does not keep the others' rows from being seen.
+    let mut dispatched: HashMap<ChatId, i64> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        match outbox::pending(&deliverer.db, 0, 500).await {
-            Ok(batch) => {
-                for queued in batch {
-                    if !lock(&in_flight).insert(queued.id) {
-                        continue;
-                    }
-                    let chat = queued.chat;
-                    let worker = workers.entry(chat).or_insert_with(|| {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        tasks.spawn(chat_worker(
-                            deliverer.clone(),
-                            rx,
-                            in_flight.clone(),
-                            stop.clone(),
-                        ));
-                        tx
-                    });
-                    if let Err(mpsc::error::SendError(queued)) = worker.send(queued) {
-                        lock(&in_flight).remove(&queued.id);
-                        workers.remove(&chat);
-                    }
-                }
-            }
-            Err(error) => tracing::error!(%error, "cannot read the outbox"),
+        if let Err(error) =
+            dispatch(&deliverer, &mut workers, &mut dispatched, &mut tasks, &stop).await
+        {
+            tracing::error!(%error, "cannot read the outbox");
         }
         if *stop.borrow() {
             break;
@@ -63,14 +45,37 @@ pub async fn deliver_outbox(
     while tasks.join_next().await.is_some() {}
 }
 
-fn lock(set: &Mutex<HashSet<i64>>) -> std::sync::MutexGuard<'_, HashSet<i64>> {
-    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Hands each chat's new outbox rows to that chat's worker, starting one if needed.
+async fn dispatch(
+    deliverer: &Arc<Deliverer>,
+    workers: &mut HashMap<ChatId, mpsc::UnboundedSender<Queued>>,
+    dispatched: &mut HashMap<ChatId, i64>,
+    tasks: &mut tokio::task::JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+) -> crate::store::StoreResult<()> {
+    for chat in outbox::chats_waiting(&deliverer.db).await? {
+        let after = dispatched.get(&chat).copied().unwrap_or(0);
+        for queued in outbox::pending_in_chat(&deliverer.db, chat, after, 200).await? {
+            let worker = workers.entry(chat).or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tasks.spawn(chat_worker(deliverer.clone(), rx, stop.clone()));
+                tx
+            });
+            let id = queued.id;
+            if worker.send(queued).is_err() {
+                // The worker has stopped (shutting down): leave the rest for the next start.
+                workers.remove(&chat);
+                break;
+            }
+            dispatched.insert(chat, id);
+        }
+    }
+    Ok(())
 }
 
 async fn chat_worker(
     deliverer: Arc<Deliverer>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
-    in_flight: Arc<Mutex<HashSet<i64>>>,
     stop: watch::Receiver<bool>,
 ) {
     let mut last_edit: Option<tokio::time::Instant> = None;
@@ -106,6 +111,5 @@ async fn chat_worker(
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(60));
         }
-        lock(&in_flight).remove(&queued.id);
     }
 }

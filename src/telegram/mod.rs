@@ -336,7 +336,10 @@ async fn poll(
                             .take(EVENTS_PER_UPDATE as usize)
                             .enumerate()
                             .map(move |(index, event)| {
-                                (i64::from(update.id.0) * EVENTS_PER_UPDATE + index as i64, event)
+                                (
+                                    i64::from(update.id.0) * EVENTS_PER_UPDATE + index as i64,
+                                    event,
+                                )
                             })
                     })
                     .collect();

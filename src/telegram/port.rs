@@ -129,7 +129,9 @@ impl TelegramPort {
             ) => PortError::ChatGone(text),
             // A server error (teloxide reports a 5xx as an unknown API error, an HTML error
             // page as invalid JSON) says nothing about the request: try again later.
-            RequestError::Api(ApiError::Unknown(ref description)) if is_server_error(description) => {
+            RequestError::Api(ApiError::Unknown(ref description))
+                if is_server_error(description) =>
+            {
                 PortError::Unavailable(text)
             }
             RequestError::InvalidJson { .. } => PortError::Unavailable(text),

@@ -54,7 +54,11 @@ impl Feature for Signin {
             return Ok(CommandOutcome::Done);
         };
         // An anonymous admin or a channel has no points of its own.
-        if cx.event.message().is_some_and(|message| !message.by_a_person()) {
+        if cx
+            .event
+            .message()
+            .is_some_and(|message| !message.by_a_person())
+        {
             return Ok(CommandOutcome::Done);
         }
         match invocation.name.as_str() {
@@ -464,15 +468,27 @@ async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<Co
 
 /// `/points +10 reason`, replying to the member's message.
 async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<CommandOutcome> {
-    let target = cx
-        .event
-        .message()
-        .and_then(|message| message.reply_to_author.clone());
-    let (amount, reason) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    // `/points +10 @ann reason`, or the same without the @name in a reply to ann's message.
+    let mut mention = None;
+    let mut amount = None;
+    let mut reason = Vec::new();
+    for word in args.split_whitespace() {
+        match word.strip_prefix('@') {
+            Some(name) if mention.is_none() && !name.is_empty() => mention = Some(name.to_owned()),
+            _ if amount.is_none() => amount = Some(word),
+            _ => reason.push(word),
+        }
+    }
+    let reason = reason.join(" ");
+    let target = match mention {
+        Some(name) => queries::member_by_username(cx.tx, cx.chat(), &name).await?,
+        None => cx
+            .event
+            .message()
+            .and_then(|message| message.reply_to_author.clone()),
+    };
     let amount = amount
-        .trim_start_matches('+')
-        .parse::<i64>()
-        .ok()
+        .and_then(|amount| amount.trim_start_matches('+').parse::<i64>().ok())
         .filter(|n| *n != 0 && n.abs() <= 100_000);
     let (Some(target), Some(amount)) = (target, amount) else {
         return Ok(CommandOutcome::BadArguments);
