@@ -36,7 +36,7 @@ impl Feature for PingPong {
         }
         // A real feature keeps its tables in migrations/; this one reuses admin_actions as a
         // log so the example needs no schema of its own.
-        cx.audit(Some(message.from.id), None, "ping", "").await?;
+        cx.audit(Some(&message.from), None, "ping", "").await?;
         let (count,): (i64,) = cx
             .tx
             .fetch_one(

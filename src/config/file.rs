@@ -84,6 +84,9 @@ pub struct GroupSection {
     pub features: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub rules: Option<Spanned<String>>,
+    /// A chat (the admins' group, say) where administrative steps are reported.
+    #[serde(default)]
+    pub log_chat: Option<Spanned<i64>>,
     #[serde(default)]
     pub signin: Option<crate::features::signin::config::SigninSection>,
     #[serde(default)]

@@ -64,6 +64,8 @@ pub struct GroupSettings {
     pub features: BTreeSet<String>,
     /// Name of the rules template in `Settings::templates`, if the group has rules.
     pub rules_template: Option<String>,
+    /// Where administrative steps are reported, if anywhere.
+    pub log_chat: Option<ChatId>,
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
     pub jobs: Vec<Job>,
@@ -165,6 +167,7 @@ impl Settings {
                 .map(|name| (*name).to_owned())
                 .collect(),
             rules_template: None,
+            log_chat: None,
             signin: Default::default(),
             levels: Default::default(),
             jobs: Vec::new(),
@@ -217,6 +220,9 @@ impl Settings {
                         errors.push(locate(rules.span(), format!("rules template: {error}")))
                     }
                 }
+            }
+            if let Some(log_chat) = &section.log_chat {
+                settings.log_chat = Some(*log_chat.get_ref());
             }
             let mut problems = Vec::new();
             if let Some(section) = &section.signin {

@@ -6,7 +6,7 @@ use minijinja::Value;
 
 use super::action::{Action, Button, MessageRef};
 use super::commands::CommandSet;
-use super::event::{ChatId, Event, MessageId, UserId};
+use super::event::{ChatId, Event, MessageId, User, UserId};
 use super::i18n::{Language, message_template_name};
 use crate::args;
 use crate::config::{GroupSettings, Settings};
@@ -189,11 +189,12 @@ impl<'a> Cx<'a> {
         self.now > self.reply_deadline
     }
 
-    /// Records an administrative step in the audit log (actor `None` = the bot itself).
+    /// Records an administrative step in the audit log (actor `None` = the bot itself), and
+    /// reports it in the group's log chat if it has one.
     pub async fn audit(
         &mut self,
-        actor: Option<UserId>,
-        target: Option<UserId>,
+        actor: Option<&User>,
+        target: Option<&User>,
         action: &str,
         detail: &str,
     ) -> StoreResult<()> {
@@ -203,14 +204,35 @@ impl<'a> Cx<'a> {
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 args![
                     self.event.chat.id,
-                    actor,
-                    target,
+                    actor.map(|user| user.id),
+                    target.map(|user| user.id),
                     action,
                     detail,
                     self.event.at.timestamp()
                 ],
             )
             .await?;
+        if let Some(log_chat) = self.group.log_chat {
+            let text = self.text(
+                "core.audit_line",
+                minijinja::context! {
+                    chat => self.event.chat.title.clone().unwrap_or_else(|| self.event.chat.id.to_string()),
+                    actor => actor.map(User::display_name),
+                    target => target.map(User::display_name),
+                    action, detail,
+                },
+            );
+            self.actions.push((
+                Action::Send {
+                    chat: log_chat,
+                    text,
+                    reply_to: None,
+                    key: None,
+                    buttons: Vec::new(),
+                },
+                None,
+            ));
+        }
         Ok(())
     }
 }

@@ -79,6 +79,7 @@ impl Simulator {
             clock: shared_clock,
         };
         let kind = group_kind(chat_id);
+        port.set_group(chat_id);
         Simulator {
             engine,
             deliverer,
@@ -225,6 +226,7 @@ impl Simulator {
                 self.process().await?;
             }
             Step::Group(id) => {
+                self.port.set_group(id);
                 self.group = Chat {
                     id,
                     kind: group_kind(id),
@@ -235,6 +237,7 @@ impl Simulator {
                 self.receive(self.group.clone(), EventKind::ChatMigrated { to })
                     .await?;
                 self.group.id = to;
+                self.port.set_group(to);
                 self.group.kind = ChatKind::Supergroup;
             }
         }

@@ -25,6 +25,8 @@ struct World {
 
 pub struct SimPort {
     world: Mutex<World>,
+    /// The group the script is in; sends elsewhere (a log chat) name their chat.
+    group: Mutex<ChatId>,
     timezone: Tz,
 }
 
@@ -32,6 +34,7 @@ impl SimPort {
     pub fn new(timezone: Tz) -> SimPort {
         SimPort {
             world: Mutex::new(World::default()),
+            group: Mutex::new(0),
             timezone,
         }
     }
@@ -40,6 +43,10 @@ impl SimPort {
         self.world
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn set_group(&self, chat: ChatId) {
+        *self.group.lock().unwrap_or_else(|p| p.into_inner()) = chat;
     }
 
     pub fn name_user(&self, user: UserId, name: &str) {
@@ -159,10 +166,14 @@ impl ChatPort for SimPort {
                     .and_then(|r| world.messages.get(&(*chat, r)).and_then(|m| m.0))
                     .map(|author| format!(" → {}", world.name(author)))
                     .unwrap_or_default();
-                let tag = key
+                let mut tag = key
                     .as_ref()
                     .map(|_| format!(" [#{id}]"))
                     .unwrap_or_default();
+                let group = *self.group.lock().unwrap_or_else(|p| p.into_inner());
+                if *chat < 0 && *chat != group {
+                    tag.push_str(&format!(" (in {chat})"));
+                }
                 let mut line = format!("bot{tag}{to}: {text}");
                 if !buttons.is_empty() {
                     line = format!("{line}\n{}", buttons_line(buttons));

@@ -20,6 +20,9 @@ pub struct SigninSection {
     /// …up to this many.
     #[serde(default)]
     pub streak_bonus_max: Option<Spanned<i64>>,
+    /// Extra points on reaching a streak: `{ 7 = 20, 30 = 100 }`.
+    #[serde(default)]
+    pub streak_milestones: Option<Spanned<std::collections::BTreeMap<String, i64>>>,
     /// Extra points for the day's first, second, third… member.
     #[serde(default)]
     pub early_bird_bonus: Option<Spanned<Vec<i64>>>,
@@ -53,6 +56,8 @@ pub struct SigninSettings {
     pub streak_bonus_every_days: i64,
     pub streak_bonus_max: i64,
     pub early_bird_bonus: Vec<i64>,
+    /// Streak length → extra points on the day it is reached.
+    pub streak_milestones: std::collections::BTreeMap<i64, i64>,
     pub busy_per_minute: i64,
     pub makeup_days: i64,
     pub makeup_cost: i64,
@@ -67,6 +72,7 @@ impl Default for SigninSettings {
             streak_bonus_every_days: 7,
             streak_bonus_max: 10,
             early_bird_bonus: vec![5, 3, 1],
+            streak_milestones: std::collections::BTreeMap::new(),
             busy_per_minute: 10,
             makeup_days: 0,
             makeup_cost: 20,
@@ -154,6 +160,29 @@ impl SigninSettings {
                         format!("signin.{name} must be between {lowest} and 10000"),
                     ));
                 }
+            }
+        }
+        if let Some(milestones) = &section.streak_milestones {
+            let parsed: Option<std::collections::BTreeMap<i64, i64>> = milestones
+                .get_ref()
+                .iter()
+                .map(|(days, points)| {
+                    let days = days
+                        .trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|d| (1..=10_000).contains(d))?;
+                    (0..=100_000).contains(points).then_some((days, *points))
+                })
+                .collect();
+            match parsed {
+                Some(parsed) => settings.streak_milestones = parsed,
+                None => problems.push((
+                    milestones.span(),
+                    "signin.streak_milestones maps a streak length (1-10000 days) to points (0-100000), \
+                     such as { 7 = 20, 30 = 100 }"
+                        .into(),
+                )),
             }
         }
         if let Some(bonus) = &section.early_bird_bonus {

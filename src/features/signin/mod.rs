@@ -162,7 +162,8 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
         .ok()
         .and_then(|index| config.early_bird_bonus.get(index).copied())
         .unwrap_or(0);
-    let points = base + bonus + early;
+    let milestone = config.streak_milestones.get(&streak).copied().unwrap_or(0);
+    let points = base + bonus + early + milestone;
     let recorded = queries::insert(
         cx.tx,
         &NewSignin {
@@ -205,7 +206,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
             "signin.done",
             context! {
                 name => member.display_name(),
-                rank, points, base, bonus, early, streak, broken, total_days, balance,
+                rank, points, base, bonus, early, milestone, streak, broken, total_days, balance,
                 level => standing.as_ref().map(|s| s.level),
                 title => standing.map(|s| s.title),
             },
@@ -515,8 +516,8 @@ async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<Comm
     )
     .await?;
     cx.audit(
-        Some(admin.id),
-        Some(target.id),
+        Some(admin),
+        Some(&target),
         "points",
         &format!("{amount:+} {reason}"),
     )
