@@ -99,11 +99,12 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
         },
         _ => return None,
     };
-    Some(Event {
-        chat,
-        at: message.date,
-        kind,
-    })
+    // An edit happens when it is made, not when the message was first sent.
+    let at = match (&kind, message.edit_date()) {
+        (EventKind::Message(said), Some(edited_at)) if said.edited => *edited_at,
+        _ => message.date,
+    };
+    Some(Event { chat, at, kind })
 }
 
 /// The events an update stands for: none, one, or, for a join message naming several members,
@@ -150,9 +151,8 @@ fn from_callback(query: &CallbackQuery) -> Option<Event> {
 
 /// Promotions and demotions: the engine then asks for the administrator list afresh.
 fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
-    let was = change.old_chat_member.is_privileged();
-    let is = change.new_chat_member.is_privileged();
-    if was == is {
+    let (old, new) = (&change.old_chat_member, &change.new_chat_member);
+    if old.is_privileged() == new.is_privileged() && old.is_owner() == new.is_owner() {
         return None;
     }
     Some(Event {

@@ -8,6 +8,7 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use teloxide::adaptors::Throttle;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, BanChatMemberSetters, EditMessageTextSetters,
@@ -83,6 +84,20 @@ fn is_server_error(description: &str) -> bool {
     ]
     .iter()
     .any(|server| description.contains(server))
+}
+
+/// The `until_date` to send for a timed mute or ban. Telegram reads one less than 30 s away
+/// (or in the past) as "forever", so a short or late one is stretched to 31 s, and one whose
+/// time has already passed is not made at all (`None`). `Some(None)` means forever.
+fn effective_until(until: Option<DateTime<Utc>>) -> Option<Option<DateTime<Utc>>> {
+    let Some(until) = until else {
+        return Some(None);
+    };
+    let now = Utc::now();
+    if until <= now {
+        return None;
+    }
+    Some(Some(until.max(now + chrono::Duration::seconds(31))))
 }
 
 fn keyboard(buttons: &[Vec<Button>]) -> Option<InlineKeyboardMarkup> {
@@ -236,6 +251,9 @@ impl ChatPort for TelegramPort {
                 Ok(Delivered::Done)
             }
             Action::Mute { chat, user, until } => {
+                let Some(until) = effective_until(*until) else {
+                    return Ok(Delivered::Done);
+                };
                 self.call(|| {
                     let mut request = bot.restrict_chat_member(
                         ChatId(*chat),
@@ -243,7 +261,7 @@ impl ChatPort for TelegramPort {
                         ChatPermissions::empty(),
                     );
                     if let Some(until) = until {
-                        request = request.until_date(*until);
+                        request = request.until_date(until);
                     }
                     request.into_future()
                 })
@@ -261,10 +279,13 @@ impl ChatPort for TelegramPort {
                 Ok(Delivered::Done)
             }
             Action::Ban { chat, user, until } => {
+                let Some(until) = effective_until(*until) else {
+                    return Ok(Delivered::Done);
+                };
                 self.call(|| {
                     let mut request = bot.ban_chat_member(ChatId(*chat), user_id(*user));
                     if let Some(until) = until {
-                        request = request.until_date(*until);
+                        request = request.until_date(until);
                     }
                     request.into_future()
                 })
@@ -329,5 +350,27 @@ impl ChatPort for TelegramPort {
                 owner: member.is_owner(),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restrictions_telegram_would_read_as_forever_are_stretched_or_dropped() {
+        let now = Utc::now();
+        assert_eq!(effective_until(None), Some(None), "forever stays forever");
+        assert_eq!(
+            effective_until(Some(now - chrono::Duration::seconds(5))),
+            None,
+            "already over"
+        );
+        let short = effective_until(Some(now + chrono::Duration::seconds(10)))
+            .unwrap()
+            .unwrap();
+        assert!(short >= now + chrono::Duration::seconds(30));
+        let hour = now + chrono::Duration::hours(1);
+        assert_eq!(effective_until(Some(hour)), Some(Some(hour)));
     }
 }
