@@ -54,6 +54,14 @@ fn engine(db: &Db, port: Arc<RecordingPort>, clock: ManualClock, config: &str) -
     )
 }
 
+fn deliverer(db: &Db, port: &Arc<RecordingPort>, clock: &ManualClock) -> Deliverer {
+    Deliverer {
+        db: db.clone(),
+        port: port.clone(),
+        clock: Arc::new(clock.clone()),
+    }
+}
+
 async fn message_count(db: &Db, chat: i64, user: i64) -> Option<i64> {
     db.fetch_optional::<(i64,)>(
         "SELECT message_count FROM members WHERE chat_id = $1 AND user_id = $2",
@@ -182,11 +190,7 @@ async fn stale_replies_are_dropped_but_their_state_changes_stay() {
             clock.clone(),
             "[telegram]\nmax_reply_age_secs = 60\n",
         );
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: Arc::new(clock.clone()),
-        };
+        let deliverer = deliverer(db, &port, &clock);
         // Sent before an outage, handled ten minutes later.
         let event = said(GROUP, user(7, "ana"), 1, "/help", t0());
         inbox::store_batch(db, "tg", &[(1, event)], t0())
@@ -213,11 +217,7 @@ async fn keyed_messages_are_edited_in_place_and_only_the_last_edit_is_made() {
         let db = &test.db;
         let port = Arc::new(RecordingPort::default());
         let clock = ManualClock::starting_at(t0());
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: Arc::new(clock.clone()),
-        };
+        let deliverer = deliverer(db, &port, &clock);
         let key = || MessageRef::Key("relay:1".into());
         let edit = |text: &str| Action::Edit {
             chat: GROUP,
@@ -283,11 +283,7 @@ async fn a_chat_that_removed_the_bot_gets_no_more_sends_and_outages_leave_action
         let db = &test.db;
         let port = Arc::new(RecordingPort::default());
         let clock = ManualClock::starting_at(t0());
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: Arc::new(clock.clone()),
-        };
+        let deliverer = deliverer(db, &port, &clock);
         let send = |text: &str| Action::Send {
             chat: GROUP,
             text: text.into(),
@@ -409,11 +405,7 @@ async fn a_group_upgraded_to_a_supergroup_keeps_its_members_and_settings() {
         assert_eq!(message_count(db, new, 7).await, Some(3), "{}", test.backend);
         assert_eq!(message_count(db, new, 8).await, Some(2));
         assert_eq!(message_count(db, old, 7).await, None);
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: Arc::new(clock.clone()),
-        };
+        let deliverer = deliverer(db, &port, &clock);
         for queued in outbox::pending(db, 0, 10).await.unwrap() {
             deliverer.deliver(&queued).await.unwrap();
         }
