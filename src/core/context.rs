@@ -42,6 +42,8 @@ pub struct Cx<'a> {
     /// Replies are dropped if not delivered by then.
     reply_deadline: DateTime<Utc>,
     actions: Vec<(Action, Option<DateTime<Utc>>)>,
+    /// Commands whose feature this group has switched off.
+    pub switched_off: Vec<&'static str>,
 }
 
 impl<'a> Cx<'a> {
@@ -73,6 +75,7 @@ impl<'a> Cx<'a> {
                 _ => event.at + max_age,
             },
             actions: Vec::new(),
+            switched_off: Vec::new(),
         }
     }
 

@@ -178,7 +178,7 @@ impl Engine {
         tx: &'a mut crate::store::Tx,
         now: DateTime<Utc>,
     ) -> Cx<'a> {
-        Cx::new(
+        let mut cx = Cx::new(
             event,
             group,
             &self.settings,
@@ -187,7 +187,15 @@ impl Engine {
             role,
             tx,
             now,
-        )
+        );
+        // Commands of features this group has switched off stay out of its /help.
+        cx.switched_off = self
+            .features
+            .iter()
+            .filter(|feature| !feature.always_on() && !group.feature_on(feature.name()))
+            .flat_map(|feature| feature.commands().iter().copied())
+            .collect();
+        cx
     }
 
     async fn route(&self, cx: &mut Cx<'_>, parsed: &Parsed) -> Result<(), FeatureError> {

@@ -81,10 +81,12 @@ fn help(cx: &mut Cx<'_>, topic: &str) -> CommandOutcome {
     }
     let private = cx.is_private();
     let role = cx.role;
+    let switched_off = cx.switched_off.clone();
     let mut visible: Vec<&Manifest> = cx
         .commands
         .iter()
         .filter(|m| !m.hidden && m.scope.allows(private) && permitted(m, role))
+        .filter(|m| !switched_off.contains(&m.name.as_str()))
         .collect();
     visible.sort_by(|a, b| a.name.cmp(&b.name));
     let (admin, member): (Vec<&Manifest>, Vec<&Manifest>) = visible
