@@ -519,3 +519,53 @@ async fn a_sign_in_rush_gets_reactions_and_one_board_edited_at_a_measured_pace()
     }
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_and_leaves_reported_only_as_chat_member_updates_are_tracked() {
+    let fake = FakeBotApi::start().await;
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (8, "Bo"),
+        (8, "Bo"),
+        "left",
+        "member",
+        now(),
+    ));
+    // The same join also as a service message: the twin changes nothing.
+    fake.push_update(FakeBotApi::new_members(
+        GROUP,
+        (8, "Bo"),
+        &[(8, "Bo")],
+        now(),
+    ));
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (7, "Ana"),
+        (9, "Cy"),
+        "member",
+        "kicked",
+        now(),
+    ));
+    fake.push_update(FakeBotApi::group_text(GROUP, (8, "Bo"), "群规", now()));
+    let bot = start(fake.clone(), "").await;
+    fake.wait_for_call("sendMessage", 1, WAIT).await;
+    let db = bot.db().await;
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = db
+        .fetch_all(
+            "SELECT user_id, joined_at, left_at FROM members WHERE chat_id = $1 ORDER BY user_id",
+            args![GROUP],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].0 == 8 && rows[0].1.is_some() && rows[0].2.is_none(),
+        "Bo joined: {rows:?}"
+    );
+    assert!(
+        rows[1].0 == 9 && rows[1].2.is_some(),
+        "Cy was removed: {rows:?}"
+    );
+    db.close().await;
+    bot.stop().await.unwrap();
+}

@@ -136,6 +136,10 @@ impl Engine {
             return Ok(Handled::AlreadyHandled);
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
+        if is_echo_of_a_join_or_leave(&mut tx, event).await? {
+            tx.commit().await?;
+            return Ok(Handled::Done);
+        }
 
         let mut cx = self.context(event, &group, role, &mut tx, now);
         let routed = self.route(&mut cx, &parsed).await;
@@ -382,6 +386,32 @@ impl Engine {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Telegram can report one join or leave twice: as a service message and as a `chat_member`
+/// update. The second, arriving within a minute of the first with nothing in between, is
+/// dropped so that nobody is welcomed twice.
+async fn is_echo_of_a_join_or_leave(tx: &mut crate::store::Tx, event: &Event) -> StoreResult<bool> {
+    let (member, joining) = match &event.kind {
+        EventKind::MemberJoined { member, .. } => (member, true),
+        EventKind::MemberLeft { member, .. } => (member, false),
+        _ => return Ok(false),
+    };
+    let recent = event.at.timestamp() - 60;
+    let row: Option<(Option<i64>, Option<i64>)> = tx
+        .fetch_optional(
+            "SELECT joined_at, left_at FROM members WHERE chat_id = $1 AND user_id = $2",
+            crate::args![event.chat.id, member.id],
+        )
+        .await?;
+    Ok(match row {
+        Some((joined_at, left_at)) if joining => {
+            joined_at.is_some_and(|t| t >= recent)
+                && left_at.is_none_or(|left| left < joined_at.unwrap_or(0))
+        }
+        Some((_, left_at)) => left_at.is_some_and(|t| t >= recent),
+        None => false,
+    })
 }
 
 /// Where a reply-only command's template is kept.

@@ -149,18 +149,31 @@ fn from_callback(query: &CallbackQuery) -> Option<Event> {
     })
 }
 
-/// Promotions and demotions: the engine then asks for the administrator list afresh.
+/// Joins and leaves as `chat_member` reports them (large groups may send these instead of join
+/// messages; the engine drops the twin when both arrive), and promotions and demotions, after
+/// which the engine asks for the administrator list afresh.
 fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
     let (old, new) = (&change.old_chat_member, &change.new_chat_member);
-    if old.is_privileged() == new.is_privileged() && old.is_owner() == new.is_owner() {
-        return None;
-    }
+    let member = user(&new.user);
+    let by = (change.from.id != new.user.id).then(|| user(&change.from));
+    let kind = match (old.is_present(), new.is_present()) {
+        (false, true) => EventKind::MemberJoined {
+            member,
+            added_by: by,
+        },
+        (true, false) => EventKind::MemberLeft {
+            member,
+            removed_by: by,
+        },
+        _ if old.is_privileged() != new.is_privileged() || old.is_owner() != new.is_owner() => {
+            EventKind::MemberUpdated { member }
+        }
+        _ => return None,
+    };
     Some(Event {
         chat: chat(&change.chat)?,
         at: change.date,
-        kind: EventKind::MemberUpdated {
-            member: user(&change.new_chat_member.user),
-        },
+        kind,
     })
 }
 

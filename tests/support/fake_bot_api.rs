@@ -1160,6 +1160,49 @@ impl FakeBotApi {
         }})
     }
 
+    /// A `chat_member` update: `member` went from `old_status` to `new_status` ("left",
+    /// "member", "administrator", "kicked"…), changed by `by`. Telegram sends these only to
+    /// admin bots that ask for them, and in large groups instead of join messages.
+    pub fn chat_member(
+        chat_id: i64,
+        by: (i64, &str),
+        member: (i64, &str),
+        old_status: &str,
+        new_status: &str,
+        date: i64,
+    ) -> Value {
+        let member_json = |status: &str| {
+            let mut value = json!({ "status": status, "user": user_json(member) });
+            match status {
+                "administrator" => {
+                    for right in [
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_restrict_members",
+                        "can_promote_members",
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                    ] {
+                        value[right] = json!(right != "is_anonymous");
+                    }
+                }
+                "kicked" => value["until_date"] = json!(0),
+                _ => {}
+            }
+            value
+        };
+        json!({ "update_id": 0, "chat_member": {
+            "chat": group_chat(chat_id), "from": user_json(by), "date": date,
+            "old_chat_member": member_json(old_status), "new_chat_member": member_json(new_status),
+        }})
+    }
+
     /// A button press on message `message_id`. If the fake knows that message (the bot sent it),
     /// push_update replaces the placeholder with its current text and keyboard.
     pub fn callback_query(chat_id: i64, from: (i64, &str), message_id: i64, data: &str) -> Value {
