@@ -507,7 +507,7 @@ async fn a_sign_in_rush_gets_reactions_and_one_board_edited_at_a_measured_pace()
     assert_eq!(sends.len(), 6, "five replies, then one board: {sends:?}");
     assert_eq!(reactions.len(), members as usize - 5);
     assert!(
-        edits.len() <= 4,
+        edits.len() < 10,
         "edits are coalesced, not one per sign-in: {}",
         edits.len()
     );
