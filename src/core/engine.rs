@@ -371,9 +371,19 @@ impl Engine {
         {
             return Ok(admins.clone());
         }
-        let admins = self.port.administrators(chat).await?;
-        self.admin_cache().insert(chat, (now, admins.clone()));
-        Ok(admins)
+        match self.port.administrators(chat).await {
+            Ok(admins) => {
+                self.admin_cache().insert(chat, (now, admins.clone()));
+                Ok(admins)
+            }
+            Err(error) => {
+                // Remember the failure for a minute, so that a flaky network does not make
+                // every event of the chat wait for the same lookup to fail again.
+                let retry_at = now - ADMIN_LIST_TTL + Duration::minutes(1);
+                self.admin_cache().insert(chat, (retry_at, Vec::new()));
+                Err(error)
+            }
+        }
     }
 
     /// Forgets a chat's cached administrators (after a promotion or demotion is seen).
