@@ -502,3 +502,33 @@ async fn two_schedulers_sharing_a_database_post_each_firing_once() {
         test.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_action_queued_for_a_group_that_just_moved_goes_to_its_new_id() {
+    let test = TestDb::sqlite().await;
+    let db = &test.db;
+    let port = Arc::new(RecordingPort::default());
+    let clock = ManualClock::starting_at(t0());
+    let deliverer = deliverer(db, &port, &clock);
+    let mut tx = db.begin().await.unwrap();
+    let send = Action::Send {
+        chat: -55,
+        text: "hi".into(),
+        reply_to: None,
+        key: None,
+        buttons: vec![],
+    };
+    outbox::enqueue(&mut tx, &send, t0(), None).await.unwrap();
+    tx.commit().await.unwrap();
+    port.failures
+        .lock()
+        .unwrap()
+        .push(PortError::ChatMoved(-100_555));
+    let queued = outbox::pending(db, 0, 10).await.unwrap();
+    assert!(matches!(
+        deliverer.deliver(&queued[0]).await.unwrap(),
+        Outcome::Sent(_)
+    ));
+    assert_eq!(port.actions(), vec![send.in_chat(-100_555)]);
+    test.finish().await;
+}

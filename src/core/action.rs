@@ -124,6 +124,24 @@ impl Action {
         }
     }
 
+    /// The same action aimed at another chat (a group's new id after it became a supergroup).
+    pub fn in_chat(&self, to: ChatId) -> Action {
+        let mut moved = self.clone();
+        match &mut moved {
+            Action::Send { chat, .. }
+            | Action::Edit { chat, .. }
+            | Action::Delete { chat, .. }
+            | Action::React { chat, .. }
+            | Action::Mute { chat, .. }
+            | Action::Unmute { chat, .. }
+            | Action::Ban { chat, .. }
+            | Action::Unban { chat, .. }
+            | Action::Pin { chat, .. }
+            | Action::AnswerButton { chat, .. } => *chat = to,
+        }
+        moved
+    }
+
     /// Replies, edits, reactions and toasts only make sense soon after the event; after an
     /// outage they are dropped. Moderation (delete, mute, ban) still applies however late.
     pub fn is_conversational(&self) -> bool {
@@ -161,6 +179,9 @@ pub enum PortError {
     /// The bot may no longer write to this chat at all (kicked, blocked).
     #[error("the bot can no longer reach this chat: {0}")]
     ChatGone(String),
+    /// The group became a supergroup with this id; the action should go there.
+    #[error("the group moved to chat {0}")]
+    ChatMoved(ChatId),
     /// Network trouble or a server error that outlasted the retries.
     #[error("chat platform unavailable: {0}")]
     Unavailable(String),

@@ -71,6 +71,8 @@ impl Deliverer {
                 let fallback = as_send(&queued.action).expect("a keyed edit");
                 self.port.execute(&fallback).await
             }
+            // Queued for a group that has just become a supergroup: deliver it there.
+            Err(PortError::ChatMoved(to)) => self.port.execute(&action.in_chat(to)).await,
             other => other,
         };
         match result {
@@ -93,6 +95,9 @@ impl Deliverer {
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Unavailable(reason)) => Ok(Outcome::RetryLater(reason)),
+            Err(PortError::ChatMoved(to)) => {
+                Ok(Outcome::Failed(format!("moved twice, last to {to}")))
+            }
         }
     }
 

@@ -150,7 +150,8 @@ impl TelegramPort {
                 PortError::Unavailable(text)
             }
             RequestError::InvalidJson { .. } => PortError::Unavailable(text),
-            RequestError::Api(_) | RequestError::MigrateToChatId(_) => PortError::Refused(text),
+            RequestError::MigrateToChatId(to) => PortError::ChatMoved(to.0),
+            RequestError::Api(_) => PortError::Refused(text),
             RequestError::RetryAfter(_) | RequestError::Network(_) | RequestError::Io(_) => {
                 PortError::Unavailable(text)
             }
