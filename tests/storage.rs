@@ -224,6 +224,7 @@ async fn keyed_messages_are_edited_in_place_and_only_the_last_edit_is_made() {
             target: key(),
             text: text.into(),
             buttons: vec![],
+            thread: None,
         };
         let mut tx = db.begin().await.unwrap();
         // Four quick changes to a list that was never posted: only the last goes out, as a
@@ -288,6 +289,7 @@ async fn a_chat_that_removed_the_bot_gets_no_more_sends_and_outages_leave_action
             chat: GROUP,
             text: text.into(),
             reply_to: None,
+            thread: None,
             key: None,
             buttons: vec![],
         };
@@ -515,6 +517,7 @@ async fn an_action_queued_for_a_group_that_just_moved_goes_to_its_new_id() {
         chat: -55,
         text: "hi".into(),
         reply_to: None,
+        thread: None,
         key: None,
         buttons: vec![],
     };

@@ -569,3 +569,34 @@ async fn joins_and_leaves_reported_only_as_chat_member_updates_are_tracked() {
     db.close().await;
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_forum_topic_the_bot_answers_in_that_topic() {
+    let fake = FakeBotApi::start().await;
+    let mut update = FakeBotApi::group_text(GROUP, (7, "Ana"), "群规", now());
+    let message_id = update["message"]["message_id"].as_i64().unwrap();
+    // Telegram marks a topic message with its thread and shows it as a reply to the topic's
+    // first message, although Ana replied to nothing.
+    update["message"]["message_thread_id"] = serde_json::json!(77);
+    update["message"]["is_topic_message"] = serde_json::json!(true);
+    update["message"]["reply_to_message"] = serde_json::json!({
+        "message_id": 77, "date": now() - 3600,
+        "chat": update["message"]["chat"].clone(), "from": update["message"]["from"].clone(),
+        "message_thread_id": 77, "is_topic_message": true,
+        "forum_topic_created": { "name": "活动", "icon_color": 7322096 },
+    });
+    fake.push_update(update);
+    let bot = start(fake.clone(), "").await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert_eq!(
+        sent[0].params["message_thread_id"].as_i64(),
+        Some(77),
+        "{}",
+        sent[0].params
+    );
+    assert_eq!(
+        sent[0].params["reply_parameters"]["message_id"].as_i64(),
+        Some(message_id)
+    );
+    bot.stop().await.unwrap();
+}

@@ -51,6 +51,9 @@ pub enum Action {
         text: String,
         #[serde(default)]
         reply_to: Option<MessageId>,
+        /// The forum topic to post in (None: the group's main thread).
+        #[serde(default)]
+        thread: Option<MessageId>,
         /// Remember the sent message under this key for later edits.
         #[serde(default)]
         key: Option<String>,
@@ -65,6 +68,9 @@ pub enum Action {
         text: String,
         #[serde(default)]
         buttons: Vec<Vec<Button>>,
+        /// Where the message goes if it has to be sent anew.
+        #[serde(default)]
+        thread: Option<MessageId>,
     },
     Delete {
         chat: ChatId,

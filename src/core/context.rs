@@ -114,6 +114,11 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The forum topic the event happened in; the bot answers there.
+    pub fn thread(&self) -> Option<MessageId> {
+        self.event.message().and_then(|message| message.thread)
+    }
+
     /// Answers the event: a reply to the message that caused it, or a plain message.
     pub fn reply(&mut self, text: impl Into<String>) {
         let reply_to = self.event.message().map(|message| message.id);
@@ -121,6 +126,7 @@ impl<'a> Cx<'a> {
             chat: self.chat(),
             text: text.into(),
             reply_to,
+            thread: self.thread(),
             key: None,
             buttons: Vec::new(),
         });
@@ -131,6 +137,7 @@ impl<'a> Cx<'a> {
             chat: self.chat(),
             text: text.into(),
             reply_to: None,
+            thread: self.thread(),
             key: None,
             buttons: Vec::new(),
         });
@@ -147,6 +154,7 @@ impl<'a> Cx<'a> {
             chat: self.chat(),
             text: text.into(),
             reply_to: None,
+            thread: self.thread(),
             key: Some(key.into()),
             buttons,
         });
@@ -164,6 +172,7 @@ impl<'a> Cx<'a> {
             target: MessageRef::Key(key.into()),
             text: text.into(),
             buttons,
+            thread: self.thread(),
         });
     }
 
@@ -230,6 +239,7 @@ impl<'a> Cx<'a> {
                     chat: log_chat,
                     text,
                     reply_to: None,
+                    thread: None,
                     key: None,
                     buttons: Vec::new(),
                 },

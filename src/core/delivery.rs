@@ -120,12 +120,14 @@ impl Deliverer {
                 target,
                 text,
                 buttons,
+                thread,
             } => Some(match lookup(target).await? {
                 Some(id) => Action::Edit {
                     chat: *chat,
                     target: MessageRef::Id(id),
                     text: text.clone(),
                     buttons: buttons.clone(),
+                    thread: *thread,
                 },
                 None => as_send(action).unwrap_or_else(|| action.clone()),
             }),
@@ -160,10 +162,12 @@ fn as_send(action: &Action) -> Option<Action> {
             target: MessageRef::Key(key),
             text,
             buttons,
+            thread,
         } => Some(Action::Send {
             chat: *chat,
             text: text.clone(),
             reply_to: None,
+            thread: *thread,
             key: Some(key.clone()),
             buttons: buttons.clone(),
         }),

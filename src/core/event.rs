@@ -142,6 +142,9 @@ pub struct Message {
     pub edited: bool,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// The forum topic the message is in, if the group has topics; replies go there too.
+    #[serde(default)]
+    pub thread: Option<MessageId>,
     /// Who wrote the message this one replies to (for commands aimed at a member by replying).
     #[serde(default)]
     pub reply_to_author: Option<User>,
@@ -172,6 +175,7 @@ impl Message {
             text: text.into(),
             edited: false,
             reply_to: None,
+            thread: None,
             reply_to_author: None,
             anonymous_admin: false,
             sent_as_channel: false,

@@ -156,6 +156,7 @@ impl ChatPort for SimPort {
                 reply_to,
                 key,
                 buttons,
+                ..
             } => {
                 world.next_message_id += 1;
                 let id = world.next_message_id;
@@ -185,6 +186,7 @@ impl ChatPort for SimPort {
                 target,
                 text,
                 buttons,
+                ..
             } => {
                 let id = id_of(target)?;
                 let deleted = world.deleted.contains(&(*chat, id));

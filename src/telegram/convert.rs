@@ -64,6 +64,15 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 .sender_chat
                 .as_ref()
                 .is_some_and(|sender| sender.id == message.chat.id);
+            // In a forum topic Telegram presents every message as a reply to the topic's first
+            // message; only a reply to anything else is a reply the member made.
+            let thread = message
+                .thread_id
+                .filter(|_| message.is_topic_message)
+                .map(|id| i64::from(id.0.0));
+            let replied = message
+                .reply_to_message()
+                .filter(|reply| Some(i64::from(reply.id.0)) != thread);
             // Telegram's service account 777000 brings a linked channel's posts into the group.
             let sent_as_channel = (message.sender_chat.is_some() && !anonymous_admin)
                 || common.is_automatic_forward
@@ -73,13 +82,9 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 from: user(from),
                 text,
                 edited,
-                reply_to: message
-                    .reply_to_message()
-                    .map(|reply| i64::from(reply.id.0)),
-                reply_to_author: message
-                    .reply_to_message()
-                    .and_then(|reply| reply.from.as_ref())
-                    .map(user),
+                reply_to: replied.map(|reply| i64::from(reply.id.0)),
+                thread,
+                reply_to_author: replied.and_then(|reply| reply.from.as_ref()).map(user),
                 anonymous_admin,
                 sent_as_channel,
                 links,

@@ -18,7 +18,7 @@ use teloxide::payloads::{
 use teloxide::prelude::*;
 use teloxide::types::{
     CallbackQueryId, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, MessageId,
-    ReactionType, ReplyParameters,
+    ReactionType, ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -178,6 +178,7 @@ impl ChatPort for TelegramPort {
                 chat,
                 text,
                 reply_to,
+                thread,
                 buttons,
                 ..
             } => {
@@ -192,6 +193,9 @@ impl ChatPort for TelegramPort {
                                     .allow_sending_without_reply(),
                             );
                         }
+                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
+                            request = request.message_thread_id(ThreadId(MessageId(thread)));
+                        }
                         if let Some(markup) = keyboard(buttons) {
                             request = request.reply_markup(markup);
                         }
@@ -205,6 +209,7 @@ impl ChatPort for TelegramPort {
                 target,
                 text,
                 buttons,
+                ..
             } => {
                 let id = message_id(target)?;
                 let text = fit_message(text);
