@@ -141,7 +141,7 @@ impl Engine {
             return Ok(Handled::Done);
         }
 
-        let mut cx = self.context(event, &group, role, &mut tx, now);
+        let mut cx = self.context(event, group, role, &mut tx, now);
         let routed = self.route(&mut cx, &parsed).await;
         let actions = cx.into_actions();
 
@@ -163,7 +163,7 @@ impl Engine {
                 inbox::mark_handled(&mut tx, source, update_id, now).await?;
                 if let Parsed::Command(_) = parsed {
                     let text = self.message(group.language, "core.something_went_wrong");
-                    let mut cx = self.context(event, &group, role, &mut tx, now);
+                    let mut cx = self.context(event, group, role, &mut tx, now);
                     cx.reply(text);
                     let actions = cx.into_actions();
                     outbox::enqueue_all(&mut tx, &actions, now).await?;
@@ -313,18 +313,18 @@ impl Engine {
     }
 
     /// A chat's settings. A supergroup that was a group keeps the settings written for its old id.
-    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<GroupSettings> {
+    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<&GroupSettings> {
         if self.settings.has_group_table(chat) {
-            return Ok(self.settings.group(chat).clone());
+            return Ok(self.settings.group(chat));
         }
         // Only a config with group tables can have one under a group's old id.
         if !self.settings.groups.is_empty()
             && let Some(old) = chats::migrated_from(&self.db, chat).await?
             && self.settings.has_group_table(old)
         {
-            return Ok(self.settings.group(old).clone());
+            return Ok(self.settings.group(old));
         }
-        Ok(self.settings.defaults.clone())
+        Ok(&self.settings.defaults)
     }
 
     /// One of the bot's messages, outside any event (for the error path).

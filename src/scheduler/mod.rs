@@ -65,7 +65,7 @@ async fn targets(engine: &Engine) -> StoreResult<Vec<(Chat, GroupSettings)>> {
     for chat in chats {
         let settings = engine.group_settings(chat.id).await?;
         if !settings.jobs.is_empty() {
-            targets.push((chat, settings));
+            targets.push((chat, settings.clone()));
         }
     }
     Ok(targets)
