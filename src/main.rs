@@ -272,16 +272,17 @@ async fn chat(
         println!(
             "Your turn. Type `alice: 签到`, `carol joins`, `:advance 1d`, `:help`; Ctrl-D ends."
         );
-        interactive_loop(&mut sim).await?;
+        interactive_loop(&mut sim, zone).await?;
     }
     db.close().await;
     Ok(())
 }
 
-async fn interactive_loop(sim: &mut Simulator) -> anyhow::Result<()> {
+/// Reads lines from the terminal; the prompt shows the simulated time in the group's zone.
+async fn interactive_loop(sim: &mut Simulator, zone: chrono_tz::Tz) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     loop {
-        print!("{} › ", sim.now().format("%m-%d %H:%M"));
+        print!("{} › ", sim.now().with_timezone(&zone).format("%m-%d %H:%M"));
         std::io::stdout().flush()?;
         let mut line = String::new();
         if stdin.lock().read_line(&mut line)? == 0 {
