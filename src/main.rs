@@ -282,7 +282,10 @@ async fn chat(
 async fn interactive_loop(sim: &mut Simulator, zone: chrono_tz::Tz) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     loop {
-        print!("{} › ", sim.now().with_timezone(&zone).format("%m-%d %H:%M"));
+        print!(
+            "{} › ",
+            sim.now().with_timezone(&zone).format("%m-%d %H:%M")
+        );
         std::io::stdout().flush()?;
         let mut line = String::new();
         if stdin.lock().read_line(&mut line)? == 0 {

@@ -600,3 +600,22 @@ async fn in_a_forum_topic_the_bot_answers_in_that_topic() {
     );
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_a_clear_error_that_does_not_repeat_the_token() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[telegram]\napi_url = \"{}\"\n\n[database]\nurl = \"sqlite://{}\"\n",
+        fake.url(),
+        dir.path().join("bot.db").display()
+    );
+    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    let wrong = "999999:WRONG-token-abcdefghijklmnopqrstuvwx";
+    let error = qunbot::telegram::run_until(prepared, wrong.to_owned(), std::future::pending())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Telegram rejected the bot token"), "{error}");
+    assert!(!error.contains("WRONG-token"), "{error}");
+}
