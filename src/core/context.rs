@@ -44,6 +44,8 @@ pub struct Cx<'a> {
     actions: Vec<(Action, Option<DateTime<Utc>>)>,
     /// Commands whose feature this group has switched off.
     pub switched_off: Vec<&'static str>,
+    /// The event is a command for this bot (known or not), as the engine parsed it.
+    pub is_command: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -76,6 +78,7 @@ impl<'a> Cx<'a> {
             },
             actions: Vec::new(),
             switched_off: Vec::new(),
+            is_command: false,
         }
     }
 

@@ -142,6 +142,7 @@ impl Engine {
         }
 
         let mut cx = self.context(event, group, role, &mut tx, now);
+        cx.is_command = parsed != Parsed::NotACommand;
         let routed = self.route(&mut cx, &parsed).await;
         let actions = cx.into_actions();
 

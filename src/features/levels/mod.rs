@@ -189,10 +189,8 @@ impl Feature for Levels {
         let text = message.text.trim();
         let substance =
             text.chars().filter(|c| !c.is_whitespace()).count() >= 2 && !text.starts_with('/');
-        if !substance
-            || cx.commands.parse(text, &cx.bot.username, false)
-                != crate::core::commands::Parsed::NotACommand
-        {
+        // The engine has parsed the message already; a command earns nothing.
+        if !substance || cx.is_command {
             return Ok(());
         }
         let settings = cx.group.levels.clone();
