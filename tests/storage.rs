@@ -14,7 +14,7 @@ use qunbot::core::context::BotIdentity;
 use qunbot::core::delivery::{Deliverer, Outcome};
 use qunbot::core::engine::{Engine, Handled};
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
-use qunbot::store::{Db, inbox, leases, outbox};
+use qunbot::store::{Db, inbox, leases, outbox, timers};
 use support::db::TestDb;
 use support::port::RecordingPort;
 
@@ -534,4 +534,64 @@ async fn an_action_queued_for_a_group_that_just_moved_goes_to_its_new_id() {
     ));
     assert_eq!(port.actions(), vec![send.in_chat(-100_555)]);
     test.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_fires_once_even_when_two_schedulers_race_and_can_be_set_again() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let due = t0() + Duration::minutes(5);
+        let mut tx = db.begin().await.unwrap();
+        timers::set(&mut tx, GROUP, "relay", "close:7", due, "7")
+            .await
+            .unwrap();
+        timers::set(&mut tx, GROUP, "relay", "close:8", due, "8")
+            .await
+            .unwrap();
+        timers::cancel(&mut tx, GROUP, "relay", "close:8")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(
+            timers::fire_due(db, due - Duration::seconds(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(timers::next_due(db, t0()).await.unwrap(), Some(due));
+        // Overdue: due "now", never in the past.
+        let late = due + Duration::hours(3);
+        assert_eq!(timers::next_due(db, late).await.unwrap(), Some(late));
+
+        let (x, y) = tokio::join!(timers::fire_due(db, late), timers::fire_due(db, late));
+        assert_eq!(x.unwrap() + y.unwrap(), 1, "{}", test.backend);
+        let stored = inbox::next_pending(db, 10).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        let event = &stored[0].as_ref().unwrap().event;
+        assert_eq!(event.at, due, "the event is dated when the timer was due");
+        assert_eq!(
+            event.kind,
+            EventKind::Timer {
+                feature: "relay".into(),
+                key: "close:7".into(),
+                payload: "7".into(),
+            }
+        );
+        assert_eq!(timers::next_due(db, late).await.unwrap(), None);
+
+        // Set again after it fired: it fires again, as a new inbox entry.
+        let mut tx = db.begin().await.unwrap();
+        timers::set(&mut tx, GROUP, "relay", "close:7", late, "7")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(timers::fire_due(db, late).await.unwrap(), 1);
+        let (entries,): (i64,) = db
+            .fetch_one("SELECT COUNT(*) FROM inbox WHERE source = 'timer'", args![])
+            .await
+            .unwrap();
+        assert_eq!(entries, 2, "{}", test.backend);
+        test.finish().await;
+    }
 }

@@ -166,6 +166,31 @@ impl Action {
 pub struct Admin {
     pub user: UserId,
     pub owner: bool,
+    pub can_delete_messages: bool,
+    pub can_restrict_members: bool,
+}
+
+/// What the bot itself may do in a group, read off the administrator list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BotRights {
+    /// The bot is an administrator at all.
+    pub admin: bool,
+    pub can_delete_messages: bool,
+    pub can_restrict_members: bool,
+}
+
+impl BotRights {
+    /// The bot's rights in a chat with these administrators.
+    pub fn among(admins: &[Admin], bot: UserId) -> BotRights {
+        admins
+            .iter()
+            .find(|admin| admin.user == bot)
+            .map_or(BotRights::default(), |admin| BotRights {
+                admin: true,
+                can_delete_messages: admin.can_delete_messages,
+                can_restrict_members: admin.can_restrict_members,
+            })
+    }
 }
 
 /// What executing an action produced.

@@ -4,13 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use minijinja::Value;
 
-use super::action::{Action, Button, MessageRef};
+use super::action::{Action, BotRights, Button, MessageRef};
 use super::commands::CommandSet;
 use super::event::{ChatId, Event, MessageId, User, UserId};
 use super::i18n::{Language, message_template_name};
 use crate::args;
 use crate::config::{GroupSettings, Settings};
-use crate::store::{StoreResult, Tx};
+use crate::store::{StoreResult, Tx, timers};
 
 /// A member's standing in the chat where the event happened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,6 +46,9 @@ pub struct Cx<'a> {
     pub switched_off: Vec<&'static str>,
     /// The event is a command for this bot (known or not), as the engine parsed it.
     pub is_command: bool,
+    /// What the bot may do in this group (`None`: not known, e.g. the lookup failed; then try
+    /// and let the platform say no).
+    pub bot_rights: Option<BotRights>,
 }
 
 impl<'a> Cx<'a> {
@@ -73,12 +76,15 @@ impl<'a> Cx<'a> {
             // A scheduled post that the scheduler decided to run late is still worth posting;
             // anything else is judged by when the member did it.
             reply_deadline: match event.kind {
-                super::event::EventKind::Tick { .. } => now + max_age,
+                super::event::EventKind::Tick { .. } | super::event::EventKind::Timer { .. } => {
+                    now + max_age
+                }
                 _ => event.at + max_age,
             },
             actions: Vec::new(),
             switched_off: Vec::new(),
             is_command: false,
+            bot_rights: None,
         }
     }
 
@@ -202,6 +208,23 @@ impl<'a> Cx<'a> {
     /// Whether the event is already too old for a reply to be useful (after an outage).
     pub fn replies_are_stale(&self) -> bool {
         self.now > self.reply_deadline
+    }
+
+    /// Sets (or moves) one of `feature`'s timers in this chat: at `due`, the feature gets an
+    /// `EventKind::Timer` with this key and payload, even if the bot was down at that moment.
+    pub async fn set_timer(
+        &mut self,
+        feature: &str,
+        key: &str,
+        due: DateTime<Utc>,
+        payload: &str,
+    ) -> StoreResult<()> {
+        timers::set(self.tx, self.event.chat.id, feature, key, due, payload).await
+    }
+
+    /// Cancels one of `feature`'s timers in this chat (nothing happens if it is not set).
+    pub async fn cancel_timer(&mut self, feature: &str, key: &str) -> StoreResult<()> {
+        timers::cancel(self.tx, self.event.chat.id, feature, key).await
     }
 
     /// Records an administrative step in the audit log (actor `None` = the bot itself), and

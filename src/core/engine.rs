@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use minijinja::context;
 
-use super::action::{Admin, ChatPort, PortError};
+use super::action::{Admin, BotRights, ChatPort, PortError};
 use super::clock::Clock;
 use super::commands::{CommandSet, Invocation, Parsed};
 use super::context::{BotIdentity, Cx, Role};
 use super::event::{ChatId, Event, EventKind};
 use super::feature::{CommandOutcome, Feature, FeatureError};
 use crate::config::{GroupSettings, Settings};
-use crate::store::{Db, StoreResult, chats, inbox, outbox};
+use crate::store::{Db, StoreResult, chats, inbox, outbox, timers};
 
 /// How long a group's administrator list is trusted before it is asked for again. A demotion
 /// takes effect within this time.
@@ -125,7 +125,7 @@ impl Engine {
         if let EventKind::MemberUpdated { .. } = event.kind {
             self.forget_administrators(event.chat.id);
         }
-        let role = self.role_of(event).await;
+        let (role, bot_rights) = self.standing(event).await;
         let now = self.clock.now();
 
         let mut tx = self.db.begin().await?;
@@ -143,6 +143,7 @@ impl Engine {
 
         let mut cx = self.context(event, group, role, &mut tx, now);
         cx.is_command = parsed != Parsed::NotACommand;
+        cx.bot_rights = bot_rights;
         let routed = self.route(&mut cx, &parsed).await;
         let actions = cx.into_actions();
 
@@ -209,12 +210,20 @@ impl Engine {
             for feature in &self.features {
                 feature.migrate_chat(cx.tx, from, to).await?;
             }
+            timers::migrate(cx.tx, from, to).await?;
             chats::record_migration(cx.tx, from, to, cx.event.at).await?;
             tracing::info!(
                 from,
                 to,
                 "group became a supergroup; its data moved to the new id"
             );
+            return Ok(());
+        }
+        if let EventKind::Timer { feature: owner, .. } = &cx.event.kind {
+            // A timer is the private business of the feature that set it.
+            if let Some(feature) = self.enabled(cx.group).find(|f| f.name() == owner) {
+                feature.on_event(cx).await?;
+            }
             return Ok(());
         }
         for feature in self.enabled(cx.group) {
@@ -337,31 +346,40 @@ impl Engine {
             .unwrap_or_else(|_| key.to_owned())
     }
 
-    async fn role_of(&self, event: &Event) -> Role {
+    /// The standing of whoever caused the event, and what the bot may do in the chat (`None`
+    /// when that is not known: a private chat, or the administrator list could not be had).
+    async fn standing(&self, event: &Event) -> (Role, Option<BotRights>) {
         if !event.chat.kind.is_group() {
-            return Role::Member;
+            return (Role::Member, None);
         }
+        let admins = match self.administrators(event.chat.id).await {
+            Ok(admins) => admins,
+            Err(error) => {
+                // Fail closed: without the list nobody is treated as an admin.
+                tracing::warn!(chat = event.chat.id, %error, "could not get the administrator list");
+                let role = match event.message() {
+                    Some(message) if message.anonymous_admin => Role::Admin,
+                    _ => Role::Member,
+                };
+                return (role, None);
+            }
+        };
+        let rights = Some(BotRights::among(&admins, self.bot.id));
         if event
             .message()
             .is_some_and(|message| message.anonymous_admin)
         {
-            return Role::Admin;
+            return (Role::Admin, rights);
         }
-        let Some(actor) = event.actor() else {
-            return Role::Member;
+        let role = match event
+            .actor()
+            .and_then(|actor| admins.iter().find(|admin| admin.user == actor.id))
+        {
+            Some(admin) if admin.owner => Role::Owner,
+            Some(_) => Role::Admin,
+            None => Role::Member,
         };
-        match self.administrators(event.chat.id).await {
-            Ok(admins) => match admins.iter().find(|admin| admin.user == actor.id) {
-                Some(admin) if admin.owner => Role::Owner,
-                Some(_) => Role::Admin,
-                None => Role::Member,
-            },
-            Err(error) => {
-                // Fail closed: without the list nobody is treated as an admin.
-                tracing::warn!(chat = event.chat.id, %error, "could not get the administrator list");
-                Role::Member
-            }
-        }
+        (role, rights)
     }
 
     /// The chat's administrators, from a short-lived cache.

@@ -131,6 +131,12 @@ pub enum EventKind {
     ChatMigrated { to: ChatId },
     /// A scheduled job came due.
     Tick { job: String },
+    /// A timer a feature set for itself came due (see `store::timers`). Only that feature sees it.
+    Timer {
+        feature: String,
+        key: String,
+        payload: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -202,7 +208,9 @@ impl Event {
             EventKind::MemberLeft { member, removed_by } => removed_by.as_ref().or(Some(member)),
             EventKind::ButtonPressed { from, .. } => Some(from),
             EventKind::MemberUpdated { member } => Some(member),
-            EventKind::ChatMigrated { .. } | EventKind::Tick { .. } => None,
+            EventKind::ChatMigrated { .. } | EventKind::Tick { .. } | EventKind::Timer { .. } => {
+                None
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use crate::args;
 use crate::config::GroupSettings;
 use crate::core::engine::Engine;
 use crate::core::event::{Chat, ChatKind, Event, EventKind};
-use crate::store::{StoreResult, inbox};
+use crate::store::{StoreResult, inbox, timers};
 
 /// Never look further back than this for missed firings.
 const LOOKBACK: Duration = Duration::days(7);
@@ -71,9 +71,15 @@ async fn targets(engine: &Engine) -> StoreResult<Vec<(Chat, GroupSettings)>> {
     Ok(targets)
 }
 
-/// Claims every firing due by `now` and stores its Tick in the inbox. Returns how many were
-/// queued to run.
+/// Claims every job firing and every feature timer due by `now` and stores their events in
+/// the inbox. Returns how many were queued to run.
 pub async fn fire_due(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize> {
+    Ok(fire_jobs(engine, now).await? + timers::fire_due(&engine.db, now).await?)
+}
+
+/// Claims every job firing due by `now` and stores its Tick in the inbox. Returns how many
+/// were queued to run.
+pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize> {
     let grace = Duration::seconds(engine.settings.file.scheduler.grace_secs());
     let mut queued = 0;
     for (chat, settings) in targets(engine).await? {
@@ -135,10 +141,10 @@ pub async fn fire_due(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize>
     Ok(queued)
 }
 
-/// The earliest firing of any job after `after` (for the simulator, which moves its clock
-/// from one firing to the next).
+/// The earliest firing of any job or timer after `after` (for the simulator, which moves its
+/// clock from one firing to the next). An overdue timer is due at `after`.
 pub async fn next_due(engine: &Engine, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
-    let mut next: Option<DateTime<Utc>> = None;
+    let mut next = timers::next_due(&engine.db, after).await?;
     for (_, settings) in targets(engine).await? {
         for job in &settings.jobs {
             if let Some(at) = job.schedule.next_after(settings.timezone, after) {

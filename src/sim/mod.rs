@@ -24,7 +24,7 @@ use script::Step;
 pub use script::HELP;
 
 /// The simulated bot's own id and name.
-const BOT_ID: i64 = 1_000;
+pub(crate) const BOT_ID: i64 = 1_000;
 pub const BOT_USERNAME: &str = "qunbot";
 /// A group chat id of the supergroup kind, used when the config names no group.
 pub const DEFAULT_CHAT_ID: ChatId = -1_001_000_000_001;
@@ -207,6 +207,10 @@ impl Simulator {
             Step::Admin { who, owner } => {
                 let user = self.member(&who);
                 self.port.set_admin(user.id, owner);
+                self.engine.forget_administrators(self.group.id);
+            }
+            Step::BotAdmin(admin) => {
+                self.port.set_bot_admin(admin);
                 self.engine.forget_administrators(self.group.id);
             }
             Step::Advance(by) => self.advance_to(now + by).await?,

@@ -16,6 +16,8 @@ type SimMessage = (Option<UserId>, String, Vec<Vec<Button>>);
 struct World {
     names: HashMap<UserId, String>,
     admins: BTreeMap<UserId, bool>,
+    /// The bot's own standing: an administrator with every right, unless a script says not.
+    bot_is_member: bool,
     messages: HashMap<(ChatId, MessageId), SimMessage>,
     deleted: HashSet<(ChatId, MessageId)>,
     callbacks: HashMap<String, UserId>,
@@ -55,6 +57,11 @@ impl SimPort {
 
     pub fn set_admin(&self, user: UserId, owner: bool) {
         self.world().admins.insert(user, owner);
+    }
+
+    /// Makes the bot an administrator with every right (`true`, the default) or a plain member.
+    pub fn set_bot_admin(&self, admin: bool) {
+        self.world().bot_is_member = !admin;
     }
 
     /// Gives a member's message its id, as the platform would.
@@ -131,6 +138,22 @@ impl World {
     }
 }
 
+/// Restricting, banning, pinning and deleting others' messages take administrator rights.
+fn needs_admin_rights(world: &World, action: &Action) -> bool {
+    match action {
+        Action::Mute { .. }
+        | Action::Unmute { .. }
+        | Action::Ban { .. }
+        | Action::Unban { .. }
+        | Action::Pin { .. } => true,
+        Action::Delete {
+            chat,
+            message: MessageRef::Id(id),
+        } => !matches!(world.messages.get(&(*chat, *id)), Some((None, _, _))),
+        _ => false,
+    }
+}
+
 fn id_of(message: &MessageRef) -> Result<MessageId, PortError> {
     match message {
         MessageRef::Id(id) => Ok(*id),
@@ -142,6 +165,12 @@ fn id_of(message: &MessageRef) -> Result<MessageId, PortError> {
 impl ChatPort for SimPort {
     async fn execute(&self, action: &Action) -> Result<Delivered, PortError> {
         let mut world = self.world();
+        if world.bot_is_member && needs_admin_rights(&world, action) {
+            // What Telegram answers a bot that is not an administrator.
+            return Err(PortError::Refused(
+                "Bad Request: not enough rights to restrict/unrestrict chat member".into(),
+            ));
+        }
         let until = |until: &Option<chrono::DateTime<chrono::Utc>>| match until {
             Some(until) => format!(
                 " until {}",
@@ -260,14 +289,25 @@ impl ChatPort for SimPort {
     }
 
     async fn administrators(&self, _chat: ChatId) -> Result<Vec<Admin>, PortError> {
-        Ok(self
-            .world()
+        let world = self.world();
+        let mut admins: Vec<Admin> = world
             .admins
             .iter()
             .map(|(user, owner)| Admin {
                 user: *user,
                 owner: *owner,
+                can_delete_messages: true,
+                can_restrict_members: true,
             })
-            .collect())
+            .collect();
+        if !world.bot_is_member {
+            admins.push(Admin {
+                user: super::BOT_ID,
+                owner: false,
+                can_delete_messages: true,
+                can_restrict_members: true,
+            });
+        }
+        Ok(admins)
     }
 }

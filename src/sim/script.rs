@@ -8,6 +8,7 @@
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
+//! :bot member / :bot admin    the bot loses (or gets back) its administrator rights
 //! :advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 //! :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 //! :offline / :online          while offline, events wait in the inbox; :online handles the backlog
@@ -45,6 +46,8 @@ pub enum Step {
         who: String,
         owner: bool,
     },
+    /// The bot is an administrator (true, the default) or a plain member.
+    BotAdmin(bool),
     Advance(Duration),
     At(NaiveDateTime),
     Offline,
@@ -147,6 +150,13 @@ fn parse_directive(directive: &str) -> Result<Step, String> {
             who: name(rest)?,
             owner: true,
         }),
+        "bot" => match rest {
+            "admin" => Ok(Step::BotAdmin(true)),
+            "member" => Ok(Step::BotAdmin(false)),
+            _ => Err(format!(
+                "`:bot {rest}`: expected `:bot admin` or `:bot member`"
+            )),
+        },
         "offline" => Ok(Step::Offline),
         "online" => Ok(Step::Online),
         "migrate" => rest
@@ -197,6 +207,7 @@ alice edits: new text       alice edits her last message
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)
+:bot member / :bot admin    the bot loses (or gets back) its administrator rights
 :advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 :offline / :online          hold events in the inbox, then handle the backlog

@@ -10,6 +10,7 @@ pub mod chats;
 pub mod inbox;
 pub mod leases;
 pub mod outbox;
+pub mod timers;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -433,14 +433,25 @@ async fn run_scheduler(
     inbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Jobs fire on the minute at the earliest, so a look every 30 s is enough; feature timers
+    // (a game's turn, a captcha) need to be on time to the second.
+    const JOBS_EVERY: u32 = 30;
+    let mut pass: u32 = 0;
     loop {
-        match crate::scheduler::fire_due(&engine, engine.clock.now()).await {
+        let now = engine.clock.now();
+        let fired = if pass.is_multiple_of(JOBS_EVERY) {
+            crate::scheduler::fire_due(&engine, now).await
+        } else {
+            crate::store::timers::fire_due(&engine.db, now).await
+        };
+        match fired {
             Ok(0) => {}
             Ok(_) => inbox_ready.notify_one(),
             Err(error) => tracing::error!(%error, "the scheduler could not claim due posts"),
         }
+        pass = pass.wrapping_add(1);
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
     }

@@ -354,6 +354,8 @@ impl ChatPort for TelegramPort {
             .map(|member| Admin {
                 user: member.user.id.0 as i64,
                 owner: member.is_owner(),
+                can_delete_messages: member.can_delete_messages(),
+                can_restrict_members: member.can_restrict_members(),
             })
             .collect())
     }
