@@ -15,7 +15,9 @@ use crate::core::clock::{Clock, ManualClock};
 use crate::core::context::BotIdentity;
 use crate::core::delivery::{Deliverer, Outcome};
 use crate::core::engine::Engine;
-use crate::core::event::{Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, User};
+use crate::core::event::{
+    Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, Origin, User,
+};
 use crate::scheduler;
 use crate::store::{Db, StoreError, inbox, outbox};
 use port::SimPort;
@@ -150,6 +152,24 @@ impl Simulator {
                     said.reply_to_author = Some(author);
                 }
                 self.receive(chat, EventKind::Message(said)).await?;
+            }
+            Step::Forward { who, text } => {
+                let user = self.member(&who);
+                let id = self.port.member_message(self.group.id, user.id, &text);
+                self.last_message.insert(user.id, id);
+                let mut said = message(id, user, text, false);
+                said.forwarded_from = Some(Origin::Channel);
+                self.receive(self.group.clone(), EventKind::Message(said))
+                    .await?;
+            }
+            Step::Media { who, media } => {
+                let user = self.member(&who);
+                let id = self.port.member_message(self.group.id, user.id, "");
+                self.last_message.insert(user.id, id);
+                let mut said = message(id, user, String::new(), false);
+                said.media = Some(media);
+                self.receive(self.group.clone(), EventKind::Message(said))
+                    .await?;
             }
             Step::Edit { who, text } => {
                 let user = self.member(&who);
