@@ -685,3 +685,38 @@ async fn rules_see_links_in_captions_and_text_links_and_channel_forwards() {
         "nobody else was restricted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_takes_effect_at_once_not_when_the_admin_cache_expires() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    let chat = serde_json::json!({ "id": GROUP, "type": "supergroup", "title": "Test supergroup" });
+    let from =
+        |id: i64, name: &str| serde_json::json!({ "id": id, "is_bot": false, "first_name": name });
+    let warn_cy = |message_id: i64| {
+        serde_json::json!({ "message": {
+            "message_id": message_id, "date": now(), "chat": chat, "from": from(8, "Bo"), "text": "/warn 刷屏",
+            "entities": [{ "type": "bot_command", "offset": 0, "length": 5 }],
+            "reply_to_message": { "message_id": 8000, "date": now(), "chat": chat, "from": from(9, "Cy"), "text": "……" }
+        }})
+    };
+    fake.push_update(FakeBotApi::group_text(GROUP, (9, "Cy"), "……", now()));
+    fake.push_update(warn_cy(8001));
+    let bot = start(fake.clone(), "").await;
+    let refused = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert_eq!(text_of(&refused[0]), "只有管理员可以使用 /warn。");
+
+    fake.set_admins(GROUP, &[7, 8]);
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (7, "Ana"),
+        (8, "Bo"),
+        "member",
+        "administrator",
+        now(),
+    ));
+    fake.push_update(warn_cy(8002));
+    let sent = fake.wait_for_call("sendMessage", 2, WAIT).await;
+    assert_eq!(text_of(&sent[1]), "⚠️ Cy 被警告（1/3）：刷屏。");
+    bot.stop().await.unwrap();
+}

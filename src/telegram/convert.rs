@@ -18,6 +18,7 @@ fn to_event(update: &Update) -> Option<Event> {
         UpdateKind::EditedMessage(message) => from_message(message, true),
         UpdateKind::CallbackQuery(query) => from_callback(query),
         UpdateKind::ChatMember(change) => from_member_change(change),
+        UpdateKind::MyChatMember(change) => from_own_change(change),
         _ => None,
     }
 }
@@ -192,6 +193,21 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
         chat: chat(&change.chat)?,
         at: change.date,
         kind,
+    })
+}
+
+/// The bot's own standing changed (made an admin, given or denied a right): what it may do in
+/// the group is no longer what the cached administrator list says.
+fn from_own_change(change: &ChatMemberUpdated) -> Option<Event> {
+    if !change.new_chat_member.is_present() {
+        return None;
+    }
+    Some(Event {
+        chat: chat(&change.chat)?,
+        at: change.date,
+        kind: EventKind::MemberUpdated {
+            member: user(&change.new_chat_member.user),
+        },
     })
 }
 
