@@ -15,6 +15,10 @@ use super::i18n::Language;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    (
+        "inactive.toml",
+        include_str!("../../bot-commands/inactive.toml"),
+    ),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
