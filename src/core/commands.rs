@@ -13,7 +13,9 @@ use super::i18n::Language;
 /// The manifests shipped with qunbot, built into the binary so it works from any directory.
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
+    ("find.toml", include_str!("../../bot-commands/find.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
@@ -36,6 +38,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/signin.toml"),
     ),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
+    ("whois.toml", include_str!("../../bot-commands/whois.toml")),
 ];
 
 /// Text in each language, or one text for all.

@@ -184,22 +184,27 @@ impl Simulator {
             }
             Step::Join { who } => {
                 let member = self.member(&who);
+                // Telegram's "X joined the group" line is a message with an id of its own.
+                let service = self.port.member_message(self.group.id, member.id, "");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberJoined {
                         member,
                         added_by: None,
+                        message: Some(service),
                     },
                 )
                 .await?;
             }
             Step::Leave { who } => {
                 let member = self.member(&who);
+                let service = self.port.member_message(self.group.id, member.id, "");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberLeft {
                         member,
                         removed_by: None,
+                        message: Some(service),
                     },
                 )
                 .await?;
