@@ -14,7 +14,10 @@ CREATE TABLE welcome_pending (
 CREATE TABLE welcome_posts (
     chat_id    BIGINT  NOT NULL,
     batch      BIGINT  NOT NULL,
+    -- The greeting without its captcha question (what stays once everyone answered).
     text       TEXT    NOT NULL,
+    -- The newcomers it greets, a JSON list of user ids.
+    members    TEXT    NOT NULL DEFAULT '[]',
     posted_at  BIGINT  NOT NULL,
     deleted    BIGINT  NOT NULL DEFAULT 0,
     PRIMARY KEY (chat_id, batch)

@@ -14,7 +14,10 @@ CREATE TABLE welcome_pending (
 CREATE TABLE welcome_posts (
     chat_id    INTEGER NOT NULL,
     batch      INTEGER NOT NULL,
+    -- The greeting without its captcha question (what stays once everyone answered).
     text       TEXT    NOT NULL,
+    -- The newcomers it greets, a JSON list of user ids.
+    members    TEXT    NOT NULL DEFAULT '[]',
     posted_at  INTEGER NOT NULL,
     deleted    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (chat_id, batch)

@@ -185,7 +185,9 @@ impl Simulator {
             Step::Join { who } => {
                 let member = self.member(&who);
                 // Telegram's "X joined the group" line is a message with an id of its own.
-                let service = self.port.member_message(self.group.id, member.id, "");
+                let service = self
+                    .port
+                    .service_message(self.group.id, member.id, "joined");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberJoined {
@@ -198,7 +200,7 @@ impl Simulator {
             }
             Step::Leave { who } => {
                 let member = self.member(&who);
-                let service = self.port.member_message(self.group.id, member.id, "");
+                let service = self.port.service_message(self.group.id, member.id, "left");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberLeft {

@@ -20,6 +20,8 @@ struct World {
     bot_is_member: bool,
     messages: HashMap<(ChatId, MessageId), SimMessage>,
     deleted: HashSet<(ChatId, MessageId)>,
+    /// Service messages ("X joined the group") among `messages`.
+    service: HashSet<(ChatId, MessageId)>,
     callbacks: HashMap<String, UserId>,
     next_message_id: MessageId,
     lines: Vec<String>,
@@ -72,6 +74,13 @@ impl SimPort {
         world
             .messages
             .insert((chat, id), (Some(author), text.to_owned(), Vec::new()));
+        id
+    }
+
+    /// The "X joined / left the group" line Telegram shows; `what` is "joined" or "left".
+    pub fn service_message(&self, chat: ChatId, member: UserId, what: &str) -> MessageId {
+        let id = self.member_message(chat, member, what);
+        self.world().service.insert((chat, id));
         id
     }
 
@@ -131,6 +140,10 @@ impl World {
 
     fn author_of(&self, chat: ChatId, message: MessageId) -> String {
         match self.messages.get(&(chat, message)) {
+            // Telegram's "X joined / left the group" line.
+            Some((Some(author), text, _)) if self.service.contains(&(chat, message)) => {
+                format!("the notice that {} {text}", self.name(*author))
+            }
             Some((Some(author), _, _)) => format!("{}'s message", self.name(*author)),
             Some((None, _, _)) => format!("its message #{message}"),
             None => format!("message #{message}"),

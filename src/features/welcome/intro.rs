@@ -103,7 +103,15 @@ pub fn parse(text: &str, fields: &[String]) -> Option<Introduction> {
         .find(|(name, _)| BIRTHDAY_FIELDS.iter().any(|b| same_field(b, name)))
         && !value.is_empty()
     {
-        introduction.birthday = Some((value.clone(), birthday::parse(value)));
+        // "农历八月十五 请多关照": the date is the first word when the whole is not one.
+        let first_word = value.split_whitespace().next().unwrap_or_default();
+        introduction.birthday = Some(match birthday::parse(value) {
+            Some(parsed) => (value.clone(), Some(parsed)),
+            None => match birthday::parse(first_word) {
+                Some(parsed) => (first_word.to_owned(), Some(parsed)),
+                None => (value.clone(), None),
+            },
+        });
     }
     Some(introduction)
 }
@@ -229,7 +237,11 @@ mod tests {
 
     #[test]
     fn a_birthday_field_is_read_when_present() {
-        let intro = parse("【昵称】阿花\n【坐标】成都\n【生日】农历八月十五", &zh()).unwrap();
+        let intro = parse(
+            "【昵称】阿花\n【坐标】成都\n【生日】农历八月十五 记得祝福我",
+            &zh(),
+        )
+        .unwrap();
         assert_eq!(
             intro.birthday.unwrap().1,
             Some(Birthday {

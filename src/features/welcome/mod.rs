@@ -35,6 +35,8 @@ const NAME: &str = "welcome";
 const MAX_NAMED: usize = 30;
 /// A second wrong captcha answer removes the newcomer.
 const MAX_WRONG: i64 = 2;
+/// A newcomer who joined longer ago than this (the bot was down) is not welcomed any more.
+const STALE_WELCOME_SECS: i64 = 30 * 60;
 /// How many cards /find lists.
 const MAX_FOUND: usize = 15;
 
@@ -296,14 +298,23 @@ async fn greet(cx: &mut Cx<'_>) -> FeatureResult {
     let batch = queries::next_batch(cx.tx, chat).await?;
     let seed = mix(chat as u64 ^ mix(batch as u64 ^ mix(first.user_id as u64)));
 
-    let mut parts = Vec::new();
-    let greeted: Vec<&Newcomer> = newcomers.iter().collect();
-    if let Some(template) = pick_welcome(cx, seed) {
+    // After an outage, a welcome for someone who joined long ago would only puzzle the chat;
+    // a captcha question is still owed, though.
+    let now = cx.now.timestamp();
+    let greeted: Vec<&Newcomer> = newcomers
+        .iter()
+        .filter(|n| now - n.joined_at <= STALE_WELCOME_SECS)
+        .collect();
+    let mut greeting = String::new();
+    if !greeted.is_empty()
+        && let Some(template) = pick_welcome(cx, seed)
+    {
         let vars = welcome_vars(cx, &greeted, language).await?;
-        match cx.render(&template, vars) {
-            Some(text) if !text.is_empty() => parts.push(text),
-            _ => {}
-        }
+        greeting = cx.render(&template, vars).unwrap_or_default();
+    }
+    let mut parts = Vec::new();
+    if !greeting.is_empty() {
+        parts.push(greeting.clone());
     }
 
     let answering: Vec<&Newcomer> = newcomers.iter().filter(|n| n.captcha != 0).collect();
@@ -355,8 +366,18 @@ async fn greet(cx: &mut Cx<'_>) -> FeatureResult {
         return Ok(());
     }
     let text = parts.join("\n\n");
-    cx.send_keyed(format!("welcome:{batch}"), text.clone(), buttons);
-    queries::record_post(cx.tx, chat, batch, &text, cx.event.at.timestamp()).await?;
+    cx.send_keyed(format!("welcome:{batch}"), text, buttons);
+    // What stays on screen once the captcha is answered: the greeting alone.
+    let members: Vec<i64> = newcomers.iter().map(|n| n.user_id).collect();
+    queries::record_post(
+        cx.tx,
+        chat,
+        batch,
+        &greeting,
+        &members,
+        cx.event.at.timestamp(),
+    )
+    .await?;
     if settings.delete_previous {
         for post in queries::tidy_candidates(cx.tx, chat).await? {
             delete_welcome(cx, post.batch).await?;
@@ -470,7 +491,12 @@ async fn tidy_welcome(cx: &mut Cx<'_>, batch: i64) -> FeatureResult {
         return Ok(());
     }
     let newest = queries::latest_batch(cx.tx, chat).await? == Some(batch);
-    if cx.group.welcome.delete_previous && !newest {
+    // A welcome for people who were all removed (or left) greets nobody.
+    let mut anyone_here = false;
+    for member in post.members() {
+        anyone_here |= queries::is_present(cx.tx, chat, member).await?;
+    }
+    if post.text.is_empty() || !anyone_here || (cx.group.welcome.delete_previous && !newest) {
         delete_welcome(cx, batch).await
     } else {
         cx.edit_keyed(format!("welcome:{}", post.batch), post.text, Vec::new());
@@ -563,7 +589,8 @@ async fn on_press(cx: &mut Cx<'_>, from: &User, callback: &str, choice: &str) ->
     } else if open.wrong + 1 >= MAX_WRONG {
         let text = cx.text("welcome.captcha_failed", context! {});
         answer(cx, callback, text);
-        remove(cx, from.id, "captcha_failed").await?;
+        let why = cx.text("welcome.audit_captcha_failed", context! {});
+        remove(cx, from.id, &why).await?;
     } else {
         queries::count_wrong(cx.tx, chat, from.id).await?;
         let text = cx.text("welcome.captcha_wrong", context! {});
@@ -586,10 +613,15 @@ async fn captcha_expired(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
         // Answered or gone in the meantime.
         return Ok(());
     }
-    remove(cx, user, "captcha_timeout").await
+    let why = cx.text(
+        "welcome.audit_captcha_timeout",
+        context! { minutes => cx.group.welcome.captcha_minutes },
+    );
+    remove(cx, user, &why).await
 }
 
-/// Removes a member so that they can come back: ban, then lift the ban at once.
+/// Removes a member so that they can come back: ban, then lift the ban at once. `why` goes
+/// to the audit log.
 async fn remove(cx: &mut Cx<'_>, user: UserId, why: &str) -> FeatureResult {
     let chat = cx.chat();
     cx.queue(Action::Ban {
@@ -601,7 +633,7 @@ async fn remove(cx: &mut Cx<'_>, user: UserId, why: &str) -> FeatureResult {
     queries::mark_removed(cx.tx, chat, user, cx.event.at.timestamp()).await?;
     let target = member_user(cx, user).await?;
     forget_newcomer(cx, user).await?;
-    cx.audit(None, Some(&target), why, "").await?;
+    cx.audit(None, Some(&target), "remove", why).await?;
     Ok(())
 }
 
@@ -661,9 +693,10 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
         return Ok(());
     }
     let member = member_user(cx, user).await?;
+    let hours = settings.act_after_hours;
     let vars = context! {
         mention => mention_of(member.display_name(), member.username.as_deref()),
-        hours => settings.act_after_hours,
+        hours,
     };
     match settings.action {
         FollowUpAction::None => {}
@@ -675,12 +708,14 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
             });
             let text = cx.text("welcome.muted_for_no_intro", vars);
             cx.send(text);
-            cx.audit(None, Some(&member), "mute", "no_intro").await?;
+            let why = cx.text("welcome.audit_no_intro", context! { hours });
+            cx.audit(None, Some(&member), "mute", &why).await?;
         }
         FollowUpAction::Kick => {
             let text = cx.text("welcome.kicked_for_no_intro", vars);
             cx.send(text);
-            remove(cx, user, "no_intro").await?;
+            let why = cx.text("welcome.audit_no_intro", context! { hours });
+            remove(cx, user, &why).await?;
         }
     }
     Ok(())
@@ -804,7 +839,8 @@ fn card(cx: &Cx<'_>, profile: &queries::Profile, name: &str) -> String {
             },
             language,
         )),
-        _ => None,
+        // Not a date the bot could read: shown as the member wrote it.
+        _ => profile.birthday_text.clone(),
     };
     let updated = chrono::DateTime::from_timestamp(profile.updated_at, 0)
         .map(|at| {

@@ -7,6 +7,7 @@ use crate::store::{StoreResult, Tx};
 #[derive(Debug, sqlx::FromRow)]
 pub struct Newcomer {
     pub user_id: i64,
+    pub joined_at: i64,
     pub captcha: i64,
     pub display_name: Option<String>,
     pub username: Option<String>,
@@ -33,7 +34,7 @@ pub async fn add_pending(
 pub async fn take_pending(tx: &mut Tx, chat: i64) -> StoreResult<Vec<Newcomer>> {
     let rows = tx
         .fetch_all(
-            "SELECT p.user_id, p.captcha, m.display_name, m.username
+            "SELECT p.user_id, p.joined_at, p.captcha, m.display_name, m.username
              FROM welcome_pending p
              LEFT JOIN members m ON m.chat_id = p.chat_id AND m.user_id = p.user_id
              WHERE p.chat_id = $1 ORDER BY p.joined_at, p.user_id",
@@ -73,12 +74,15 @@ pub async fn record_post(
     chat: i64,
     batch: i64,
     text: &str,
+    members: &[i64],
     at: i64,
 ) -> StoreResult<()> {
+    let members = serde_json::to_string(members).unwrap_or_else(|_| "[]".to_owned());
     tx.execute(
-        "INSERT INTO welcome_posts (chat_id, batch, text, posted_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO welcome_posts (chat_id, batch, text, members, posted_at)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (chat_id, batch) DO NOTHING",
-        args![chat, batch, text, at],
+        args![chat, batch, text, members, at],
     )
     .await?;
     // A week of history is plenty to tidy up after; older rows only take room.
@@ -94,12 +98,19 @@ pub async fn record_post(
 pub struct Post {
     pub batch: i64,
     pub text: String,
+    pub members: String,
+}
+
+impl Post {
+    pub fn members(&self) -> Vec<i64> {
+        serde_json::from_str(&self.members).unwrap_or_default()
+    }
 }
 
 /// Welcomes still on screen that no newcomer still has to answer, except the newest.
 pub async fn tidy_candidates(tx: &mut Tx, chat: i64) -> StoreResult<Vec<Post>> {
     tx.fetch_all(
-        "SELECT batch, text FROM welcome_posts p
+        "SELECT batch, text, members FROM welcome_posts p
          WHERE chat_id = $1 AND deleted = 0
            AND batch < (SELECT MAX(batch) FROM welcome_posts WHERE chat_id = $1)
            AND NOT EXISTS (SELECT 1 FROM welcome_captchas c
@@ -111,13 +122,23 @@ pub async fn tidy_candidates(tx: &mut Tx, chat: i64) -> StoreResult<Vec<Post>> {
 }
 
 pub async fn post(tx: &mut Tx, chat: i64, batch: i64) -> StoreResult<Option<(Post, bool)>> {
-    let row: Option<(i64, String, i64)> = tx
+    let row: Option<(i64, String, String, i64)> = tx
         .fetch_optional(
-            "SELECT batch, text, deleted FROM welcome_posts WHERE chat_id = $1 AND batch = $2",
+            "SELECT batch, text, members, deleted FROM welcome_posts
+             WHERE chat_id = $1 AND batch = $2",
             args![chat, batch],
         )
         .await?;
-    Ok(row.map(|(batch, text, deleted)| (Post { batch, text }, deleted != 0)))
+    Ok(row.map(|(batch, text, members, deleted)| {
+        (
+            Post {
+                batch,
+                text,
+                members,
+            },
+            deleted != 0,
+        )
+    }))
 }
 
 pub async fn mark_deleted(tx: &mut Tx, chat: i64, batch: i64) -> StoreResult<()> {
@@ -293,6 +314,7 @@ pub struct Profile {
     pub birthday_day: Option<i64>,
     pub birthday_lunar: i64,
     pub birthday_year: Option<i64>,
+    pub birthday_text: Option<String>,
     pub updated_at: i64,
     pub display_name: Option<String>,
     pub username: Option<String>,
@@ -310,7 +332,7 @@ macro_rules! profile_query {
     ($where:literal) => {
         concat!(
             "SELECT p.user_id, p.fields, p.birthday_month, p.birthday_day, p.birthday_lunar,
-                    p.birthday_year, p.updated_at, m.display_name, m.username
+                    p.birthday_year, p.birthday_text, p.updated_at, m.display_name, m.username
              FROM intro_profiles p
              LEFT JOIN members m ON m.chat_id = p.chat_id AND m.user_id = p.user_id
              WHERE ",
