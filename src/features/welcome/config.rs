@@ -309,3 +309,92 @@ fn compile(
     }
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn a_welcome_with_a_syntax_error_is_refused_with_its_line_in_the_template() {
+        let source = r#"
+[defaults.welcome]
+texts = [
+  "欢迎 {{ mention }}！",
+  """第一行
+第二行 {% if rules %}
+第三行 {{ name """,
+]
+"#;
+        let errors = Settings::from_toml("q.toml", source)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("q.toml:5:3: welcome.texts[2], line 3 of the template: syntax error"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn settings_apply_over_the_defaults_and_bad_values_are_named() {
+        let source = r#"
+[defaults.welcome]
+captcha = "button"
+required_fields = ["昵称", "坐标"]
+remind_after_hours = 24
+act_after_hours = 48
+action = "kick"
+
+[groups."-7"]
+language = "en"
+
+[groups."-7".welcome]
+required_fields = ["Name"]
+delay_secs = 0
+
+[groups."-8".welcome]
+captcha = "yes"
+action = "ban"
+required_fields = ["城市"]
+delay_secs = -1
+"#;
+        let errors = Settings::from_toml("q.toml", source)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "q.toml:17:11: welcome.captcha `yes` must be \"off\", \"button\" or \"math\"",
+            "q.toml:18:10: welcome.action `ban` must be \"none\", \"mute\" or \"kick\"",
+            "q.toml:19:19: welcome.required_fields names `城市`",
+            "q.toml:20:14: welcome.delay_secs must be between 0 and 3600",
+        ] {
+            assert!(errors.contains(expected), "{expected}\n{errors}");
+        }
+        let fine: String = source.lines().take(15).collect::<Vec<_>>().join("\n");
+        let settings = Settings::from_toml("q.toml", &fine).unwrap();
+        let group = &settings.group(-7).welcome;
+        assert_eq!(group.captcha, Captcha::Button, "inherited");
+        assert_eq!(group.action, FollowUpAction::Kick);
+        assert_eq!(group.required_fields, ["Name"]);
+        assert_eq!(group.delay_secs, 0);
+        assert_eq!(
+            group.intro_template(Language::En),
+            DEFAULT_INTRO_EN,
+            "an English group gets the English form"
+        );
+        // A required field the English form does not have is refused for the English group.
+        let wrong = fine.replace("[\"Name\"]", "[\"昵称\"]");
+        assert!(Settings::from_toml("q.toml", &wrong).is_err());
+    }
+
+    #[test]
+    fn the_reminder_must_come_before_the_action() {
+        let source = "[defaults.welcome]\nremind_after_hours = 48\nact_after_hours = 24\naction = \"mute\"\n";
+        let errors = Settings::from_toml("q.toml", source)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("remind_after_hours must come before act_after_hours"),
+            "{errors}"
+        );
+    }
+}
