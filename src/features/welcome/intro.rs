@@ -59,46 +59,39 @@ impl Introduction {
     }
 }
 
-/// Reads `text` as an introduction following the form with these fields. `None` when it is
-/// not one: it must name at least two of the form's fields (one, for a one-field form), so
-/// that an ordinary message with a 【notice】 in it is not taken for one.
-pub fn parse(text: &str, fields: &[String]) -> Option<Introduction> {
-    let known = |name: &str| {
-        fields.iter().any(|f| same_field(f, name))
-            || BIRTHDAY_FIELDS.iter().any(|b| same_field(b, name))
-    };
-    // Only brackets naming a known field start a field; others are part of a value.
-    let found: Vec<(usize, &str, usize)> = brackets(text)
-        .into_iter()
-        .filter(|(_, name, _)| known(name))
-        .collect();
-    let mut values: Vec<(&str, String)> = Vec::new();
-    for (index, (_, name, value_start)) in found.iter().enumerate() {
-        let end = found
-            .get(index + 1)
-            .map_or(text.len(), |(next_start, _, _)| *next_start);
-        let rest = &text[*value_start..end];
-        // A value is the rest of its line: what follows on later lines is the member talking.
-        let rest = rest.trim_start_matches([' ', '\t', '\u{3000}']);
-        let rest = rest.strip_prefix([':', '：']).unwrap_or(rest);
-        let line = rest.split('\n').next().unwrap_or_default();
-        let value: String = line.trim().chars().take(200).collect();
-        // The first mention of a field wins over a repeat.
-        if !values.iter().any(|(seen, _)| same_field(seen, name)) {
-            values.push((name.trim(), value));
-        }
-    }
+/// Reads `text` as an introduction following the form `template`. `None` when it is not one:
+/// it must fill in at least two of the form's fields (one, for a one-field form), so that an
+/// ordinary message with a 【notice】 in it, or the empty form, is not taken for one. A field
+/// still holding the form's hint ("城市/时区") counts as empty.
+pub fn parse(text: &str, template: &str) -> Option<Introduction> {
+    let fields = template_fields(template);
+    let hints = values(template, &fields);
     let mut introduction = Introduction::default();
-    for field in fields {
-        if let Some((_, value)) = values.iter().find(|(name, _)| same_field(name, field)) {
-            introduction.fields.push((field.clone(), value.clone()));
-        }
+    let found = values(text, &fields);
+    for field in &fields {
+        let Some((_, value)) = found.iter().find(|(name, _)| same_field(name, field)) else {
+            continue;
+        };
+        let hint = hints
+            .iter()
+            .find(|(name, _)| same_field(name, field))
+            .map_or("", |(_, hint)| hint.as_str());
+        let value = match value.strip_prefix(hint) {
+            Some(rest) if !hint.is_empty() => rest.trim(),
+            _ => value.as_str(),
+        };
+        introduction.fields.push((field.clone(), value.to_owned()));
     }
+    let filled = introduction
+        .fields
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .count();
     let needed = fields.len().min(2);
-    if needed == 0 || introduction.fields.len() < needed {
+    if needed == 0 || filled < needed {
         return None;
     }
-    if let Some((_, value)) = values
+    if let Some((_, value)) = found
         .iter()
         .find(|(name, _)| BIRTHDAY_FIELDS.iter().any(|b| same_field(b, name)))
         && !value.is_empty()
@@ -114,6 +107,36 @@ pub fn parse(text: &str, fields: &[String]) -> Option<Introduction> {
         });
     }
     Some(introduction)
+}
+
+/// The (field, value) pairs `text` fills in, for the form's fields and the birthday, in the
+/// order written; the first mention of a field wins over a repeat.
+fn values(text: &str, fields: &[String]) -> Vec<(String, String)> {
+    let known = |name: &str| {
+        fields.iter().any(|f| same_field(f, name))
+            || BIRTHDAY_FIELDS.iter().any(|b| same_field(b, name))
+    };
+    // Only brackets naming a known field start a field; others are part of a value.
+    let found: Vec<(usize, &str, usize)> = brackets(text)
+        .into_iter()
+        .filter(|(_, name, _)| known(name))
+        .collect();
+    let mut values: Vec<(String, String)> = Vec::new();
+    for (index, (_, name, value_start)) in found.iter().enumerate() {
+        let end = found
+            .get(index + 1)
+            .map_or(text.len(), |(next_start, _, _)| *next_start);
+        let rest = &text[*value_start..end];
+        // A value is the rest of its line: what follows on later lines is the member talking.
+        let rest = rest.trim_start_matches([' ', '\t', '\u{3000}']);
+        let rest = rest.strip_prefix([':', '：']).unwrap_or(rest);
+        let line = rest.split('\n').next().unwrap_or_default();
+        let value: String = line.trim().chars().take(200).collect();
+        if !values.iter().any(|(seen, _)| same_field(seen, name)) {
+            values.push((name.trim().to_owned(), value));
+        }
+    }
+    values
 }
 
 /// Every bracketed name in `text`: (byte offset of the opening bracket, the name, byte offset
@@ -148,14 +171,14 @@ mod tests {
     use super::*;
     use crate::features::welcome::config::{DEFAULT_INTRO_EN, DEFAULT_INTRO_ZH};
 
-    fn zh() -> Vec<String> {
-        template_fields(DEFAULT_INTRO_ZH)
+    fn zh() -> &'static str {
+        DEFAULT_INTRO_ZH
     }
 
     #[test]
     fn the_default_forms_have_seven_fields() {
         assert_eq!(
-            zh(),
+            template_fields(zh()),
             [
                 "昵称",
                 "坐标",
@@ -172,7 +195,7 @@ mod tests {
     #[test]
     fn full_width_colons_any_order_and_extra_text() {
         let text = "大家好！\n【坐标】：上海\n【昵称】：小王\n【行业／职位】 产品经理\n【擅长/爱好】:跑步、摄影\n请多关照～";
-        let intro = parse(text, &zh()).unwrap();
+        let intro = parse(text, zh()).unwrap();
         assert_eq!(
             intro.fields,
             [
@@ -187,7 +210,7 @@ mod tests {
 
     #[test]
     fn fields_on_one_line() {
-        let intro = parse("【昵称】小李 【坐标】深圳 【希望获得】朋友", &zh()).unwrap();
+        let intro = parse("【昵称】小李 【坐标】深圳 【希望获得】朋友", zh()).unwrap();
         assert_eq!(intro.value("坐标"), Some("深圳"));
         assert_eq!(intro.value("希望获得"), Some("朋友"));
         assert_eq!(
@@ -198,26 +221,36 @@ mod tests {
 
     #[test]
     fn an_ordinary_message_is_not_an_introduction() {
-        assert_eq!(parse("【通知】明天开会", &zh()), None);
-        assert_eq!(parse("我在【坐标】上海", &zh()), None);
-        assert_eq!(parse("[link] and [ref]", &zh()), None);
-        assert_eq!(parse("", &zh()), None);
+        assert_eq!(parse("【通知】明天开会", zh()), None);
+        assert_eq!(parse("我在【坐标】上海", zh()), None);
+        assert_eq!(parse("[link] and [ref]", zh()), None);
+        assert_eq!(parse("", zh()), None);
         // Unclosed brackets and odd characters do not trip the reader.
-        assert_eq!(parse("【昵称 小王【", &zh()), None);
+        assert_eq!(parse("【昵称 小王【", zh()), None);
     }
 
     #[test]
     fn an_empty_field_counts_as_missing() {
-        let intro = parse("【昵称】：\n【坐标】北京", &zh()).unwrap();
+        let intro = parse("【昵称】：\n【坐标】北京\n【工作时间】：弹性", zh()).unwrap();
         assert_eq!(intro.missing(&["昵称".into()]), ["昵称"]);
+        // The empty form itself is not an introduction.
+        assert_eq!(parse(DEFAULT_INTRO_ZH, zh()), None);
+        assert_eq!(parse("【昵称】：\n【坐标】北京", zh()), None);
+        // A copied form with the hints left in: the hint is not the answer.
+        let intro = parse(
+            "【昵称】小周\n【坐标】城市/时区\n【工作时间】如 9:00-18:00 / 自由职业 远程",
+            zh(),
+        )
+        .unwrap();
+        assert_eq!(intro.value("坐标"), Some(""));
+        assert_eq!(intro.value("工作时间"), Some("远程"));
     }
 
     #[test]
     fn english_forms_use_square_brackets() {
-        let fields = template_fields(DEFAULT_INTRO_EN);
         let intro = parse(
             "Hi all! [location]: Berlin\n[Name] Ana\n[Birthday] 1990-03-05",
-            &fields,
+            DEFAULT_INTRO_EN,
         )
         .unwrap();
         assert_eq!(intro.value("Name"), Some("Ana"));

@@ -725,9 +725,21 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 // Introductions and cards
 
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
+    // A newcomer who can write although their captcha is open was let in by an admin (or the
+    // restriction failed): they are not removed later for not answering.
+    if let Some(batch) = queries::captcha(cx.tx, cx.chat(), from.id)
+        .await?
+        .map(|open| open.batch)
+    {
+        queries::close_captcha(cx.tx, cx.chat(), from.id).await?;
+        cx.cancel_timer(NAME, &format!("captcha:{}", from.id))
+            .await?;
+        if let Some(batch) = batch {
+            tidy_welcome(cx, batch).await?;
+        }
+    }
     let language = cx.language();
-    let fields = intro::template_fields(cx.group.welcome.intro_template(language));
-    let Some(introduction) = intro::parse(text, &fields) else {
+    let Some(introduction) = intro::parse(text, cx.group.welcome.intro_template(language)) else {
         return Ok(());
     };
     let required = cx.group.welcome.required_fields.clone();
@@ -890,13 +902,11 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
         if hits.is_empty() {
             continue;
         }
-        let name = mention_of(
-            profile
-                .display_name
-                .clone()
-                .unwrap_or_else(|| format!("user {}", profile.user_id)),
-            profile.username.as_deref(),
-        );
+        // Names, not @mentions: a search should not notify everyone it finds.
+        let name = profile
+            .display_name
+            .clone()
+            .unwrap_or_else(|| format!("user {}", profile.user_id));
         let found = hits
             .iter()
             .map(|(field, value)| format!("{field}：{value}"))
