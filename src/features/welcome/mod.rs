@@ -141,7 +141,12 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
         return Ok(());
     }
     let at = cx.event.at;
-    let captcha = settings.captcha != Captcha::Off && can_restrict_for_captcha(cx).await?;
+    // Someone an admin added is vouched for. (For a join, the event's actor is whoever added
+    // the member, so `role` is the adder's standing.)
+    let added_by_admin =
+        cx.event.actor().is_some_and(|actor| actor.id != member.id) && cx.role >= Role::Admin;
+    let captcha =
+        settings.captcha != Captcha::Off && !added_by_admin && can_restrict_for_captcha(cx).await?;
     if captcha {
         queries::open_captcha(cx.tx, chat, member.id).await?;
         cx.queue(Action::Mute {
