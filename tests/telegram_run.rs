@@ -717,3 +717,25 @@ async fn a_newcomer_is_restricted_asked_in_the_welcome_and_freed_by_the_right_bu
     assert!(fake.calls_to("banChatMember").is_empty());
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_an_admin_added_is_welcomed_without_the_captcha() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    fake.push_update(FakeBotApi::new_members(
+        GROUP,
+        (7, "Ana"),
+        &[(9, "Cy")],
+        now(),
+    ));
+    let bot = start(
+        fake.clone(),
+        "[defaults.welcome]\ndelay_secs = 0\ncaptcha = \"math\"\n",
+    )
+    .await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert!(text_of(&sent[0]).contains("欢迎 Cy"), "{}", sent[0].params);
+    assert!(sent[0].params.get("reply_markup").is_none(), "no question");
+    assert!(fake.calls_to("restrictChatMember").is_empty());
+    bot.stop().await.unwrap();
+}
