@@ -272,7 +272,7 @@ mod tests {
     fn a_birthday_field_is_read_when_present() {
         let intro = parse(
             "【昵称】阿花\n【坐标】成都\n【生日】农历八月十五 记得祝福我",
-            &zh(),
+            zh(),
         )
         .unwrap();
         assert_eq!(

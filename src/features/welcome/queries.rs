@@ -317,7 +317,6 @@ pub struct Profile {
     pub birthday_text: Option<String>,
     pub updated_at: i64,
     pub display_name: Option<String>,
-    pub username: Option<String>,
 }
 
 impl Profile {
@@ -332,7 +331,7 @@ macro_rules! profile_query {
     ($where:literal) => {
         concat!(
             "SELECT p.user_id, p.fields, p.birthday_month, p.birthday_day, p.birthday_lunar,
-                    p.birthday_year, p.birthday_text, p.updated_at, m.display_name, m.username
+                    p.birthday_year, p.birthday_text, p.updated_at, m.display_name
              FROM intro_profiles p
              LEFT JOIN members m ON m.chat_id = p.chat_id AND m.user_id = p.user_id
              WHERE ",
