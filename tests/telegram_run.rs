@@ -739,3 +739,36 @@ async fn a_member_an_admin_added_is_welcomed_without_the_captcha() {
     assert!(fake.calls_to("restrictChatMember").is_empty());
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_join_line_is_deleted_when_the_chat_member_update_came_first() {
+    let fake = FakeBotApi::start().await;
+    // Telegram reports the join twice; here the report without the service message is first.
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (9, "Cy"),
+        (9, "Cy"),
+        "left",
+        "member",
+        now(),
+    ));
+    let join = FakeBotApi::new_members(GROUP, (9, "Cy"), &[(9, "Cy")], now());
+    let join_id = join["message"]["message_id"].as_i64().unwrap();
+    fake.push_update(join);
+    let bot = start(
+        fake.clone(),
+        "[defaults.welcome]\ndelay_secs = 0\ndelete_service_messages = true\n",
+    )
+    .await;
+    let deleted = fake.wait_for_call("deleteMessage", 1, WAIT).await;
+    assert_eq!(deleted[0].params["message_id"].as_i64(), Some(join_id));
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert!(text_of(&sent[0]).contains("欢迎 Cy"), "{}", sent[0].params);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        fake.calls_to("sendMessage").len(),
+        1,
+        "one welcome, not one per report"
+    );
+    bot.stop().await.unwrap();
+}

@@ -137,6 +137,22 @@ impl Engine {
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
         if is_echo_of_a_join_or_leave(&mut tx, event).await? {
+            let mut cx = self.context(event, group, role, &mut tx, now);
+            cx.bot_rights = bot_rights;
+            let mut echoed = Ok(());
+            for feature in self.enabled(group) {
+                echoed = feature.on_echo(&mut cx).await;
+                if echoed.is_err() {
+                    break;
+                }
+            }
+            let actions = cx.into_actions();
+            match echoed {
+                Ok(()) => outbox::enqueue_all(&mut tx, &actions, now).await?,
+                Err(error) => {
+                    tracing::warn!(chat = event.chat.id, %error, "a feature failed on a repeated join or leave")
+                }
+            }
             tx.commit().await?;
             return Ok(Handled::Done);
         }

@@ -117,6 +117,18 @@ impl Feature for Welcome {
         }
     }
 
+    /// Telegram's two reports of one join or leave come in either order; whichever carries
+    /// the service message, that line is deleted.
+    async fn on_echo(&self, cx: &mut Cx<'_>) -> FeatureResult {
+        if let EventKind::MemberJoined { message, .. } | EventKind::MemberLeft { message, .. } =
+            &cx.event.kind
+        {
+            let message = *message;
+            delete_service_message(cx, message);
+        }
+        Ok(())
+    }
+
     async fn migrate_chat(&self, tx: &mut crate::store::Tx, from: i64, to: i64) -> FeatureResult {
         queries::migrate(tx, from, to).await?;
         Ok(())
@@ -129,14 +141,7 @@ impl Feature for Welcome {
 async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> FeatureResult {
     let settings = cx.group.welcome.clone();
     let chat = cx.chat();
-    if settings.delete_service_messages
-        && let Some(service) = service
-        && cx
-            .bot_rights
-            .is_none_or(|rights| rights.can_delete_messages)
-    {
-        cx.delete_message(service);
-    }
+    delete_service_message(cx, service);
     if member.is_bot || member.id == cx.bot.id {
         return Ok(());
     }
@@ -189,6 +194,19 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     Ok(())
 }
 
+/// Deletes Telegram's "X joined / left the group" line if the group wants it gone and the bot
+/// may (without the right, trying would only fill the log).
+fn delete_service_message(cx: &mut Cx<'_>, service: Option<MessageId>) {
+    if cx.group.welcome.delete_service_messages
+        && let Some(service) = service
+        && cx
+            .bot_rights
+            .is_none_or(|rights| rights.can_delete_messages)
+    {
+        cx.delete_message(service);
+    }
+}
+
 /// Whether the bot may restrict newcomers. If the platform says it may not, the captcha is
 /// skipped (greeting normally) and the group's log chat is told once, not at every join.
 async fn can_restrict_for_captcha(cx: &mut Cx<'_>) -> FeatureResult<bool> {
@@ -221,14 +239,7 @@ async fn on_leave(
 ) -> FeatureResult {
     let settings = cx.group.welcome.clone();
     let chat = cx.chat();
-    if settings.delete_service_messages
-        && let Some(service) = service
-        && cx
-            .bot_rights
-            .is_none_or(|rights| rights.can_delete_messages)
-    {
-        cx.delete_message(service);
-    }
+    delete_service_message(cx, service);
     if member.is_bot {
         return Ok(());
     }
