@@ -31,6 +31,8 @@ CREATE TABLE welcome_captchas (
     batch      INTEGER,
     answer     TEXT,
     wrong      INTEGER NOT NULL DEFAULT 0,
+    -- When the newcomer was restricted.
+    opened_at  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (chat_id, user_id)
 );
 

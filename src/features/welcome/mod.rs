@@ -37,6 +37,9 @@ const MAX_NAMED: usize = 30;
 const MAX_WRONG: i64 = 2;
 /// A newcomer who joined longer ago than this (the bot was down) is not welcomed any more.
 const STALE_WELCOME_SECS: i64 = 30 * 60;
+/// A newcomer's message this soon after the captcha restricted them was sent before the
+/// restriction took hold; one later means the restriction was lifted.
+const RESTRICTION_LAG_SECS: i64 = 30;
 /// How many cards /find lists.
 const MAX_FOUND: usize = 15;
 
@@ -153,13 +156,15 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     let captcha =
         settings.captcha != Captcha::Off && !added_by_admin && can_restrict_for_captcha(cx).await?;
     if captcha {
-        queries::open_captcha(cx.tx, chat, member.id).await?;
+        queries::open_captcha(cx.tx, chat, member.id, at.timestamp()).await?;
         cx.queue(Action::Mute {
             chat,
             user: member.id,
             until: None,
         });
-        let deadline = at + Duration::minutes(settings.captcha_minutes);
+        // Counted from when the bot can ask: a join handled late (after an outage) still
+        // leaves the newcomer the whole time to answer.
+        let deadline = at.max(cx.now) + Duration::minutes(settings.captcha_minutes);
         cx.set_timer(NAME, &format!("captcha:{}", member.id), deadline, "")
             .await?;
     }
@@ -741,16 +746,28 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 // Introductions and cards
 
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
-    // A newcomer who can write although their captcha is open was let in by an admin (or the
-    // restriction failed): they are not removed later for not answering.
-    if let Some(batch) = queries::captcha(cx.tx, cx.chat(), from.id)
-        .await?
-        .map(|open| open.batch)
-    {
+    if let Some(open) = queries::captcha(cx.tx, cx.chat(), from.id).await? {
+        if cx.event.at.timestamp() - open.opened_at < RESTRICTION_LAG_SECS {
+            // Written in the moment before the restriction took hold, as spam bots do: the
+            // message goes, the question stays.
+            if cx
+                .bot_rights
+                .is_none_or(|rights| rights.can_delete_messages)
+            {
+                cx.delete_message(message);
+            }
+            return Ok(());
+        }
+        // Writing later means an admin lifted the restriction by hand (or the bot was down
+        // meanwhile): let them be, and make sure a late mute does not stick.
         queries::close_captcha(cx.tx, cx.chat(), from.id).await?;
         cx.cancel_timer(NAME, &format!("captcha:{}", from.id))
             .await?;
-        if let Some(batch) = batch {
+        cx.queue(Action::Unmute {
+            chat: cx.chat(),
+            user: from.id,
+        });
+        if let Some(batch) = open.batch {
             tidy_welcome(cx, batch).await?;
         }
     }

@@ -166,13 +166,15 @@ pub struct OpenCaptcha {
     pub batch: Option<i64>,
     pub answer: Option<String>,
     pub wrong: i64,
+    pub opened_at: i64,
 }
 
-pub async fn open_captcha(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<()> {
+pub async fn open_captcha(tx: &mut Tx, chat: i64, user: i64, at: i64) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO welcome_captchas (chat_id, user_id) VALUES ($1, $2)
-         ON CONFLICT (chat_id, user_id) DO UPDATE SET batch = NULL, answer = NULL, wrong = 0",
-        args![chat, user],
+        "INSERT INTO welcome_captchas (chat_id, user_id, opened_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chat_id, user_id) DO UPDATE SET batch = NULL, answer = NULL, wrong = 0,
+                                                      opened_at = excluded.opened_at",
+        args![chat, user, at],
     )
     .await?;
     Ok(())
@@ -180,7 +182,8 @@ pub async fn open_captcha(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<()> 
 
 pub async fn captcha(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<Option<OpenCaptcha>> {
     tx.fetch_optional(
-        "SELECT batch, answer, wrong FROM welcome_captchas WHERE chat_id = $1 AND user_id = $2",
+        "SELECT batch, answer, wrong, opened_at FROM welcome_captchas
+         WHERE chat_id = $1 AND user_id = $2",
         args![chat, user],
     )
     .await
