@@ -40,6 +40,9 @@ const STALE_WELCOME_SECS: i64 = 30 * 60;
 /// A newcomer's message this soon after the captcha restricted them was sent before the
 /// restriction took hold; one later means the restriction was lifted.
 const RESTRICTION_LAG_SECS: i64 = 30;
+/// Follow-up timers falling due within this many seconds of each other (people who joined in
+/// one wave) are handled in one message.
+const WAVE_SECS: i64 = 60;
 /// How many cards /find lists.
 const MAX_FOUND: usize = 15;
 
@@ -679,16 +682,57 @@ async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
         && !queries::has_profile(cx.tx, chat, user).await?)
 }
 
+/// The members whose `kind` timer ("remind", "act") is this one or falls due within the
+/// next minute (they joined in the same wave), still here and still without an introduction.
+/// The others' timers are cancelled: one message covers them all.
+async fn silent_wave(cx: &mut Cx<'_>, kind: &str, user: UserId) -> FeatureResult<Vec<User>> {
+    let chat = cx.chat();
+    let by = cx.event.at + Duration::seconds(WAVE_SECS);
+    let prefix = format!("{kind}:");
+    let mut users = vec![user];
+    for (key, _) in
+        crate::store::timers::pending_with_prefix(cx.tx, chat, NAME, &prefix, by).await?
+    {
+        if let Some(other) = key.strip_prefix(&prefix).and_then(|id| id.parse().ok())
+            && !users.contains(&other)
+        {
+            cx.cancel_timer(NAME, &key).await?;
+            users.push(other);
+        }
+    }
+    let mut silent = Vec::new();
+    for user in users {
+        if still_silent(cx, user).await? {
+            silent.push(member_user(cx, user).await?);
+        }
+    }
+    Ok(silent)
+}
+
+fn mention_all(members: &[User], language: Language) -> String {
+    let newcomers: Vec<Newcomer> = members
+        .iter()
+        .map(|member| Newcomer {
+            user_id: member.id,
+            joined_at: 0,
+            captcha: 0,
+            display_name: Some(member.display_name()),
+            username: member.username.clone(),
+        })
+        .collect();
+    mentions(&newcomers.iter().collect::<Vec<_>>(), language)
+}
+
 async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    if !still_silent(cx, user).await? {
+    let members = silent_wave(cx, "remind", user).await?;
+    if members.is_empty() {
         return Ok(());
     }
-    let member = member_user(cx, user).await?;
     let language = cx.language();
     let text = cx.text(
         "welcome.reminder",
         context! {
-            mention => mention_of(member.display_name(), member.username.as_deref()),
+            mention => mention_all(&members, language),
             hours => cx.group.welcome.remind_after_hours,
             intro => cx.group.welcome.intro_template(language).to_owned(),
         },
@@ -698,7 +742,8 @@ async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 }
 
 async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    if !still_silent(cx, user).await? {
+    let members = silent_wave(cx, "act", user).await?;
+    if members.is_empty() {
         return Ok(());
     }
     let settings = cx.group.welcome.clone();
@@ -713,30 +758,32 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
         );
         return Ok(());
     }
-    let member = member_user(cx, user).await?;
     let hours = settings.act_after_hours;
     let vars = context! {
-        mention => mention_of(member.display_name(), member.username.as_deref()),
+        mention => mention_all(&members, cx.language()),
         hours,
     };
+    let why = cx.text("welcome.audit_no_intro", context! { hours });
     match settings.action {
         FollowUpAction::None => {}
         FollowUpAction::Mute => {
-            cx.queue(Action::Mute {
-                chat: cx.chat(),
-                user,
-                until: None,
-            });
             let text = cx.text("welcome.muted_for_no_intro", vars);
             cx.send(text);
-            let why = cx.text("welcome.audit_no_intro", context! { hours });
-            cx.audit(None, Some(&member), "mute", &why).await?;
+            for member in &members {
+                cx.queue(Action::Mute {
+                    chat: cx.chat(),
+                    user: member.id,
+                    until: None,
+                });
+                cx.audit(None, Some(member), "mute", &why).await?;
+            }
         }
         FollowUpAction::Kick => {
             let text = cx.text("welcome.kicked_for_no_intro", vars);
             cx.send(text);
-            let why = cx.text("welcome.audit_no_intro", context! { hours });
-            remove(cx, user, &why).await?;
+            for member in &members {
+                remove(cx, member.id, &why).await?;
+            }
         }
     }
     Ok(())
