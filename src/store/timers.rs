@@ -78,7 +78,12 @@ pub async fn pending_with_prefix(
              WHERE chat_id = $1 AND feature = $2 AND fired_at IS NULL AND due_at <= $3
                AND key LIKE $4 ESCAPE '\\'
              ORDER BY due_at, id",
-            args![chat, feature, by.timestamp(), format!("{}%", escape_like(prefix))],
+            args![
+                chat,
+                feature,
+                by.timestamp(),
+                format!("{}%", escape_like(prefix))
+            ],
         )
         .await?;
     Ok(rows

@@ -595,7 +595,16 @@ async fn on_press(cx: &mut Cx<'_>, from: &User, callback: &str, choice: &str) ->
     };
     let open = queries::captcha(cx.tx, chat, from.id).await?;
     let Some(open) = open.filter(|open| open.batch == Some(batch)) else {
-        let text = cx.text("welcome.captcha_not_yours", context! {});
+        // A second tap by someone who has just passed is not "someone else".
+        let greeted_here = queries::post(cx.tx, chat, batch)
+            .await?
+            .is_some_and(|(post, _)| post.members().contains(&from.id));
+        let key = if greeted_here {
+            "welcome.captcha_passed"
+        } else {
+            "welcome.captcha_not_yours"
+        };
+        let text = cx.text(key, context! {});
         answer(cx, callback, text);
         return Ok(());
     };
