@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use minijinja::context;
 
-use crate::core::action::{Action, Button};
+use crate::core::action::{Action, Button, MAX_MESSAGE_CHARS};
 use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
 use crate::core::event::{EventKind, MessageId, User, UserId};
@@ -388,6 +388,13 @@ async fn greet(cx: &mut Cx<'_>) -> FeatureResult {
     }
     if parts.is_empty() {
         return Ok(());
+    }
+    // The question must survive a long greeting: the greeting gives way, not the question.
+    if let [greeting, question] = parts.as_mut_slice() {
+        let room = MAX_MESSAGE_CHARS.saturating_sub(question.chars().count() + 3);
+        if greeting.chars().count() > room {
+            *greeting = greeting.chars().take(room).collect::<String>() + "…";
+        }
     }
     let text = parts.join("\n\n");
     cx.send_keyed(format!("welcome:{batch}"), text, buttons);
