@@ -985,6 +985,7 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
         _ => (None, query),
     };
     let word_lower = word.to_lowercase();
+    let language = cx.language();
     let mut lines = Vec::new();
     for profile in queries::profiles(cx.tx, cx.chat()).await? {
         let hits: Vec<(String, String)> = profile
@@ -1005,10 +1006,13 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
             .unwrap_or_else(|| format!("user {}", profile.user_id));
         let found = hits
             .iter()
-            .map(|(field, value)| format!("{field}：{value}"))
+            .map(|(field, value)| match language {
+                Language::ZhCn => format!("{field}：{value}"),
+                Language::En => format!("{field}: {value}"),
+            })
             .collect::<Vec<_>>()
-            .join("｜");
-        lines.push(format!("• {name}｜{found}"));
+            .join(" | ");
+        lines.push(format!("• {name} | {found}"));
     }
     let text = if lines.is_empty() {
         cx.text("welcome.find_none", context! { query })
