@@ -772,3 +772,104 @@ async fn the_join_line_is_deleted_when_the_chat_member_update_came_first() {
     );
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_see_links_in_captions_and_text_links_and_channel_forwards() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    let chat = serde_json::json!({ "id": GROUP, "type": "supergroup", "title": "Test supergroup" });
+    let from =
+        |id: i64, name: &str| serde_json::json!({ "id": id, "is_bot": false, "first_name": name });
+    // A photo whose caption hides the address behind a text link.
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 9001, "date": now(), "chat": chat, "from": from(20, "Spam"),
+        "photo": [{ "file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90 }],
+        "caption": "点这里领红包",
+        "caption_entities": [{ "type": "text_link", "offset": 0, "length": 3, "url": "https://red-packet.example.ru/x" }]
+    }}));
+    // Plain text with a text link, the address nowhere in the text.
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 9002, "date": now(), "chat": chat, "from": from(21, "Spam2"),
+        "text": "官方通知",
+        "entities": [{ "type": "text_link", "offset": 0, "length": 4, "url": "http://phish.example.com/login" }]
+    }}));
+    // A channel's post forwarded into the group.
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 9003, "date": now(), "chat": chat, "from": from(22, "Fwd"),
+        "text": "频道推广",
+        "forward_origin": { "type": "channel", "date": now() - 60, "message_id": 5,
+            "chat": { "id": -1_009_876_543_210_i64, "type": "channel", "title": "Ads" } }
+    }}));
+    // A clean message, then an admin mutes its author by replying.
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 9004, "date": now(), "chat": chat, "from": from(23, "Loud"), "text": "哈哈哈"
+    }}));
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 9005, "date": now(), "chat": chat, "from": from(7, "Ana"), "text": "/mute 2h 太吵",
+        "entities": [{ "type": "bot_command", "offset": 0, "length": 5 }],
+        "reply_to_message": { "message_id": 9004, "date": now(), "chat": chat, "from": from(23, "Loud"), "text": "哈哈哈" }
+    }}));
+    let bot = start(
+        fake.clone(),
+        "[defaults.moderation.links]\naction = \"warn\"\n[defaults.moderation.channel_forwards]\naction = \"delete\"\n",
+    )
+    .await;
+    let deleted = fake.wait_for_call("deleteMessage", 3, WAIT).await;
+    let mut ids: Vec<i64> = deleted
+        .iter()
+        .map(|call| call.params["message_id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec![9001, 9002, 9003]);
+    let muted = fake.wait_for_call("restrictChatMember", 1, WAIT).await;
+    assert_eq!(muted[0].params["user_id"], 23);
+    let permissions = muted[0].params["permissions"].as_object().unwrap();
+    assert!(
+        permissions.values().all(|allowed| allowed != true),
+        "nothing is allowed: {permissions:?}"
+    );
+    let until = muted[0].params["until_date"].as_i64().unwrap();
+    assert!((until - (now() + 7200)).abs() < 60, "muted for two hours");
+    bot.stop().await.unwrap();
+    assert!(
+        fake.calls_to("restrictChatMember")
+            .iter()
+            .all(|call| call.params["user_id"] == 23),
+        "nobody else was restricted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_takes_effect_at_once_not_when_the_admin_cache_expires() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    let chat = serde_json::json!({ "id": GROUP, "type": "supergroup", "title": "Test supergroup" });
+    let from =
+        |id: i64, name: &str| serde_json::json!({ "id": id, "is_bot": false, "first_name": name });
+    let warn_cy = |message_id: i64| {
+        serde_json::json!({ "message": {
+            "message_id": message_id, "date": now(), "chat": chat, "from": from(8, "Bo"), "text": "/warn 刷屏",
+            "entities": [{ "type": "bot_command", "offset": 0, "length": 5 }],
+            "reply_to_message": { "message_id": 8000, "date": now(), "chat": chat, "from": from(9, "Cy"), "text": "……" }
+        }})
+    };
+    fake.push_update(FakeBotApi::group_text(GROUP, (9, "Cy"), "……", now()));
+    fake.push_update(warn_cy(8001));
+    let bot = start(fake.clone(), "").await;
+    let refused = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert_eq!(text_of(&refused[0]), "只有管理员可以使用 /warn。");
+
+    fake.set_admins(GROUP, &[7, 8]);
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (7, "Ana"),
+        (8, "Bo"),
+        "member",
+        "administrator",
+        now(),
+    ));
+    fake.push_update(warn_cy(8002));
+    let sent = fake.wait_for_call("sendMessage", 2, WAIT).await;
+    assert_eq!(text_of(&sent[1]), "⚠️ Cy 被警告（1/3）：刷屏。");
+    bot.stop().await.unwrap();
+}

@@ -92,6 +92,7 @@ pub struct GroupSection {
     #[serde(default)]
     pub levels: Option<crate::features::levels::LevelsSection>,
     #[serde(default)]
+    pub moderation: Option<crate::features::moderation::config::ModerationSection>,
     pub welcome: Option<crate::features::welcome::config::WelcomeSection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]

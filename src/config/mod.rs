@@ -68,6 +68,7 @@ pub struct GroupSettings {
     pub log_chat: Option<ChatId>,
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
+    pub moderation: crate::features::moderation::config::ModerationSettings,
     pub welcome: crate::features::welcome::config::WelcomeSettings,
     pub jobs: Vec<Job>,
 }
@@ -171,6 +172,7 @@ impl Settings {
             log_chat: None,
             signin: Default::default(),
             levels: Default::default(),
+            moderation: Default::default(),
             welcome: Default::default(),
             jobs: Vec::new(),
         };
@@ -232,6 +234,9 @@ impl Settings {
             }
             if let Some(section) = &section.levels {
                 settings.levels = settings.levels.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.moderation {
+                settings.moderation = settings.moderation.apply(section, &mut problems);
             }
             if let Some(section) = &section.welcome {
                 settings.welcome = settings.welcome.apply(

@@ -167,3 +167,75 @@ texts = ["{% if %}"]
     let settings = Settings::from_toml("q.toml", &fine).unwrap();
     assert_eq!(settings.defaults.jobs.len(), 2);
 }
+
+#[test]
+fn moderation_rules_apply_over_the_defaults_and_typos_are_refused_where_they_are() {
+    use crate::features::moderation::config::Penalty;
+    let source = r#"
+[defaults.moderation]
+warnings_expire = "7d"
+ladder = [{ at = 2, do = "mute", for = "30m" }, { at = 4, do = "ban" }]
+
+[defaults.moderation.links]
+action = "warn"
+allow_domains = ["https://GitHub.com/"]
+
+[defaults.moderation.flood]
+action = "mute"
+mute_for = "5m"
+
+[groups."-1002".moderation.links]
+action = "off"
+"#;
+    let settings = Settings::from_toml("q.toml", source).unwrap();
+    let rules = &settings.defaults.moderation;
+    assert_eq!(rules.warnings_expire, chrono::Duration::days(7));
+    assert_eq!(rules.ladder.len(), 2);
+    assert_eq!(
+        rules.ladder[0].penalty,
+        Penalty::Mute(chrono::Duration::minutes(30))
+    );
+    assert_eq!(rules.links.penalty, Penalty::Warn);
+    assert_eq!(rules.links.allow_domains, vec!["github.com"]);
+    assert_eq!(
+        rules.flood.penalty,
+        Penalty::Mute(chrono::Duration::minutes(5))
+    );
+    // Off until named.
+    assert_eq!(rules.blocklist.penalty, Penalty::Off);
+    let group = &settings.group(-1002).moderation;
+    assert_eq!(group.links.penalty, Penalty::Off);
+    assert_eq!(
+        group.links.allow_domains,
+        vec!["github.com"],
+        "the rest is inherited"
+    );
+
+    let broken = r#"
+[defaults.moderation]
+warnings_expire = "soon"
+
+[defaults.moderation.links]
+action = "nuke"
+
+[defaults.moderation.blocklist]
+action = "warn"
+patterns = ["(unclosed"]
+
+[defaults.moderation.media]
+locked = ["sticker", "hologram"]
+"#;
+    let errors = Settings::from_toml("q.toml", broken).unwrap_err();
+    let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![3, 6, 10, 13], "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("`nuke` must be off, delete, warn, mute, kick or ban")
+    );
+    assert!(errors.to_string().contains("unknown kind `hologram`"));
+
+    let typo = "[defaults.moderation.flood]\nmesages = 5\n";
+    let errors = Settings::from_toml("q.toml", typo).unwrap_err();
+    assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");
+}

@@ -13,21 +13,28 @@ use super::i18n::Language;
 /// The manifests shipped with qunbot, built into the binary so it works from any directory.
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
+    ("ban.toml", include_str!("../../bot-commands/ban.toml")),
     ("find.toml", include_str!("../../bot-commands/find.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
+    ("kick.toml", include_str!("../../bot-commands/kick.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
         "makeup.toml",
         include_str!("../../bot-commands/makeup.toml"),
     ),
     ("me.toml", include_str!("../../bot-commands/me.toml")),
+    ("mute.toml", include_str!("../../bot-commands/mute.toml")),
     (
         "points.toml",
         include_str!("../../bot-commands/points.toml"),
     ),
     ("rank.toml", include_str!("../../bot-commands/rank.toml")),
+    (
+        "report.toml",
+        include_str!("../../bot-commands/report.toml"),
+    ),
     ("rules.toml", include_str!("../../bot-commands/rules.toml")),
     (
         "runjob.toml",
@@ -38,6 +45,17 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/signin.toml"),
     ),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
+    ("unban.toml", include_str!("../../bot-commands/unban.toml")),
+    (
+        "unmute.toml",
+        include_str!("../../bot-commands/unmute.toml"),
+    ),
+    (
+        "unwarn.toml",
+        include_str!("../../bot-commands/unwarn.toml"),
+    ),
+    ("warn.toml", include_str!("../../bot-commands/warn.toml")),
+    ("warns.toml", include_str!("../../bot-commands/warns.toml")),
     ("whois.toml", include_str!("../../bot-commands/whois.toml")),
 ];
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use minijinja::Value;
 
-use super::action::{Action, BotRights, Button, MessageRef};
+use super::action::{Action, Admin, BotRights, Button, MessageRef};
 use super::commands::CommandSet;
 use super::event::{ChatId, Event, MessageId, User, UserId};
 use super::i18n::{Language, message_template_name};
@@ -49,6 +49,12 @@ pub struct Cx<'a> {
     /// What the bot may do in this group (`None`: not known, e.g. the lookup failed; then try
     /// and let the platform say no).
     pub bot_rights: Option<BotRights>,
+    /// The group's administrators, as far as known (empty in private chats or when the list
+    /// could not be had).
+    pub admins: Vec<Admin>,
+    /// Set by a feature that consumed the event (the rules removed the message): the features
+    /// after it, and the command in it, do not see it.
+    stopped: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -85,6 +91,8 @@ impl<'a> Cx<'a> {
             switched_off: Vec::new(),
             is_command: false,
             bot_rights: None,
+            admins: Vec::new(),
+            stopped: false,
         }
     }
 
@@ -205,6 +213,20 @@ impl<'a> Cx<'a> {
         self.actions
     }
 
+    /// Ends the event's handling after the current feature: nothing later sees it.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Whether `user` is one of the group's administrators.
+    pub fn is_admin(&self, user: UserId) -> bool {
+        self.admins.iter().any(|admin| admin.user == user)
+    }
+
     /// Whether the event is already too old for a reply to be useful (after an outage).
     pub fn replies_are_stale(&self) -> bool {
         self.now > self.reply_deadline
@@ -235,6 +257,19 @@ impl<'a> Cx<'a> {
         target: Option<&User>,
         action: &str,
         detail: &str,
+    ) -> StoreResult<()> {
+        self.audit_with_buttons(actor, target, action, detail, Vec::new())
+            .await
+    }
+
+    /// `audit`, with buttons under the log chat's line (an undo, say).
+    pub async fn audit_with_buttons(
+        &mut self,
+        actor: Option<&User>,
+        target: Option<&User>,
+        action: &str,
+        detail: &str,
+        buttons: Vec<Vec<Button>>,
     ) -> StoreResult<()> {
         self.tx
             .execute(
@@ -267,7 +302,7 @@ impl<'a> Cx<'a> {
                     reply_to: None,
                     thread: None,
                     key: None,
-                    buttons: Vec::new(),
+                    buttons,
                 },
                 None,
             ));

@@ -125,7 +125,7 @@ impl Engine {
         if let EventKind::MemberUpdated { .. } = event.kind {
             self.forget_administrators(event.chat.id);
         }
-        let (role, bot_rights) = self.standing(event).await;
+        let (role, bot_rights, admins) = self.standing(event).await;
         let now = self.clock.now();
 
         let mut tx = self.db.begin().await?;
@@ -160,6 +160,7 @@ impl Engine {
         let mut cx = self.context(event, group, role, &mut tx, now);
         cx.is_command = parsed != Parsed::NotACommand;
         cx.bot_rights = bot_rights;
+        cx.admins = admins;
         let routed = self.route(&mut cx, &parsed).await;
         let actions = cx.into_actions();
 
@@ -244,6 +245,9 @@ impl Engine {
         }
         for feature in self.enabled(cx.group) {
             feature.on_event(cx).await?;
+            if cx.is_stopped() {
+                return Ok(());
+            }
         }
         match parsed {
             Parsed::Command(invocation) => self.run_command(cx, invocation).await,
@@ -364,9 +368,9 @@ impl Engine {
 
     /// The standing of whoever caused the event, and what the bot may do in the chat (`None`
     /// when that is not known: a private chat, or the administrator list could not be had).
-    async fn standing(&self, event: &Event) -> (Role, Option<BotRights>) {
+    async fn standing(&self, event: &Event) -> (Role, Option<BotRights>, Vec<Admin>) {
         if !event.chat.kind.is_group() {
-            return (Role::Member, None);
+            return (Role::Member, None, Vec::new());
         }
         let admins = match self.administrators(event.chat.id).await {
             Ok(admins) => admins,
@@ -377,7 +381,7 @@ impl Engine {
                     Some(message) if message.anonymous_admin => Role::Admin,
                     _ => Role::Member,
                 };
-                return (role, None);
+                return (role, None, Vec::new());
             }
         };
         let rights = Some(BotRights::among(&admins, self.bot.id));
@@ -385,7 +389,7 @@ impl Engine {
             .message()
             .is_some_and(|message| message.anonymous_admin)
         {
-            return (Role::Admin, rights);
+            return (Role::Admin, rights, admins);
         }
         let role = match event
             .actor()
@@ -395,7 +399,7 @@ impl Engine {
             Some(_) => Role::Admin,
             None => Role::Member,
         };
-        (role, rights)
+        (role, rights, admins)
     }
 
     /// The chat's administrators, from a short-lived cache.

@@ -167,15 +167,47 @@ pub struct Message {
     /// forwarded into its discussion group): no person's activity.
     #[serde(default)]
     pub sent_as_channel: bool,
-    /// Links, mentions and such the platform marked in the text, for filters.
+    /// Web addresses the platform marked in the text or caption, including the hidden targets
+    /// of text links (filters also scan the text itself).
     #[serde(default)]
     pub links: Vec<String>,
-    /// Photo, sticker, file…: the message carries more than text.
+    /// @usernames the platform marked in the text or caption.
     #[serde(default)]
-    pub has_media: bool,
-    /// Forwarded from another chat or user.
+    pub mentions: Vec<String>,
+    /// What the message carries besides text (a photo, a sticker, a voice note…).
     #[serde(default)]
-    pub forwarded: bool,
+    pub media: Option<Media>,
+    /// Photos sent together as an album share this id (flood control counts an album once).
+    #[serde(default)]
+    pub album: Option<String>,
+    /// Where a forwarded message came from.
+    #[serde(default)]
+    pub forwarded_from: Option<Origin>,
+}
+
+/// The kinds of media a group may lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    Photo,
+    Video,
+    /// A GIF, as Telegram calls it.
+    Animation,
+    Sticker,
+    Voice,
+    VideoNote,
+    Audio,
+    Document,
+    Other,
+}
+
+/// Who first wrote a forwarded message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Person,
+    Group,
+    Channel,
 }
 
 impl Message {
@@ -192,8 +224,10 @@ impl Message {
             anonymous_admin: false,
             sent_as_channel: false,
             links: Vec::new(),
-            has_media: false,
-            forwarded: false,
+            mentions: Vec::new(),
+            media: None,
+            album: None,
+            forwarded_from: None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod commands;
 pub mod context;
 pub mod delivery;
+pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod feature;

@@ -3,6 +3,7 @@
 pub mod basics;
 pub mod levels;
 pub mod members;
+pub mod moderation;
 pub mod schedule;
 pub mod signin;
 pub mod welcome;
@@ -15,12 +16,14 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["levels", "schedule", "signin", "welcome"];
+pub const NAMES: &[&str] = &["levels", "moderation", "schedule", "signin", "welcome"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
     vec![
         Arc::new(members::Members),
+        // Before everything else: a message the rules remove goes no further.
+        Arc::new(moderation::Moderation),
         Arc::new(basics::Basics),
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),

@@ -15,7 +15,9 @@ use crate::core::clock::{Clock, ManualClock};
 use crate::core::context::BotIdentity;
 use crate::core::delivery::{Deliverer, Outcome};
 use crate::core::engine::Engine;
-use crate::core::event::{Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, User};
+use crate::core::event::{
+    Chat, ChatId, ChatKind, Event, EventKind, Message, MessageId, Origin, User,
+};
 use crate::scheduler;
 use crate::store::{Db, StoreError, inbox, outbox};
 use port::SimPort;
@@ -150,6 +152,24 @@ impl Simulator {
                     said.reply_to_author = Some(author);
                 }
                 self.receive(chat, EventKind::Message(said)).await?;
+            }
+            Step::Forward { who, text } => {
+                let user = self.member(&who);
+                let id = self.port.member_message(self.group.id, user.id, &text);
+                self.last_message.insert(user.id, id);
+                let mut said = message(id, user, text, false);
+                said.forwarded_from = Some(Origin::Channel);
+                self.receive(self.group.clone(), EventKind::Message(said))
+                    .await?;
+            }
+            Step::Media { who, media } => {
+                let user = self.member(&who);
+                let id = self.port.member_message(self.group.id, user.id, "");
+                self.last_message.insert(user.id, id);
+                let mut said = message(id, user, String::new(), false);
+                said.media = Some(media);
+                self.receive(self.group.clone(), EventKind::Message(said))
+                    .await?;
             }
             Step::Edit { who, text } => {
                 let user = self.member(&who);
@@ -304,24 +324,59 @@ impl Simulator {
         Ok(())
     }
 
-    /// Handles the inbox and delivers the outbox, in order.
+    /// Handles the inbox and delivers the outbox, in order. A member the bot banned is
+    /// reported back as having left, as Telegram does (a `chat_member` update), and handled too.
     async fn process(&mut self) -> Result<(), SimError> {
-        self.engine.handle_pending().await?;
-        let mut after = 0;
         loop {
-            let batch = outbox::pending(&self.db, after, 100).await?;
-            let Some(last) = batch.last() else { break };
-            after = last.id;
-            for queued in &batch {
-                if let Outcome::Expired = self.deliverer.deliver(queued).await? {
-                    self.port.say(format!(
-                        "(a reply to an event from before the outage was not sent: {})",
-                        describe(&queued.action)
-                    ));
+            self.engine.handle_pending().await?;
+            let mut after = 0;
+            loop {
+                let batch = outbox::pending(&self.db, after, 100).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.id;
+                for queued in &batch {
+                    if let Outcome::Expired = self.deliverer.deliver(queued).await? {
+                        self.port.say(format!(
+                            "(a reply to an event from before the outage was not sent: {})",
+                            describe(&queued.action)
+                        ));
+                    }
                 }
             }
+            let banned = self.port.take_banned();
+            if banned.is_empty() {
+                return Ok(());
+            }
+            for (chat, user) in banned {
+                let Some(member) = self.members.values().find(|m| m.id == user).cloned() else {
+                    continue;
+                };
+                self.next_update_id += 1;
+                let event = Event {
+                    chat: Chat {
+                        id: chat,
+                        ..self.group.clone()
+                    },
+                    at: self.clock.now(),
+                    kind: EventKind::MemberLeft {
+                        member,
+                        removed_by: Some(User {
+                            is_bot: true,
+                            username: Some(BOT_USERNAME.to_owned()),
+                            ..User::named(BOT_ID, BOT_USERNAME)
+                        }),
+                        message: None,
+                    },
+                };
+                inbox::store_batch(
+                    &self.db,
+                    SOURCE,
+                    &[(self.next_update_id, event)],
+                    self.clock.now(),
+                )
+                .await?;
+            }
         }
-        Ok(())
     }
 }
 

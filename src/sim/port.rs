@@ -22,6 +22,8 @@ struct World {
     deleted: HashSet<(ChatId, MessageId)>,
     /// Service messages ("X joined the group") among `messages`.
     service: HashSet<(ChatId, MessageId)>,
+    /// Members the bot banned since the last look: Telegram reports each as a leave.
+    banned: Vec<(ChatId, UserId)>,
     callbacks: HashMap<String, UserId>,
     next_message_id: MessageId,
     lines: Vec<String>,
@@ -105,6 +107,11 @@ impl SimPort {
                     .map(|b| (*id, b.data.clone()))
             })
             .max_by_key(|(id, _)| *id)
+    }
+
+    /// The members the bot banned since the last call, for the leave Telegram would report.
+    pub fn take_banned(&self) -> Vec<(ChatId, UserId)> {
+        std::mem::take(&mut self.world().banned)
     }
 
     /// The lines describing what happened since the last call.
@@ -270,10 +277,17 @@ impl ChatPort for SimPort {
                 format!("bot unmutes {}", world.name(*user)),
                 Delivered::Done,
             ),
-            Action::Ban { user, until: u, .. } => (
-                format!("bot bans {}{}", world.name(*user), until(u)),
-                Delivered::Done,
-            ),
+            Action::Ban {
+                chat,
+                user,
+                until: u,
+            } => {
+                world.banned.push((*chat, *user));
+                (
+                    format!("bot bans {}{}", world.name(*user), until(u)),
+                    Delivered::Done,
+                )
+            }
             Action::Unban { user, .. } => {
                 (format!("bot unbans {}", world.name(*user)), Delivered::Done)
             }

@@ -5,6 +5,8 @@
 //! alice (dm): /start          …or in a private chat with the bot
 //! alice (to bob): /points +5  …or replying to bob's last message
 //! alice edits: new text       alice edits her last message
+//! alice forwards: text        alice forwards a channel's post
+//! alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
@@ -19,6 +21,8 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+use crate::core::event::Media;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     Say {
@@ -31,6 +35,16 @@ pub enum Step {
     Edit {
         who: String,
         text: String,
+    },
+    /// A message forwarded from a channel.
+    Forward {
+        who: String,
+        text: String,
+    },
+    /// A sticker, a photo… without text.
+    Media {
+        who: String,
+        media: Media,
     },
     Press {
         who: String,
@@ -90,6 +104,12 @@ pub fn parse(line: &str) -> Result<Step, String> {
                 reply_to: Some(name(target)?),
             });
         }
+        if let Some(who) = head.strip_suffix(" forwards") {
+            return Ok(Step::Forward {
+                who: name(who)?,
+                text,
+            });
+        }
         if let Some(who) = head.strip_suffix(" edits") {
             return Ok(Step::Edit {
                 who: name(who)?,
@@ -114,6 +134,28 @@ pub fn parse(line: &str) -> Result<Step, String> {
             who: name(who)?,
             label,
         }),
+        (Some("sends"), what) => {
+            let what = what.trim_start_matches("a ").trim_start_matches("an ");
+            let media = match what {
+                "sticker" => Media::Sticker,
+                "gif" | "animation" => Media::Animation,
+                "voice" | "voice message" => Media::Voice,
+                "video note" | "video_note" => Media::VideoNote,
+                "photo" => Media::Photo,
+                "video" => Media::Video,
+                "audio" => Media::Audio,
+                "file" | "document" => Media::Document,
+                _ => {
+                    return Err(format!(
+                        "`{what}`: members can send a sticker, gif, voice, video note, photo, video, audio or file"
+                    ));
+                }
+            };
+            Ok(Step::Media {
+                who: name(who)?,
+                media,
+            })
+        }
         _ => Err(format!(
             "cannot read `{line}`; try `alice: 签到`, `carol joins` or `:help`"
         )),
@@ -174,29 +216,8 @@ fn parse_directive(directive: &str) -> Result<Step, String> {
 
 /// `1d`, `2h30m`, `45s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("`{text}` is not a duration; try 30s, 10m, 2h or 1d2h");
-    let mut total = Duration::zero();
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let amount: i64 = number.parse().map_err(|_| invalid())?;
-        number.clear();
-        total += match c {
-            'd' => Duration::try_days(amount),
-            'h' => Duration::try_hours(amount),
-            'm' => Duration::try_minutes(amount),
-            's' => Duration::try_seconds(amount),
-            _ => None,
-        }
-        .ok_or_else(invalid)?;
-    }
-    if !number.is_empty() || total <= Duration::zero() {
-        return Err(invalid());
-    }
-    Ok(total)
+    crate::core::duration::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a duration; try 30s, 10m, 2h or 1d2h"))
 }
 
 pub const HELP: &str = "\
@@ -204,6 +225,8 @@ alice: 签到                 alice says something in the group
 alice (dm): /start          …or in a private chat with the bot
 alice (to bob): thanks!     …or replying to bob's last message
 alice edits: new text       alice edits her last message
+alice forwards: text        alice forwards a channel's post
+alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)

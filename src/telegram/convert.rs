@@ -2,10 +2,10 @@
 
 use teloxide::types::{
     CallbackQuery, Chat as TgChat, ChatMemberUpdated, MediaKind, Message as TgMessage,
-    MessageEntityKind, MessageKind, Update, UpdateKind, User as TgUser,
+    MessageEntityKind, MessageKind, MessageOrigin, Update, UpdateKind, User as TgUser,
 };
 
-use crate::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use crate::core::event::{Chat, ChatKind, Event, EventKind, Media, Message, Origin, User};
 
 const TELEGRAM_SERVICE_ACCOUNT: u64 = 777_000;
 
@@ -18,6 +18,7 @@ fn to_event(update: &Update) -> Option<Event> {
         UpdateKind::EditedMessage(message) => from_message(message, true),
         UpdateKind::CallbackQuery(query) => from_callback(query),
         UpdateKind::ChatMember(change) => from_member_change(change),
+        UpdateKind::MyChatMember(change) => from_own_change(change),
         _ => None,
     }
 }
@@ -51,13 +52,15 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
             let links = entities
                 .iter()
                 .filter_map(|entity| match entity.kind() {
-                    MessageEntityKind::Url | MessageEntityKind::TextMention { .. } => {
-                        Some(entity.text().to_owned())
-                    }
+                    MessageEntityKind::Url => Some(entity.text().to_owned()),
                     MessageEntityKind::TextLink { url } => Some(url.to_string()),
-                    MessageEntityKind::Mention => Some(entity.text().to_owned()),
                     _ => None,
                 })
+                .collect();
+            let mentions = entities
+                .iter()
+                .filter(|entity| matches!(entity.kind(), MessageEntityKind::Mention))
+                .map(|entity| entity.text().to_owned())
                 .collect();
             // An anonymous admin writes as the group itself.
             let anonymous_admin = message
@@ -84,12 +87,23 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 edited,
                 reply_to: replied.map(|reply| i64::from(reply.id.0)),
                 thread,
-                reply_to_author: replied.and_then(|reply| reply.from.as_ref()).map(user),
+                // A post written as a chat (a channel, an anonymous admin) has no member behind
+                // it: Telegram fills `from` with a placeholder account.
+                reply_to_author: replied
+                    .filter(|reply| reply.sender_chat.is_none())
+                    .and_then(|reply| reply.from.as_ref())
+                    .map(user),
                 anonymous_admin,
                 sent_as_channel,
                 links,
-                has_media: !matches!(common.media_kind, MediaKind::Text(_)),
-                forwarded: common.forward_origin.is_some(),
+                mentions,
+                media: media_of(&common.media_kind),
+                album: message.media_group_id().map(|id| id.0.clone()),
+                forwarded_from: common.forward_origin.as_ref().map(|origin| match origin {
+                    MessageOrigin::User { .. } | MessageOrigin::HiddenUser { .. } => Origin::Person,
+                    MessageOrigin::Chat { .. } => Origin::Group,
+                    MessageOrigin::Channel { .. } => Origin::Channel,
+                }),
             })
         }
         // One join message can name several members: `to_events` makes an event for each.
@@ -186,6 +200,21 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
     })
 }
 
+/// The bot's own standing changed (made an admin, given or denied a right): what it may do in
+/// the group is no longer what the cached administrator list says.
+fn from_own_change(change: &ChatMemberUpdated) -> Option<Event> {
+    if !change.new_chat_member.is_present() {
+        return None;
+    }
+    Some(Event {
+        chat: chat(&change.chat)?,
+        at: change.date,
+        kind: EventKind::MemberUpdated {
+            member: user(&change.new_chat_member.user),
+        },
+    })
+}
+
 fn chat(chat: &TgChat) -> Option<Chat> {
     let kind = if chat.is_private() {
         ChatKind::Private
@@ -213,4 +242,20 @@ fn user(user: &TgUser) -> User {
         is_bot: user.is_bot,
         language: user.language_code.clone(),
     }
+}
+
+/// The media kinds filters tell apart; plain text is none.
+fn media_of(kind: &MediaKind) -> Option<Media> {
+    Some(match kind {
+        MediaKind::Text(_) | MediaKind::Migration(_) => return None,
+        MediaKind::Photo(_) => Media::Photo,
+        MediaKind::Video(_) => Media::Video,
+        MediaKind::Animation(_) => Media::Animation,
+        MediaKind::Sticker(_) => Media::Sticker,
+        MediaKind::Voice(_) => Media::Voice,
+        MediaKind::VideoNote(_) => Media::VideoNote,
+        MediaKind::Audio(_) => Media::Audio,
+        MediaKind::Document(_) => Media::Document,
+        _ => Media::Other,
+    })
 }

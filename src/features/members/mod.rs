@@ -7,7 +7,7 @@ use crate::args;
 use crate::core::context::Cx;
 use crate::core::event::{ChatId, EventKind, User};
 use crate::core::feature::{Feature, FeatureResult};
-use crate::store::Tx;
+use crate::store::{StoreResult, Tx};
 
 pub struct Members;
 
@@ -116,4 +116,62 @@ async fn upsert(tx: &mut Tx, chat: ChatId, user: &User, at: i64) -> FeatureResul
     )
     .await?;
     Ok(())
+}
+
+/// A member the bot has seen in the chat, with whether they are in it now.
+#[derive(Clone, Debug)]
+pub struct Known {
+    pub user: User,
+    /// Not seen leaving since they were last seen joining or speaking.
+    pub present: bool,
+    /// When they joined, if the bot saw it.
+    pub joined_at: Option<i64>,
+}
+
+type KnownRow = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
+
+fn known(row: KnownRow) -> Known {
+    let (id, name, username, is_bot, joined_at, left_at) = row;
+    Known {
+        user: User {
+            username,
+            is_bot: is_bot != 0,
+            ..User::named(id, name)
+        },
+        present: left_at.is_none(),
+        joined_at,
+    }
+}
+
+/// A member of the chat by their @username (any case), if the bot has seen them.
+pub async fn by_username(tx: &mut Tx, chat: ChatId, username: &str) -> StoreResult<Option<User>> {
+    Ok(find_by_username(tx, chat, username).await?.map(|k| k.user))
+}
+
+/// A member of the chat by their @username (any case), with their standing.
+pub async fn find_by_username(
+    tx: &mut Tx,
+    chat: ChatId,
+    username: &str,
+) -> StoreResult<Option<Known>> {
+    let row: Option<KnownRow> = tx
+        .fetch_optional(
+            "SELECT user_id, display_name, username, is_bot, joined_at, left_at FROM members
+             WHERE chat_id = $1 AND LOWER(username) = LOWER($2) LIMIT 1",
+            args![chat, username],
+        )
+        .await?;
+    Ok(row.map(known))
+}
+
+/// A member of the chat by id, if the bot has seen them.
+pub async fn find_by_id(tx: &mut Tx, chat: ChatId, user: i64) -> StoreResult<Option<Known>> {
+    let row: Option<KnownRow> = tx
+        .fetch_optional(
+            "SELECT user_id, display_name, username, is_bot, joined_at, left_at FROM members
+             WHERE chat_id = $1 AND user_id = $2",
+            args![chat, user],
+        )
+        .await?;
+    Ok(row.map(known))
 }

@@ -482,7 +482,7 @@ async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<Comm
     }
     let reason = reason.join(" ");
     let target = match mention {
-        Some(name) => queries::member_by_username(cx.tx, cx.chat(), &name).await?,
+        Some(name) => crate::features::members::by_username(cx.tx, cx.chat(), &name).await?,
         None => cx
             .event
             .message()

@@ -239,25 +239,3 @@ pub async fn recompute_streaks(tx: &mut Tx, chat: i64, user: i64, from: i64) -> 
     }
     Ok(previous.map_or(0, |(_, streak)| streak))
 }
-
-/// A member of the chat by their @username (any case), if the bot has seen them.
-pub async fn member_by_username(
-    tx: &mut Tx,
-    chat: i64,
-    username: &str,
-) -> StoreResult<Option<crate::core::event::User>> {
-    let row: Option<(i64, String, Option<String>, i64)> = tx
-        .fetch_optional(
-            "SELECT user_id, display_name, username, is_bot FROM members
-             WHERE chat_id = $1 AND LOWER(username) = LOWER($2) LIMIT 1",
-            args![chat, username],
-        )
-        .await?;
-    Ok(
-        row.map(|(id, name, username, is_bot)| crate::core::event::User {
-            username,
-            is_bot: is_bot != 0,
-            ..crate::core::event::User::named(id, name)
-        }),
-    )
-}

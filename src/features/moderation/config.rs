@@ -1,0 +1,541 @@
+//! The rules a group keeps (`[defaults.moderation]`, `[groups."<id>".moderation]`): which checks
+//! run, what a violation costs, and the ladder that N warnings climb.
+//!
+//! Every check is off until the operator names an action for it: a bot that starts deleting
+//! messages nobody asked it to delete would be removed from the group on its first day.
+
+use std::collections::BTreeSet;
+
+use chrono::Duration;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::core::duration;
+use crate::core::event::Media;
+
+type Problems = Vec<(std::ops::Range<usize>, String)>;
+
+/// As written in the config: every key optional; a group's table names only what differs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationSection {
+    /// Members the rules never apply to (user ids), besides admins and the bot itself.
+    #[serde(default)]
+    pub exempt_users: Option<Vec<i64>>,
+    /// The bot's notices about violations are deleted after this long ("1m"; "0s" keeps them).
+    #[serde(default)]
+    pub notices_last: Option<Spanned<String>>,
+    /// A warning stops counting after this long ("30d").
+    #[serde(default)]
+    pub warnings_expire: Option<Spanned<String>>,
+    /// What N active warnings cost: `[{ at = 3, do = "mute", for = "1d" }, { at = 5, do = "ban" }]`.
+    #[serde(default)]
+    pub ladder: Option<Spanned<Vec<StepSection>>>,
+    #[serde(default)]
+    pub links: Option<RuleSection>,
+    #[serde(default)]
+    pub channel_forwards: Option<RuleSection>,
+    #[serde(default)]
+    pub blocklist: Option<RuleSection>,
+    #[serde(default)]
+    pub flood: Option<RuleSection>,
+    #[serde(default)]
+    pub repeats: Option<RuleSection>,
+    #[serde(default)]
+    pub long_messages: Option<RuleSection>,
+    #[serde(default)]
+    pub media: Option<RuleSection>,
+    #[serde(default)]
+    pub newcomer_links: Option<RuleSection>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSection {
+    pub at: i64,
+    #[serde(rename = "do")]
+    pub act: String,
+    #[serde(default, rename = "for")]
+    pub lasting: Option<String>,
+}
+
+/// One check's keys. Which keys a check reads is said in config.example.toml; the others are
+/// refused, so a typo cannot silently do nothing.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSection {
+    /// off, delete, warn (delete and warn), mute, kick or ban.
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
+    /// How long `action = "mute"` lasts (default 1h).
+    #[serde(default)]
+    pub mute_for: Option<Spanned<String>>,
+    /// links, newcomer_links: domains (and their subdomains) that are fine to post.
+    #[serde(default)]
+    pub allow_domains: Option<Vec<String>>,
+    /// links: also treat @usernames that are not members the bot has seen as links.
+    #[serde(default)]
+    pub mentions: Option<bool>,
+    /// blocklist: words or phrases, matched ignoring case, width, spaces and invisible marks.
+    #[serde(default)]
+    pub words: Option<Vec<String>>,
+    /// blocklist: regular expressions, matched against the folded text.
+    #[serde(default)]
+    pub patterns: Option<Spanned<Vec<String>>>,
+    /// flood: messages…
+    #[serde(default)]
+    pub messages: Option<Spanned<i64>>,
+    /// flood, repeats: …within this many seconds.
+    #[serde(default)]
+    pub seconds: Option<Spanned<i64>>,
+    /// repeats: the same text this many times.
+    #[serde(default)]
+    pub times: Option<Spanned<i64>>,
+    /// long_messages: characters.
+    #[serde(default)]
+    pub max_chars: Option<Spanned<i64>>,
+    /// media: sticker, animation, voice, video_note, photo, video, audio, document.
+    #[serde(default)]
+    pub locked: Option<Spanned<Vec<String>>>,
+    /// newcomer_links: how long after joining links are not allowed.
+    #[serde(default)]
+    pub minutes: Option<Spanned<i64>>,
+}
+
+/// What breaking a rule costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Penalty {
+    Off,
+    /// The message goes; nothing else.
+    Delete,
+    /// The message goes and the member gets a warning, which may climb the ladder.
+    Warn,
+    Mute(Duration),
+    /// Removed, free to come back.
+    Kick,
+    Ban,
+}
+
+/// A ladder step: at this many active warnings, this happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub at: i64,
+    pub penalty: Penalty,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub penalty: Penalty,
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkRule {
+    pub penalty: Penalty,
+    pub allow_domains: Vec<String>,
+    pub mentions: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlocklistRule {
+    pub penalty: Penalty,
+    /// Already folded (see `checks::fold`).
+    pub words: Vec<String>,
+    pub patterns: Vec<regex::Regex>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateRule {
+    pub penalty: Penalty,
+    /// flood: messages; repeats: times.
+    pub count: i64,
+    pub seconds: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LengthRule {
+    pub penalty: Penalty,
+    pub max_chars: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct MediaRule {
+    pub penalty: Penalty,
+    pub locked: BTreeSet<MediaName>,
+}
+
+/// `Media` as an ordered set member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MediaName(pub u8);
+
+#[derive(Clone, Debug)]
+pub struct NewcomerRule {
+    pub penalty: Penalty,
+    pub minutes: i64,
+    pub allow_domains: Vec<String>,
+}
+
+/// The rules in force for one group.
+#[derive(Clone, Debug)]
+pub struct ModerationSettings {
+    pub exempt_users: Vec<i64>,
+    pub notices_last: Duration,
+    pub warnings_expire: Duration,
+    pub ladder: Vec<Step>,
+    pub links: LinkRule,
+    pub channel_forwards: Rule,
+    pub blocklist: BlocklistRule,
+    pub flood: RateRule,
+    pub repeats: RateRule,
+    pub long_messages: LengthRule,
+    pub media: MediaRule,
+    pub newcomer_links: NewcomerRule,
+}
+
+impl Default for ModerationSettings {
+    fn default() -> Self {
+        ModerationSettings {
+            exempt_users: Vec::new(),
+            notices_last: Duration::minutes(1),
+            warnings_expire: Duration::days(30),
+            ladder: vec![
+                Step {
+                    at: 3,
+                    penalty: Penalty::Mute(Duration::days(1)),
+                },
+                Step {
+                    at: 4,
+                    penalty: Penalty::Kick,
+                },
+                Step {
+                    at: 5,
+                    penalty: Penalty::Ban,
+                },
+            ],
+            links: LinkRule {
+                penalty: Penalty::Off,
+                allow_domains: Vec::new(),
+                mentions: false,
+            },
+            channel_forwards: Rule {
+                penalty: Penalty::Off,
+            },
+            blocklist: BlocklistRule {
+                penalty: Penalty::Off,
+                words: Vec::new(),
+                patterns: Vec::new(),
+            },
+            flood: RateRule {
+                penalty: Penalty::Off,
+                count: 6,
+                seconds: 10,
+            },
+            repeats: RateRule {
+                penalty: Penalty::Off,
+                count: 3,
+                seconds: 600,
+            },
+            long_messages: LengthRule {
+                penalty: Penalty::Off,
+                max_chars: 2000,
+            },
+            media: MediaRule {
+                penalty: Penalty::Off,
+                locked: BTreeSet::new(),
+            },
+            newcomer_links: NewcomerRule {
+                penalty: Penalty::Off,
+                minutes: 60,
+                allow_domains: Vec::new(),
+            },
+        }
+    }
+}
+
+pub const MEDIA_NAMES: [(&str, Media); 8] = [
+    ("sticker", Media::Sticker),
+    ("animation", Media::Animation),
+    ("voice", Media::Voice),
+    ("video_note", Media::VideoNote),
+    ("photo", Media::Photo),
+    ("video", Media::Video),
+    ("audio", Media::Audio),
+    ("document", Media::Document),
+];
+
+impl MediaName {
+    pub fn of(media: Media) -> Option<MediaName> {
+        MEDIA_NAMES
+            .iter()
+            .position(|(_, m)| *m == media)
+            .map(|i| MediaName(i as u8))
+    }
+}
+
+fn parse_duration(value: &Spanned<String>, key: &str, problems: &mut Problems) -> Option<Duration> {
+    let parsed = duration::parse(value.get_ref());
+    if parsed.is_none() {
+        problems.push((
+            value.span(),
+            format!(
+                "moderation.{key} `{}` is not a duration; try 10m, 2h or 30d",
+                value.get_ref()
+            ),
+        ));
+    }
+    parsed
+}
+
+fn penalty(name: &str, lasting: Option<Duration>) -> Option<Penalty> {
+    Some(match name {
+        "off" => Penalty::Off,
+        "delete" => Penalty::Delete,
+        "warn" => Penalty::Warn,
+        "mute" => Penalty::Mute(lasting.unwrap_or(Duration::hours(1))),
+        "kick" => Penalty::Kick,
+        "ban" => Penalty::Ban,
+        _ => return None,
+    })
+}
+
+impl ModerationSettings {
+    /// These settings with the section's keys applied; problems are reported with the span of
+    /// the offending value.
+    pub fn apply(
+        &self,
+        section: &ModerationSection,
+        problems: &mut Problems,
+    ) -> ModerationSettings {
+        let mut settings = self.clone();
+        if let Some(users) = &section.exempt_users {
+            settings.exempt_users = users.clone();
+        }
+        if let Some(value) = &section.notices_last {
+            // "0s" is how an operator says "keep them", the one duration parsing refuses.
+            let zero = value.get_ref().chars().any(|c| c == '0')
+                && value
+                    .get_ref()
+                    .chars()
+                    .all(|c| !c.is_ascii_digit() || c == '0');
+            if zero {
+                settings.notices_last = Duration::zero();
+            } else if let Some(d) = parse_duration(value, "notices_last", problems) {
+                settings.notices_last = d;
+            }
+        }
+        if let Some(value) = &section.warnings_expire
+            && let Some(d) = parse_duration(value, "warnings_expire", problems)
+        {
+            settings.warnings_expire = d;
+        }
+        if let Some(ladder) = &section.ladder {
+            let mut steps = Vec::new();
+            for step in ladder.get_ref() {
+                let lasting = step.lasting.as_deref().map(duration::parse);
+                let penalty = match (step.act.as_str(), lasting) {
+                    (_, Some(None)) | ("off" | "delete" | "warn", _) => None,
+                    (act, lasting) => penalty(act, lasting.flatten()),
+                };
+                match penalty {
+                    Some(penalty) if (1..=100).contains(&step.at) => steps.push(Step { at: step.at, penalty }),
+                    _ => problems.push((
+                        ladder.span(),
+                        format!(
+                            "moderation.ladder step at {}: `do` must be mute, kick or ban, `at` 1 to 100, and `for` a duration such as 1d",
+                            step.at
+                        ),
+                    )),
+                }
+            }
+            steps.sort_by_key(|step| step.at);
+            steps.dedup_by_key(|step| step.at);
+            settings.ladder = steps;
+        }
+        let (p, links) = rule(problems, &section.links, "links", settings.links.penalty);
+        settings.links.penalty = p;
+        if let Some(links) = links {
+            if let Some(domains) = &links.allow_domains {
+                settings.links.allow_domains =
+                    domains.iter().map(|d| normalize_domain(d)).collect();
+            }
+            if let Some(mentions) = links.mentions {
+                settings.links.mentions = mentions;
+            }
+        }
+        let (p, _) = rule(
+            problems,
+            &section.channel_forwards,
+            "channel_forwards",
+            settings.channel_forwards.penalty,
+        );
+        settings.channel_forwards.penalty = p;
+        let (p, blocklist) = rule(
+            problems,
+            &section.blocklist,
+            "blocklist",
+            settings.blocklist.penalty,
+        );
+        settings.blocklist.penalty = p;
+        if let Some(blocklist) = blocklist {
+            if let Some(words) = &blocklist.words {
+                settings.blocklist.words = words
+                    .iter()
+                    .map(|w| super::checks::squeeze(&super::checks::fold(w)))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+            }
+            if let Some(patterns) = &blocklist.patterns {
+                settings.blocklist.patterns.clear();
+                for pattern in patterns.get_ref() {
+                    match regex::RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .size_limit(1 << 20)
+                        .build()
+                    {
+                        Ok(regex) => settings.blocklist.patterns.push(regex),
+                        Err(error) => problems.push((
+                            patterns.span(),
+                            format!("moderation.blocklist.patterns: `{pattern}` is not a valid pattern: {error}"),
+                        )),
+                    }
+                }
+            }
+        }
+        for (section, name, target, count_key) in [
+            (&section.flood, "flood", &mut settings.flood, "messages"),
+            (&section.repeats, "repeats", &mut settings.repeats, "times"),
+        ] {
+            let (p, found) = rule(problems, section, name, target.penalty);
+            target.penalty = p;
+            let Some(found) = found else { continue };
+            let count = if count_key == "messages" {
+                &found.messages
+            } else {
+                &found.times
+            };
+            if let Some(count) = count {
+                if (2..=1000).contains(count.get_ref()) {
+                    target.count = *count.get_ref();
+                } else {
+                    problems.push((
+                        count.span(),
+                        format!("moderation.{name}.{count_key} must be between 2 and 1000"),
+                    ));
+                }
+            }
+            if let Some(seconds) = &found.seconds {
+                if (1..=86_400).contains(seconds.get_ref()) {
+                    target.seconds = *seconds.get_ref();
+                } else {
+                    problems.push((
+                        seconds.span(),
+                        format!("moderation.{name}.seconds must be between 1 and 86400"),
+                    ));
+                }
+            }
+        }
+        let (p, long) = rule(
+            problems,
+            &section.long_messages,
+            "long_messages",
+            settings.long_messages.penalty,
+        );
+        settings.long_messages.penalty = p;
+        if let Some(max) = long.and_then(|l| l.max_chars.as_ref()) {
+            if (1..=100_000).contains(max.get_ref()) {
+                settings.long_messages.max_chars = *max.get_ref();
+            } else {
+                problems.push((
+                    max.span(),
+                    "moderation.long_messages.max_chars must be between 1 and 100000".into(),
+                ));
+            }
+        }
+        let (p, media) = rule(problems, &section.media, "media", settings.media.penalty);
+        settings.media.penalty = p;
+        if let Some(locked) = media.and_then(|m| m.locked.as_ref()) {
+            settings.media.locked.clear();
+            for name in locked.get_ref() {
+                match MEDIA_NAMES.iter().position(|(n, _)| n == name) {
+                    Some(i) => {
+                        settings.media.locked.insert(MediaName(i as u8));
+                    }
+                    None => problems.push((
+                        locked.span(),
+                        format!(
+                            "moderation.media.locked: unknown kind `{name}` (known: {})",
+                            MEDIA_NAMES.map(|(n, _)| n).join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+        let (p, newcomer) = rule(
+            problems,
+            &section.newcomer_links,
+            "newcomer_links",
+            settings.newcomer_links.penalty,
+        );
+        settings.newcomer_links.penalty = p;
+        if let Some(newcomer) = newcomer {
+            if let Some(minutes) = &newcomer.minutes {
+                if (1..=60 * 24 * 30).contains(minutes.get_ref()) {
+                    settings.newcomer_links.minutes = *minutes.get_ref();
+                } else {
+                    problems.push((
+                        minutes.span(),
+                        "moderation.newcomer_links.minutes must be between 1 and 43200".into(),
+                    ));
+                }
+            }
+            if let Some(domains) = &newcomer.allow_domains {
+                settings.newcomer_links.allow_domains =
+                    domains.iter().map(|d| normalize_domain(d)).collect();
+            }
+        }
+        settings
+    }
+}
+
+/// A check's penalty with the section's `action` and `mute_for` applied, and the section
+/// itself for the check's own keys.
+fn rule<'s>(
+    problems: &mut Problems,
+    section: &'s Option<RuleSection>,
+    name: &str,
+    current: Penalty,
+) -> (Penalty, Option<&'s RuleSection>) {
+    let Some(section) = section else {
+        return (current, None);
+    };
+    let mute_for = section
+        .mute_for
+        .as_ref()
+        .and_then(|value| parse_duration(value, &format!("{name}.mute_for"), problems));
+    let mut chosen = match (current, mute_for) {
+        (Penalty::Mute(_), Some(lasting)) => Penalty::Mute(lasting),
+        (other, _) => other,
+    };
+    if let Some(action) = &section.action {
+        match penalty(action.get_ref(), mute_for) {
+            Some(p) => chosen = p,
+            None => problems.push((
+                action.span(),
+                format!(
+                    "moderation.{name}.action `{}` must be off, delete, warn, mute, kick or ban",
+                    action.get_ref()
+                ),
+            )),
+        }
+    }
+    (chosen, Some(section))
+}
+
+fn normalize_domain(domain: &str) -> String {
+    domain
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("*.")
+        .trim_end_matches('/')
+        .to_lowercase()
+}
