@@ -36,6 +36,19 @@ CREATE TABLE welcome_captchas (
     PRIMARY KEY (chat_id, user_id)
 );
 
+-- The follow-up of each newcomer's latest join: whether the reminder and the action are
+-- done. Newcomers who joined together are followed up together, in one message; these flags
+-- make sure nobody is named twice however their timers fire.
+CREATE TABLE welcome_followups (
+    chat_id    INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    joined_at  INTEGER NOT NULL,
+    reminded   INTEGER NOT NULL DEFAULT 0,
+    acted      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (chat_id, user_id)
+);
+CREATE INDEX welcome_followups_joined ON welcome_followups (chat_id, joined_at);
+
 -- Things the feature says once per chat (the warning that the captcha cannot work without
 -- the right to restrict members).
 CREATE TABLE welcome_chat_state (

@@ -62,43 +62,6 @@ pub async fn pending(
     Ok(row.and_then(|(at,)| DateTime::from_timestamp(at, 0)))
 }
 
-/// The unfired timers of `feature` in `chat` whose key starts with `prefix` and that are due
-/// by `by`: (key, due), soonest first. For gathering timers that fall together (the reminders
-/// of everyone who joined in one wave) into one message.
-pub async fn pending_with_prefix(
-    tx: &mut Tx,
-    chat: ChatId,
-    feature: &str,
-    prefix: &str,
-    by: DateTime<Utc>,
-) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-    let rows: Vec<(String, i64)> = tx
-        .fetch_all(
-            "SELECT key, due_at FROM timers
-             WHERE chat_id = $1 AND feature = $2 AND fired_at IS NULL AND due_at <= $3
-               AND key LIKE $4 ESCAPE '\\'
-             ORDER BY due_at, id",
-            args![
-                chat,
-                feature,
-                by.timestamp(),
-                format!("{}%", escape_like(prefix))
-            ],
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(key, at)| Some((key, DateTime::from_timestamp(at, 0)?)))
-        .collect())
-}
-
-/// `text` matched literally by LIKE (with `ESCAPE '\'`).
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 #[derive(sqlx::FromRow)]
 struct DueRow {
     id: i64,

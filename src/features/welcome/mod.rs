@@ -173,6 +173,7 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     }
     // A member who introduced themselves before (and came back) is not chased again.
     if !queries::has_profile(cx.tx, chat, member.id).await? {
+        queries::start_followup(cx.tx, chat, member.id, at.timestamp()).await?;
         if settings.remind_after_hours > 0 {
             let due = at + Duration::hours(settings.remind_after_hours);
             cx.set_timer(NAME, &format!("remind:{}", member.id), due, "")
@@ -698,28 +699,27 @@ async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
         && !queries::has_profile(cx.tx, chat, user).await?)
 }
 
-/// The members whose `kind` timer ("remind", "act") is this one or falls due within the
-/// next minute (they joined in the same wave), still here and still without an introduction.
-/// The others' timers are cancelled: one message covers them all.
-async fn silent_wave(cx: &mut Cx<'_>, kind: &str, user: UserId) -> FeatureResult<Vec<User>> {
+/// The wave of newcomers whose `step` is due with `user`'s (they joined together), still here
+/// and still without an introduction. One message covers them all; each is named once,
+/// however their timers fire (one by one, or all at once after an outage).
+async fn silent_wave(
+    cx: &mut Cx<'_>,
+    step: queries::Step,
+    user: UserId,
+) -> FeatureResult<Vec<User>> {
     let chat = cx.chat();
-    let by = cx.event.at + Duration::seconds(WAVE_SECS);
-    let prefix = format!("{kind}:");
-    let mut users = vec![user];
-    for (key, _) in
-        crate::store::timers::pending_with_prefix(cx.tx, chat, NAME, &prefix, by).await?
-    {
-        if let Some(other) = key.strip_prefix(&prefix).and_then(|id| id.parse().ok())
-            && !users.contains(&other)
-        {
-            cx.cancel_timer(NAME, &key).await?;
-            users.push(other);
-        }
-    }
+    let wave = queries::take_wave(cx.tx, chat, user, step, WAVE_SECS).await?;
+    let kind = match step {
+        queries::Step::Remind => "remind",
+        queries::Step::Act => "act",
+    };
     let mut silent = Vec::new();
-    for user in users {
-        if still_silent(cx, user).await? {
-            silent.push(member_user(cx, user).await?);
+    for member in wave {
+        if member != user {
+            cx.cancel_timer(NAME, &format!("{kind}:{member}")).await?;
+        }
+        if still_silent(cx, member).await? {
+            silent.push(member_user(cx, member).await?);
         }
     }
     Ok(silent)
@@ -740,25 +740,29 @@ fn mention_all(members: &[User], language: Language) -> String {
 }
 
 async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    let members = silent_wave(cx, "remind", user).await?;
+    let members = silent_wave(cx, queries::Step::Remind, user).await?;
     if members.is_empty() {
         return Ok(());
     }
     let language = cx.language();
-    let text = cx.text(
-        "welcome.reminder",
-        context! {
-            mention => mention_all(&members, language),
-            hours => cx.group.welcome.remind_after_hours,
-            intro => cx.group.welcome.intro_template(language).to_owned(),
-        },
-    );
-    cx.send(text);
+    // Everyone is named (a reminder that does not notify is no reminder), a few dozen to a
+    // message.
+    for chunk in members.chunks(MAX_NAMED) {
+        let text = cx.text(
+            "welcome.reminder",
+            context! {
+                mention => mention_all(chunk, language),
+                hours => cx.group.welcome.remind_after_hours,
+                intro => cx.group.welcome.intro_template(language).to_owned(),
+            },
+        );
+        cx.send(text);
+    }
     Ok(())
 }
 
 async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    let members = silent_wave(cx, "act", user).await?;
+    let members = silent_wave(cx, queries::Step::Act, user).await?;
     if members.is_empty() {
         return Ok(());
     }

@@ -225,6 +225,76 @@ pub async fn close_captcha(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<Opt
     Ok(open.and_then(|open| open.batch))
 }
 
+/// Starts (or restarts, on a rejoin) the follow-up of a newcomer.
+pub async fn start_followup(tx: &mut Tx, chat: i64, user: i64, joined_at: i64) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO welcome_followups (chat_id, user_id, joined_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chat_id, user_id) DO UPDATE SET joined_at = excluded.joined_at,
+                                                      reminded = 0, acted = 0",
+        args![chat, user, joined_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Which follow-up step: the reminder, or the action after it.
+#[derive(Clone, Copy)]
+pub enum Step {
+    Remind,
+    Act,
+}
+
+/// The newcomers for whom `step` is not done yet and who joined within `window` seconds of
+/// `user` (whose timer fired): a wave, followed up in one message. Marks the step done for all
+/// of them. Empty if `user`'s step was done already (by an earlier member of the wave).
+pub async fn take_wave(
+    tx: &mut Tx,
+    chat: i64,
+    user: i64,
+    step: Step,
+    window: i64,
+) -> StoreResult<Vec<i64>> {
+    let row: Option<(i64, i64, i64)> = tx
+        .fetch_optional(
+            "SELECT joined_at, reminded, acted FROM welcome_followups
+             WHERE chat_id = $1 AND user_id = $2",
+            args![chat, user],
+        )
+        .await?;
+    let Some((joined_at, reminded, acted)) = row else {
+        return Ok(Vec::new());
+    };
+    let done = match step {
+        Step::Remind => reminded,
+        Step::Act => acted,
+    };
+    if done != 0 {
+        return Ok(Vec::new());
+    }
+    let (select, mark) = match step {
+        Step::Remind => (
+            "SELECT user_id FROM welcome_followups
+             WHERE chat_id = $1 AND reminded = 0 AND joined_at BETWEEN $2 AND $3
+             ORDER BY joined_at, user_id",
+            "UPDATE welcome_followups SET reminded = 1
+             WHERE chat_id = $1 AND reminded = 0 AND joined_at BETWEEN $2 AND $3",
+        ),
+        Step::Act => (
+            "SELECT user_id FROM welcome_followups
+             WHERE chat_id = $1 AND acted = 0 AND joined_at BETWEEN $2 AND $3
+             ORDER BY joined_at, user_id",
+            "UPDATE welcome_followups SET acted = 1
+             WHERE chat_id = $1 AND acted = 0 AND joined_at BETWEEN $2 AND $3",
+        ),
+    };
+    // Those who joined a little before `user` are overdue already; a little after, due within
+    // the window: either way they are better named now than in a message of their own.
+    let (from, to) = (joined_at - window, joined_at + window);
+    let users: Vec<(i64,)> = tx.fetch_all(select, args![chat, from, to]).await?;
+    tx.execute(mark, args![chat, from, to]).await?;
+    Ok(users.into_iter().map(|(user,)| user).collect())
+}
+
 /// Records that the chat was told the captcha cannot work; `false` if it was told already.
 pub async fn warn_once(tx: &mut Tx, chat: i64) -> StoreResult<bool> {
     let changed = tx
@@ -430,6 +500,9 @@ pub async fn migrate(tx: &mut Tx, from: i64, to: i64) -> StoreResult<()> {
         "DELETE FROM welcome_chat_state WHERE chat_id = $2
          AND EXISTS (SELECT 1 FROM welcome_chat_state WHERE chat_id = $1)",
         "UPDATE welcome_chat_state SET chat_id = $1 WHERE chat_id = $2",
+        "DELETE FROM welcome_followups WHERE chat_id = $2
+         AND user_id IN (SELECT user_id FROM welcome_followups WHERE chat_id = $1)",
+        "UPDATE welcome_followups SET chat_id = $1 WHERE chat_id = $2",
         "DELETE FROM intro_profiles WHERE chat_id = $2
          AND user_id IN (SELECT user_id FROM intro_profiles WHERE chat_id = $1)",
         "UPDATE intro_profiles SET chat_id = $1 WHERE chat_id = $2",
