@@ -16,6 +16,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
     ("find.toml", include_str!("../../bot-commands/find.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    (
+        "inactive.toml",
+        include_str!("../../bot-commands/inactive.toml"),
+    ),
     ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),

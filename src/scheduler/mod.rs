@@ -105,17 +105,30 @@ pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize
                     break;
                 }
                 cursor = at;
-                let on_time = now - at <= grace;
                 let mut tx = engine.db.begin().await?;
+                let outcome = if now - at > grace {
+                    Outcome::Missed
+                } else if settings
+                    .schedule
+                    .is_quiet(at.with_timezone(&settings.timezone).time())
+                {
+                    Outcome::Quiet
+                } else if posted_within(&mut tx, chat.id, at, settings.schedule.min_interval)
+                    .await?
+                {
+                    Outcome::Crowded
+                } else {
+                    Outcome::Fired
+                };
                 let claimed: Option<(i64,)> = tx
                     .fetch_optional(
                         "INSERT INTO job_firings (chat_id, job, fire_at, outcome) VALUES ($1, $2, $3, $4)
                          ON CONFLICT (chat_id, job, fire_at) DO NOTHING RETURNING id",
-                        args![chat.id, job.name.clone(), at.timestamp(), if on_time { "fired" } else { "missed" }],
+                        args![chat.id, job.name.clone(), at.timestamp(), outcome.as_str()],
                     )
                     .await?;
                 match claimed {
-                    Some((id,)) if on_time => {
+                    Some((id,)) if outcome == Outcome::Fired => {
                         let tick = Event {
                             chat: chat.clone(),
                             at,
@@ -126,11 +139,18 @@ pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize
                         inbox::store(&mut tx, INBOX_SOURCE, id, &tick, now).await?;
                         queued += 1;
                     }
-                    Some(_) => tracing::warn!(
+                    Some(_) if outcome == Outcome::Missed => tracing::warn!(
                         chat = chat.id,
                         job = %job.name,
                         due = %at,
                         "scheduled post missed while the bot was down for longer than the grace period; skipped"
+                    ),
+                    Some(_) => tracing::info!(
+                        chat = chat.id,
+                        job = %job.name,
+                        due = %at,
+                        reason = outcome.as_str(),
+                        "scheduled post skipped (quiet hours, or too soon after the group's last one)"
                     ),
                     None => {}
                 }
@@ -139,6 +159,49 @@ pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize
         }
     }
     Ok(queued)
+}
+
+/// What became of a firing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Fired,
+    /// The bot was down for longer than the grace period.
+    Missed,
+    /// In the group's quiet hours.
+    Quiet,
+    /// Too soon after the group's last scheduled post (`schedule.min_interval`).
+    Crowded,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fired => "fired",
+            Outcome::Missed => "missed",
+            Outcome::Quiet => "quiet",
+            Outcome::Crowded => "crowded",
+        }
+    }
+}
+
+/// Whether the group had a scheduled post less than `interval` before `at`.
+async fn posted_within(
+    tx: &mut crate::store::Tx,
+    chat: i64,
+    at: DateTime<Utc>,
+    interval: Duration,
+) -> StoreResult<bool> {
+    if interval <= Duration::zero() {
+        return Ok(false);
+    }
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT fire_at FROM job_firings
+             WHERE chat_id = $1 AND outcome = 'fired' AND fire_at > $2 AND fire_at <= $3 LIMIT 1",
+            args![chat, (at - interval).timestamp(), at.timestamp()],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The earliest firing of any job or timer after `after` (for the simulator, which moves its
