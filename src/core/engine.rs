@@ -148,12 +148,19 @@ impl Engine {
             }
             let actions = cx.into_actions();
             match echoed {
-                Ok(()) => outbox::enqueue_all(&mut tx, &actions, now).await?,
+                Ok(()) => {
+                    outbox::enqueue_all(&mut tx, &actions, now).await?;
+                    tx.commit().await?;
+                }
                 Err(error) => {
-                    tracing::warn!(chat = event.chat.id, %error, "a feature failed on a repeated join or leave")
+                    // Nothing of it is kept but the "handled" mark, as for any failed event.
+                    tx.rollback().await?;
+                    tracing::warn!(chat = event.chat.id, %error, "a feature failed on a repeated join or leave");
+                    let mut tx = self.db.begin().await?;
+                    inbox::mark_handled(&mut tx, source, update_id, now).await?;
+                    tx.commit().await?;
                 }
             }
-            tx.commit().await?;
             return Ok(Handled::Done);
         }
 
