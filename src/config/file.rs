@@ -93,6 +93,7 @@ pub struct GroupSection {
     pub levels: Option<crate::features::levels::LevelsSection>,
     #[serde(default)]
     pub moderation: Option<crate::features::moderation::config::ModerationSection>,
+    pub welcome: Option<crate::features::welcome::config::WelcomeSection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,

@@ -74,6 +74,7 @@ pub struct GroupSettings {
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
     pub moderation: crate::features::moderation::config::ModerationSettings,
+    pub welcome: crate::features::welcome::config::WelcomeSettings,
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
     pub inactive: InactiveSettings,
@@ -182,6 +183,7 @@ impl Settings {
             signin: Default::default(),
             levels: Default::default(),
             moderation: Default::default(),
+            welcome: Default::default(),
             jobs: Vec::new(),
             schedule: Default::default(),
             inactive: Default::default(),
@@ -256,6 +258,15 @@ impl Settings {
             }
             if let Some(section) = &section.inactive {
                 settings.inactive = settings.inactive.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.welcome {
+                settings.welcome = settings.welcome.apply(
+                    section,
+                    settings.language,
+                    template_prefix,
+                    templates,
+                    &mut problems,
+                );
             }
             errors.extend(
                 problems

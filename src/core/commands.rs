@@ -14,11 +14,13 @@ use super::i18n::Language;
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
+    ("find.toml", include_str!("../../bot-commands/find.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     (
         "inactive.toml",
         include_str!("../../bot-commands/inactive.toml"),
     ),
+    ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
@@ -58,6 +60,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("warn.toml", include_str!("../../bot-commands/warn.toml")),
     ("warns.toml", include_str!("../../bot-commands/warns.toml")),
+    ("whois.toml", include_str!("../../bot-commands/whois.toml")),
 ];
 
 /// Text in each language, or one text for all.

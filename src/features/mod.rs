@@ -6,6 +6,7 @@ pub mod members;
 pub mod moderation;
 pub mod schedule;
 pub mod signin;
+pub mod welcome;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["levels", "moderation", "schedule", "signin"];
+pub const NAMES: &[&str] = &["levels", "moderation", "schedule", "signin", "welcome"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -27,6 +28,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),
+        Arc::new(welcome::Welcome),
     ]
 }
 
