@@ -4,6 +4,7 @@
 //! alice: 签到                 alice says something in the group
 //! alice (dm): /start          …or in a private chat with the bot
 //! alice (to bob): /points +5  …or replying to bob's last message
+//! alice (to #8): +1           …or replying to the bot's message #8
 //! alice edits: new text       alice edits her last message
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
@@ -203,6 +204,7 @@ pub const HELP: &str = "\
 alice: 签到                 alice says something in the group
 alice (dm): /start          …or in a private chat with the bot
 alice (to bob): thanks!     …or replying to bob's last message
+alice (to #8): +1           …or replying to the bot's message #8
 alice edits: new text       alice edits her last message
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
@@ -254,6 +256,15 @@ mod tests {
                 text: "/points +5".into(),
                 private: false,
                 reply_to: Some("bob".into())
+            }
+        );
+        assert_eq!(
+            parse("ann (to #8): +1").unwrap(),
+            Step::Say {
+                who: "ann".into(),
+                text: "+1".into(),
+                private: false,
+                reply_to: Some("#8".into())
             }
         );
         assert_eq!(
