@@ -18,9 +18,10 @@ CREATE TABLE relay_lists (
     remind_minutes  BIGINT NOT NULL DEFAULT 0,
     thread_id       BIGINT,
     created_at      BIGINT NOT NULL,
-    changed_at      BIGINT NOT NULL,
     closed_at       BIGINT,
-    exported_at     BIGINT,
+    -- goes up with every change of the list; an export remembers the one it showed
+    version         BIGINT NOT NULL DEFAULT 0,
+    exported_version BIGINT,
     -- how many messages the list takes (a long list is split into pages)
     pages           BIGINT NOT NULL DEFAULT 1,
     UNIQUE (chat_id, source)

@@ -18,9 +18,10 @@ CREATE TABLE relay_lists (
     remind_minutes  INTEGER NOT NULL DEFAULT 0,
     thread_id       INTEGER,
     created_at      INTEGER NOT NULL,
-    changed_at      INTEGER NOT NULL,
     closed_at       INTEGER,
-    exported_at     INTEGER,
+    -- goes up with every change of the list; an export remembers the one it showed
+    version         INTEGER NOT NULL DEFAULT 0,
+    exported_version INTEGER,
     -- how many messages the list takes (a long list is split into pages)
     pages           INTEGER NOT NULL DEFAULT 1,
     UNIQUE (chat_id, source)

@@ -91,6 +91,8 @@ pub struct GroupSection {
     pub signin: Option<crate::features::signin::config::SigninSection>,
     #[serde(default)]
     pub levels: Option<crate::features::levels::LevelsSection>,
+    #[serde(default)]
+    pub relay: Option<crate::features::relay::config::RelaySection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,

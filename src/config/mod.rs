@@ -68,6 +68,7 @@ pub struct GroupSettings {
     pub log_chat: Option<ChatId>,
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
+    pub relay: crate::features::relay::config::RelaySettings,
     pub jobs: Vec<Job>,
 }
 
@@ -170,6 +171,7 @@ impl Settings {
             log_chat: None,
             signin: Default::default(),
             levels: Default::default(),
+            relay: Default::default(),
             jobs: Vec::new(),
         };
         let resolve = |section: &GroupSection,
@@ -230,6 +232,9 @@ impl Settings {
             }
             if let Some(section) = &section.levels {
                 settings.levels = settings.levels.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.relay {
+                settings.relay = settings.relay.apply(section, &mut problems);
             }
             errors.extend(
                 problems

@@ -15,6 +15,8 @@ use super::i18n::Language;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
+    ("join.toml", include_str!("../../bot-commands/join.toml")),
+    ("leave.toml", include_str!("../../bot-commands/leave.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
         "makeup.toml",
@@ -26,6 +28,11 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/points.toml"),
     ),
     ("rank.toml", include_str!("../../bot-commands/rank.toml")),
+    ("relay.toml", include_str!("../../bot-commands/relay.toml")),
+    (
+        "relays.toml",
+        include_str!("../../bot-commands/relays.toml"),
+    ),
     ("rules.toml", include_str!("../../bot-commands/rules.toml")),
     (
         "runjob.toml",

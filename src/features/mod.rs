@@ -3,6 +3,7 @@
 pub mod basics;
 pub mod levels;
 pub mod members;
+pub mod relay;
 pub mod schedule;
 pub mod signin;
 
@@ -14,7 +15,7 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["levels", "schedule", "signin"];
+pub const NAMES: &[&str] = &["levels", "relay", "schedule", "signin"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -24,6 +25,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),
+        Arc::new(relay::Relay),
     ]
 }
 
