@@ -305,9 +305,7 @@ async fn create(
         Err(error) => {
             let text = match error {
                 SpecError::NoTitle => cx.text("relay.no_title", context! {}),
-                SpecError::BadCapacity(value) => {
-                    cx.text("relay.bad_capacity", context! { value })
-                }
+                SpecError::BadCapacity(value) => cx.text("relay.bad_capacity", context! { value }),
                 SpecError::BadRemind(value) => cx.text("relay.bad_remind", context! { value }),
             };
             cx.reply(text);

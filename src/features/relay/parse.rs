@@ -45,8 +45,25 @@ enum Opt<'a> {
 
 /// Keywords that start an option, longest first so that `截止时间` wins over `截止`.
 const KEYWORDS: &[&str] = &[
-    "人数上限", "截止时间", "截至时间", "提前提醒", "每人限", "每人", "上限", "名额", "截止",
-    "截至", "提醒", "备注", "例", "limit", "max", "deadline", "until", "remind", "example",
+    "人数上限",
+    "截止时间",
+    "截至时间",
+    "提前提醒",
+    "每人限",
+    "每人",
+    "上限",
+    "名额",
+    "截止",
+    "截至",
+    "提醒",
+    "备注",
+    "例",
+    "limit",
+    "max",
+    "deadline",
+    "until",
+    "remind",
+    "example",
     "note",
 ];
 
@@ -55,7 +72,8 @@ fn option(line: &str) -> Option<Opt<'_>> {
     let line = line.trim();
     match line {
         "不提醒" | "no reminder" => return Some(Opt::NoRemind),
-        "每人一条" | "每人限一条" | "每人限1条" | "每人1条" | "每人限 1 条" | "one each" => {
+        "每人一条" | "每人限一条" | "每人限1条" | "每人1条" | "每人限 1 条" | "one each" =>
+        {
             return Some(Opt::OnePerMember(true));
         }
         "每人多条" | "可多条" | "不限条数" | "每人不限" | "multi" | "multiple" => {
@@ -78,7 +96,9 @@ fn option(line: &str) -> Option<Opt<'_>> {
     Some(match *keyword {
         "例" | "example" => Opt::Example(value),
         "人数上限" | "上限" | "名额" | "limit" | "max" => Opt::Capacity(value),
-        "截止时间" | "截至时间" | "截止" | "截至" | "deadline" | "until" => Opt::Deadline(value),
+        "截止时间" | "截至时间" | "截止" | "截至" | "deadline" | "until" => {
+            Opt::Deadline(value)
+        }
         "提前提醒" | "提醒" | "remind" => Opt::Remind(value),
         "每人限" | "每人" => match value.trim_end_matches(['条', '次', '个']).trim() {
             "1" | "一" => Opt::OnePerMember(true),
@@ -236,7 +256,10 @@ fn minutes(value: &str) -> Result<i64, SpecError> {
         Some(duration) => duration.num_minutes(),
         None => value.parse::<i64>().map_err(|_| bad())?,
     };
-    (0..=10_080).contains(&minutes).then_some(minutes).ok_or_else(bad)
+    (0..=10_080)
+        .contains(&minutes)
+        .then_some(minutes)
+        .ok_or_else(bad)
 }
 
 /// `2h`, `30m`, `90min`, `2小时`, `30分钟`, `1天`, `1d`: a span of time.
@@ -312,7 +335,11 @@ fn time_of_day(text: &str) -> Option<NaiveTime> {
     } else {
         return None;
     };
-    let hour = if afternoon && hour < 12 { hour + 12 } else { hour };
+    let hour = if afternoon && hour < 12 {
+        hour + 12
+    } else {
+        hour
+    };
     NaiveTime::from_hms_opt(hour, minute, 0)
 }
 
@@ -374,8 +401,8 @@ pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc
         let mut date = today + Duration::days(ahead);
         if next_week {
             // 下周五: Friday of next week (Monday-based), not merely the next Friday.
-            let monday_next = today
-                + Duration::days(7 - today.weekday().num_days_from_monday() as i64);
+            let monday_next =
+                today + Duration::days(7 - today.weekday().num_days_from_monday() as i64);
             date = monday_next + Duration::days(day.num_days_from_monday() as i64);
         } else if at_time(date, time)? <= now {
             date += Duration::days(7);
@@ -456,9 +483,7 @@ pub fn reply_intent(text: &str) -> Option<ReplyIntent> {
             }
         }
     }
-    let plus = text
-        .strip_prefix('+')
-        .or_else(|| text.strip_prefix('＋'))?;
+    let plus = text.strip_prefix('+').or_else(|| text.strip_prefix('＋'))?;
     let digits = plus.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
         return None;
@@ -511,7 +536,11 @@ mod tests {
 
     fn local(text: &str) -> String {
         deadline(text, now(), shanghai())
-            .map(|t| t.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M").to_string())
+            .map(|t| {
+                t.with_timezone(&shanghai())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
             .unwrap_or_else(|| "-".into())
     }
 
@@ -524,12 +553,20 @@ mod tests {
         assert_eq!(local("下午6点"), "2026-03-04 18:00");
         assert_eq!(local("明天 18:00"), "2026-03-05 18:00");
         assert_eq!(local("周五 18:00"), "2026-03-06 18:00");
-        assert_eq!(local("星期三 9:00"), "2026-03-11 09:00", "this week's is past");
+        assert_eq!(
+            local("星期三 9:00"),
+            "2026-03-11 09:00",
+            "this week's is past"
+        );
         assert_eq!(local("周三 20:00"), "2026-03-04 20:00");
         assert_eq!(local("下周五"), "2026-03-13 23:59");
         assert_eq!(local("fri 18:00"), "2026-03-06 18:00");
         assert_eq!(local("12-01 18:00"), "2026-12-01 18:00");
-        assert_eq!(local("3月1日 18:00"), "2027-03-01 18:00", "past this year: next year");
+        assert_eq!(
+            local("3月1日 18:00"),
+            "2027-03-01 18:00",
+            "past this year: next year"
+        );
         assert_eq!(local("2026-12-01 18:00"), "2026-12-01 18:00");
         assert_eq!(local("2026/12/01"), "2026-12-01 23:59");
         assert_eq!(local("2025-12-01 18:00"), "-", "in the past");
@@ -574,7 +611,10 @@ mod tests {
         .unwrap();
         assert_eq!(spec.title, "半个南瓜 等会送来 共20份");
         assert_eq!(spec.example.as_deref(), Some("楼栋号-房间号 需要多少份"));
-        assert_eq!(spec.entries, vec!["295-909 6份", "倪彩霞 gt7", "295-204 2份"]);
+        assert_eq!(
+            spec.entries,
+            vec!["295-909 6份", "倪彩霞 gt7", "295-204 2份"]
+        );
         assert_eq!(spec.note.as_deref(), Some("三点截单"));
     }
 
@@ -609,8 +649,14 @@ mod tests {
         assert_eq!(reply_intent("退出"), Some(ReplyIntent::Leave));
         assert_eq!(reply_intent("好的"), None);
         assert_eq!(reply_intent("+"), None);
-        assert_eq!(entry_text_of_message("接龙 小王 2份").as_deref(), Some("小王 2份"));
-        assert_eq!(entry_text_of_message("/join@qunbot 3份").as_deref(), Some("3份"));
+        assert_eq!(
+            entry_text_of_message("接龙 小王 2份").as_deref(),
+            Some("小王 2份")
+        );
+        assert_eq!(
+            entry_text_of_message("/join@qunbot 3份").as_deref(),
+            Some("3份")
+        );
         assert_eq!(numbered("12、张三"), Some("张三"));
         assert_eq!(numbered("2026-12-01"), None);
     }

@@ -84,9 +84,7 @@ pub fn pages(cx: &Cx<'_>, list: &List, text: &str) -> Vec<String> {
     let mut pages: Vec<String> = vec![String::new()];
     for text_line in text.lines() {
         let current = pages.last_mut().expect("one page at least");
-        if !current.is_empty()
-            && current.chars().count() + text_line.chars().count() + 1 > budget
-        {
+        if !current.is_empty() && current.chars().count() + text_line.chars().count() + 1 > budget {
             pages.push(String::new());
         }
         let current = pages.last_mut().expect("one page at least");
