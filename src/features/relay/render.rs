@@ -11,8 +11,13 @@ use crate::core::context::Cx;
 use crate::core::i18n::Language;
 
 /// A line as the list shows it: `3. 小王 2份`; a line taken over from WeChat has no name.
+/// A member who writes their own name first (`接龙 小王 2份`, the WeChat habit) is not named twice.
 fn line(number: usize, entry: &Entry) -> String {
-    let text = format!("{} {}", entry.name, entry.content);
+    let text = if entry.content.starts_with(entry.name.as_str()) {
+        entry.content.clone()
+    } else {
+        format!("{} {}", entry.name, entry.content)
+    };
     format!("{number}. {}", text.trim())
 }
 
@@ -68,6 +73,7 @@ pub fn list_text(cx: &Cx<'_>, list: &List, entries: &[Entry], export: bool) -> S
             capacity => list.capacity,
             deadline => list.deadline_at.map(|at| when(at, cx.group.timezone, cx.language())),
             closed => !list.is_open(),
+            one_per_member => list.one_per_member(),
             export,
         },
     )
