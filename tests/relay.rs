@@ -426,3 +426,69 @@ async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_list_longer_than_one_message_is_split_into_pages_and_shrinks_back() {
+    let test = TestDb::sqlite().await;
+    let db = &test.db;
+    let start = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+    let clock = ManualClock::starting_at(start);
+    let port = Arc::new(RecordingPort::default());
+    let engine = engine(db, &clock, port.clone());
+    let deliverer = Deliverer {
+        db: db.clone(),
+        port: port.clone(),
+        clock: Arc::new(clock.clone()),
+    };
+    let mut events = vec![(1, message(member(0), 1, "接龙 长名单", start))];
+    // 60 lines of about 110 characters: about 6,600 characters, two messages' worth.
+    for n in 1..=60 {
+        let text = format!("/join {n:02} {}", "长".repeat(100));
+        events.push((1 + n, message(member(n), 1 + n, &text, start)));
+    }
+    inbox::store_batch(db, "tg", &events, start).await.unwrap();
+    engine.handle_pending().await.unwrap();
+    deliver_until_empty(&deliverer, || true).await;
+    let first = outbox::message_by_key(db, GROUP, "relay:1").await.unwrap();
+    let second = outbox::message_by_key(db, GROUP, "relay:1:2")
+        .await
+        .unwrap();
+    assert!(first.is_some() && second.is_some(), "two pages were posted");
+    let shown: String = port
+        .actions()
+        .iter()
+        .rev()
+        .filter_map(|action| match action {
+            Action::Send { text, .. } | Action::Edit { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for text in port.texts() {
+        assert!(text.chars().count() <= 4096, "every page fits one message");
+    }
+    for n in 1..=60 {
+        assert!(
+            shown.contains(&format!(". m{n} {n:02} ")),
+            "line {n} is shown"
+        );
+    }
+    assert!(shown.contains("（续，第 2/2 页）"), "{shown}");
+
+    // Forty leave: the list fits one message again and the second page goes.
+    let leaves: Vec<(i64, Event)> = (1..=40)
+        .map(|n| (100 + n, message(member(n), 100 + n, "/leave", start)))
+        .collect();
+    inbox::store_batch(db, "tg", &leaves, start).await.unwrap();
+    engine.handle_pending().await.unwrap();
+    deliver_until_empty(&deliverer, || true).await;
+    assert!(
+        port.actions().iter().any(|action| matches!(
+            action,
+            Action::Delete { message: MessageRef::Id(id), .. } if Some(*id) == second
+        )),
+        "the empty second page is deleted"
+    );
+    test.finish().await;
+}

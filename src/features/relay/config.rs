@@ -96,3 +96,50 @@ impl RelaySettings {
         settings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn a_group_overrides_the_defaults_and_bad_values_are_placed() {
+        let source = r#"
+[defaults.relay]
+remind_before_minutes = 15
+one_entry_per_member = false
+
+[groups."-7".relay]
+who_can_create = "admins"
+"#;
+        let settings = Settings::from_toml("q.toml", source).unwrap();
+        let group = &settings.group(-7).relay;
+        assert_eq!(group.who_can_create, WhoCanCreate::Admins);
+        assert_eq!(
+            group.remind_before_minutes, 15,
+            "inherited from the defaults"
+        );
+        assert!(!group.one_entry_per_member);
+        assert_eq!(settings.defaults.relay.max_open_lists, 10);
+
+        let bad = "[defaults.relay]\nwho_can_create = \"everyone\"\nmax_open_lists = 0\n";
+        let errors = Settings::from_toml("q.toml", bad).unwrap_err().to_string();
+        assert!(
+            errors.contains(
+                "q.toml:2:18: relay.who_can_create `everyone` must be \"anyone\" or \"admins\""
+            ),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("q.toml:3:18: relay.max_open_lists must be between 1 and 100"),
+            "{errors}"
+        );
+        let unknown = Settings::from_toml("q.toml", "[defaults.relay]\ncapacity = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("q.toml:2:1") && unknown.contains("capacity"),
+            "{unknown}"
+        );
+    }
+}

@@ -51,32 +51,40 @@ pub fn when(at: i64, zone: Tz, language: Language) -> String {
 /// the WeChat-format export.
 pub fn list_text(cx: &Cx<'_>, list: &List, entries: &[Entry], export: bool) -> String {
     let (listed, waiting) = split_waitlist(list, entries);
-    let lines: Vec<String> = listed
-        .iter()
-        .enumerate()
-        .map(|(i, e)| line(i + 1, e))
-        .collect();
-    let waitlist: Vec<String> = waiting
-        .iter()
-        .enumerate()
-        .map(|(i, e)| line(i + 1, e))
-        .collect();
-    cx.text(
-        "relay.list",
-        context! {
-            title => &list.title,
-            example => &list.example,
-            note => &list.note,
-            lines, waitlist,
-            count => listed.len(),
-            waiting => waiting.len(),
-            capacity => list.capacity,
-            deadline => list.deadline_at.map(|at| when(at, cx.group.timezone, cx.language())),
-            closed => !list.is_open(),
-            one_per_member => list.one_per_member(),
-            export,
-        },
-    )
+    let closed = !list.is_open();
+    let mut parts = vec![cx.text(
+        "relay.list_head",
+        context! { title => &list.title, example => &list.example, closed => closed && !export },
+    )];
+    parts.push(String::new());
+    parts.extend(listed.iter().enumerate().map(|(i, e)| line(i + 1, e)));
+    if listed.is_empty() && !export {
+        parts.push(cx.text("relay.list_empty", context! {}));
+    }
+    if !waiting.is_empty() {
+        parts.push(String::new());
+        parts.push(cx.text("relay.list_waitlist", context! {}));
+        parts.extend(waiting.iter().enumerate().map(|(i, e)| line(i + 1, e)));
+    }
+    if let Some(note) = &list.note {
+        parts.push(String::new());
+        parts.push(note.clone());
+    }
+    if !export {
+        parts.push(String::new());
+        parts.push(cx.text(
+            "relay.list_status",
+            context! {
+                count => listed.len(),
+                waiting => waiting.len(),
+                capacity => list.capacity,
+                deadline => list.deadline_at.map(|at| when(at, cx.group.timezone, cx.language())),
+                closed,
+                one_per_member => list.one_per_member(),
+            },
+        ));
+    }
+    parts.join("\n")
 }
 
 /// The live text cut into messages Telegram accepts, at line ends; pages after the first say
