@@ -377,12 +377,17 @@ async fn create(
     let Some(list) = queries::list(cx.tx, id).await? else {
         return Ok(());
     };
-    show(cx, &list, Some(message)).await
+    show(cx, &list, Some(message)).await?;
+    Ok(())
 }
 
 /// Puts the list's current state in its message(s): the first page is sent in reply to
-/// `creating_message` when the list is new, edited otherwise.
-async fn show(cx: &mut Cx<'_>, list: &List, creating_message: Option<MessageId>) -> FeatureResult {
+/// `creating_message` when the list is new, edited otherwise. Returns the lines shown.
+async fn show(
+    cx: &mut Cx<'_>,
+    list: &List,
+    creating_message: Option<MessageId>,
+) -> FeatureResult<Vec<Entry>> {
     let entries = queries::entries(cx.tx, list.id).await?;
     let text = render::list_text(cx, list, &entries, false);
     let pages = render::pages(cx, list, &text);
@@ -420,7 +425,7 @@ async fn show(cx: &mut Cx<'_>, list: &List, creating_message: Option<MessageId>)
         });
     }
     queries::touch(cx.tx, list.id, pages.len() as i64).await?;
-    Ok(())
+    Ok(entries)
 }
 
 /// 1-based place of a line among the list's lines.
@@ -480,8 +485,7 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
         // The same update handled again: its line is there already.
         return Ok(());
     };
-    show(cx, list, None).await?;
-    let entries = queries::entries(cx.tx, list.id).await?;
+    let entries = show(cx, list, None).await?;
     let rank = rank_of(&entries, entry);
     let listed = render::split_waitlist(list, &entries).0.len();
     if rank > listed {
@@ -539,7 +543,8 @@ async fn edit_by_message(
         return Ok(());
     }
     queries::set_content(cx.tx, entry, &content, at(cx)).await?;
-    show(cx, &list, None).await
+    show(cx, &list, None).await?;
+    Ok(())
 }
 
 async fn leave(cx: &mut Cx<'_>, list: &List, member: &User, via: Via) -> FeatureResult {
@@ -642,8 +647,7 @@ async fn close(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
     let Some(list) = queries::list(cx.tx, list.id).await? else {
         return Ok(());
     };
-    show(cx, &list, None).await?;
-    let entries = queries::entries(cx.tx, list.id).await?;
+    let entries = show(cx, &list, None).await?;
     let (listed, waiting) = render::split_waitlist(&list, &entries);
     let text = cx.text(
         "relay.closed_announce",
