@@ -497,7 +497,10 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
         } else {
             None
         };
-        let toast = cx.text("relay.joined", context! { rank, example });
+        let toast = cx.text(
+            "relay.joined",
+            context! { rank, example, one_per_member => list.one_per_member() },
+        );
         via.done(cx, "👍", toast);
     }
     Ok(())
@@ -651,7 +654,10 @@ async fn close(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
     let (listed, waiting) = render::split_waitlist(&list, &entries);
     let text = cx.text(
         "relay.closed_announce",
-        context! { title => &list.title, count => listed.len(), waiting => waiting.len() },
+        context! {
+            title => &list.title, count => listed.len(), waiting => waiting.len(),
+            one_per_member => list.one_per_member(),
+        },
     );
     send(cx, &list, text);
     Ok(())
@@ -688,7 +694,7 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
     let count = render::split_waitlist(list, &entries).0.len();
     let caption = cx.text(
         "relay.export_caption",
-        context! { title => &list.title, count },
+        context! { title => &list.title, count, one_per_member => list.one_per_member() },
     );
     let chat = cx.chat();
     let wechat = render::list_text(cx, list, &entries, true);
@@ -728,7 +734,7 @@ async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
             "relay.lists_line",
             context! {
                 n => index + 1, title => list.title.lines().next().unwrap_or_default(),
-                count, capacity => list.capacity,
+                count, capacity => list.capacity, one_per_member => list.one_per_member(),
                 deadline => list.deadline_at.map(|at| render::when(at, cx.group.timezone, cx.language())),
             },
         ));
