@@ -6,6 +6,7 @@
 //! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`;
 //!   change with a reply `修改 新内容` (or, in one-line-per-member lists, another `接龙 内容`) or by
 //!   editing the message one joined with; leave with ➖, a reply `退出`/`-1`, or `/leave`.
+//!   The creator or an admin closes it with 🔒 or a reply `截止`.
 //!   Buttons cannot take text, so ✏️ explains these ways.
 //! - Beyond the limit lines go to the waitlist (候补); when someone leaves, the first waiting
 //!   member moves up and is told so.
@@ -115,6 +116,7 @@ impl Feature for Relay {
                     ReplyIntent::Join(text) => join(cx, &list, &message.from, &text, via).await,
                     ReplyIntent::Edit(text) => edit(cx, &list, &message.from, &text, via).await,
                     ReplyIntent::Leave => leave(cx, &list, &message.from, via).await,
+                    ReplyIntent::Close => close_by_member(cx, &list, &message.from, via).await,
                 }
             }
             EventKind::ButtonPressed {
@@ -667,6 +669,10 @@ async fn remind(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
     let Some(deadline) = list.deadline_at else {
         return Ok(());
     };
+    // Fired late (the bot was down): past the deadline a reminder only confuses.
+    if cx.now.timestamp() >= deadline {
+        return Ok(());
+    }
     let entries = queries::entries(cx.tx, list.id).await?;
     let count = render::split_waitlist(list, &entries).0.len();
     let minutes = DateTime::<Utc>::from_timestamp(deadline, 0)

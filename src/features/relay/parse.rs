@@ -274,7 +274,8 @@ pub fn duration(text: &str) -> Option<Duration> {
         "d" | "天" | "days" => Duration::try_days(amount),
         _ => None,
     }?;
-    (duration > Duration::zero()).then_some(duration)
+    // A list runs for a year at most; anything longer is a typo (and would overflow a date).
+    (duration > Duration::zero() && duration <= Duration::days(366)).then_some(duration)
 }
 
 fn weekday(word: &str) -> Option<Weekday> {
@@ -464,6 +465,8 @@ pub enum ReplyIntent {
     Edit(String),
     /// `-1`, `退出`, `取消`: take my line off.
     Leave,
+    /// `截止`, `结束接龙`: close the list (its creator or an admin).
+    Close,
 }
 
 /// Reads a reply to a list; `None` for ordinary conversation.
@@ -474,6 +477,9 @@ pub fn reply_intent(text: &str) -> Option<ReplyIntent> {
         "-1" | "－1" | "退出" | "取消" | "退出接龙" | "取消接龙" | "不去了" | "leave"
     ) {
         return Some(ReplyIntent::Leave);
+    }
+    if matches!(text, "截止" | "结束" | "结束接龙" | "截止接龙" | "close") {
+        return Some(ReplyIntent::Close);
     }
     for prefix in ["修改", "改成", "edit"] {
         if let Some(rest) = text.strip_prefix(prefix) {
@@ -573,6 +579,7 @@ mod tests {
         assert_eq!(local("周八 18:00"), "-");
         assert_eq!(local("明天 25:00"), "-");
         assert_eq!(local("soon"), "-");
+        assert_eq!(local("99999999d"), "-", "too far to be meant");
     }
 
     #[test]
@@ -647,6 +654,7 @@ mod tests {
             Some(ReplyIntent::Edit("两份".into()))
         );
         assert_eq!(reply_intent("退出"), Some(ReplyIntent::Leave));
+        assert_eq!(reply_intent("截止"), Some(ReplyIntent::Close));
         assert_eq!(reply_intent("好的"), None);
         assert_eq!(reply_intent("+"), None);
         assert_eq!(
