@@ -492,3 +492,100 @@ async fn a_list_longer_than_one_message_is_split_into_pages_and_shrinks_back() {
     );
     test.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let config = format!(
+        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
+        fake.url()
+    );
+    let prepared = prepare(Settings::from_toml("test.toml", &config).unwrap()).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(qunbot::telegram::run_until(
+        prepared,
+        fake.token().to_owned(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let group = -1_001_234_567_891;
+    fake.push_update(FakeBotApi::group_text(
+        group,
+        (7, "Ann"),
+        "接龙 周六爬山",
+        Utc::now().timestamp(),
+    ));
+    let wait = Duration::from_secs(30);
+    fake.wait_for_call("sendMessage", 1, wait).await;
+    let db = Db::connect(&db_url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + wait;
+    let list_id = loop {
+        if let Some(id) = outbox::message_by_key(&db, group, "relay:1").await.unwrap() {
+            break id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the list was never remembered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    db.close().await;
+    for n in 0..MEMBERS {
+        fake.push_update(FakeBotApi::callback_query(
+            group,
+            (1000 + n, &format!("m{n}")),
+            list_id,
+            "relay:j:1",
+        ));
+    }
+    fake.wait_for_call("answerCallbackQuery", MEMBERS as usize, wait)
+        .await;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let complete = fake.calls_to("editMessageText").iter().any(|c| {
+            c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("已接 200 人"))
+        });
+        if complete {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the list never showed everyone"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let edits = fake.calls_to("editMessageText");
+    let last = edits.last().unwrap().params["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..MEMBERS {
+        assert!(
+            last.contains(&format!("\n{}. m{n}\n", n + 1)),
+            "line {n} in {last}"
+        );
+    }
+    assert!(edits.len() <= 10, "edits are coalesced: {}", edits.len());
+    for pair in edits.windows(2) {
+        assert!(
+            pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(2900),
+            "edits come at most every 3 s, within Telegram's 20 a minute per group"
+        );
+    }
+    assert_eq!(
+        fake.calls_to("sendMessage").len(),
+        1,
+        "no message per member"
+    );
+    let _ = stop_tx.send(());
+    tokio::time::timeout(wait, task)
+        .await
+        .expect("run stops")
+        .unwrap()
+        .unwrap();
+}
