@@ -6,7 +6,8 @@
 //! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`;
 //!   change with a reply `修改 新内容` (or, in one-line-per-member lists, another `接龙 内容`) or by
 //!   editing the message one joined with; leave with ➖, a reply `退出`/`-1`, or `/leave`.
-//!   The creator or an admin closes it with 🔒 or a reply `截止`.
+//!   The creator or an admin closes it with 🔒 or a reply `截止`, and takes any line off with a
+//!   reply `删除 3` / `删除 候补 1`.
 //!   Buttons cannot take text, so ✏️ explains these ways.
 //! - Beyond the limit lines go to the waitlist (候补); when someone leaves, the first waiting
 //!   member moves up and is told so.
@@ -117,6 +118,7 @@ impl Feature for Relay {
                     ReplyIntent::Edit(text) => edit(cx, &list, &message.from, &text, via).await,
                     ReplyIntent::Leave => leave(cx, &list, &message.from, via).await,
                     ReplyIntent::Close => close_by_member(cx, &list, &message.from, via).await,
+                    ReplyIntent::Remove(line) => remove(cx, &list, &message.from, line, via).await,
                 }
             }
             EventKind::ButtonPressed {
@@ -183,7 +185,9 @@ enum Via {
 }
 
 impl Via {
-    /// A quiet acknowledgement: it costs nothing against the group's message budget.
+    /// A quiet acknowledgement: it costs nothing against the group's message budget. Queued
+    /// before the list's edit, which delivery may hold back a few seconds to pace edits, so the
+    /// member's button stops spinning at once.
     fn done(&self, cx: &mut Cx<'_>, emoji: &str, toast: String) {
         match self {
             Via::Button(callback_id) => cx.queue(Action::AnswerButton {
@@ -391,7 +395,18 @@ async fn show(
     creating_message: Option<MessageId>,
 ) -> FeatureResult<Vec<Entry>> {
     let entries = queries::entries(cx.tx, list.id).await?;
-    let text = render::list_text(cx, list, &entries, false);
+    show_lines(cx, list, &entries, creating_message).await?;
+    Ok(entries)
+}
+
+/// `show` with the lines already read.
+async fn show_lines(
+    cx: &mut Cx<'_>,
+    list: &List,
+    entries: &[Entry],
+    creating_message: Option<MessageId>,
+) -> FeatureResult {
+    let text = render::list_text(cx, list, entries, false);
     let pages = render::pages(cx, list, &text);
     let chat = cx.chat();
     for (index, page) in pages.iter().enumerate() {
@@ -427,7 +442,7 @@ async fn show(
         });
     }
     queries::touch(cx.tx, list.id, pages.len() as i64).await?;
-    Ok(entries)
+    Ok(())
 }
 
 /// 1-based place of a line among the list's lines.
@@ -453,9 +468,9 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
     {
         if !text.is_empty() && text != mine.content {
             queries::set_content(cx.tx, mine.id, &text, at(cx)).await?;
-            show(cx, list, None).await?;
             let toast = cx.text("relay.edited", context! {});
             via.done(cx, "✍", toast);
+            show(cx, list, None).await?;
         } else {
             let entries = queries::entries(cx.tx, list.id).await?;
             let rank = rank_of(&entries, mine.id);
@@ -487,7 +502,7 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
         // The same update handled again: its line is there already.
         return Ok(());
     };
-    let entries = show(cx, list, None).await?;
+    let entries = queries::entries(cx.tx, list.id).await?;
     let rank = rank_of(&entries, entry);
     let listed = render::split_waitlist(list, &entries).0.len();
     if rank > listed {
@@ -505,7 +520,7 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
         );
         via.done(cx, "👍", toast);
     }
-    Ok(())
+    show_lines(cx, list, &entries, None).await
 }
 
 async fn edit(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via) -> FeatureResult {
@@ -520,9 +535,9 @@ async fn edit(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
         return Ok(());
     };
     queries::set_content(cx.tx, mine.id, text, at(cx)).await?;
-    show(cx, list, None).await?;
     let toast = cx.text("relay.edited", context! {});
     via.done(cx, "✍", toast);
+    show(cx, list, None).await?;
     Ok(())
 }
 
@@ -563,18 +578,66 @@ async fn leave(cx: &mut Cx<'_>, list: &List, member: &User, via: Via) -> Feature
         via.tell(cx, text, false);
         return Ok(());
     };
+    let toast = cx.text("relay.left", context! {});
+    via.done(cx, "👌", toast);
+    take_off(cx, list, mine.id).await
+}
+
+/// The creator or an admin takes a line off: `删除 3` (line 3) or `删除 候补 1` (the first
+/// waiting line). The only way to remove a line taken over from a pasted WeChat list.
+async fn remove(
+    cx: &mut Cx<'_>,
+    list: &List,
+    member: &User,
+    line: parse::LineNumber,
+    via: Via,
+) -> FeatureResult {
+    if cx.role < Role::Admin && member.id != list.created_by {
+        let text = cx.text("relay.remove_not_allowed", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    if !list.is_open() {
+        let text = cx.text("relay.closed", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    let entries = queries::entries(cx.tx, list.id).await?;
+    let (listed, waiting) = render::split_waitlist(list, &entries);
+    let target = match line {
+        parse::LineNumber::Listed(n) => n.checked_sub(1).and_then(|i| listed.get(i)),
+        parse::LineNumber::Waiting(n) => n.checked_sub(1).and_then(|i| waiting.get(i)),
+    };
+    let Some(target) = target else {
+        let text = cx.text("relay.no_such_line", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    };
+    let (id, removed) = (target.id, render::line(0, target));
+    via.done(cx, "👌", String::new());
+    take_off(cx, list, id).await?;
+    cx.audit(
+        Some(member),
+        None,
+        "relay.remove",
+        &format!("{}: {}", list.title, removed.trim_start_matches("0. ")),
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// Deletes a line and shows the list; a place freed on a full list goes to the first waiting
+/// line, whose member is told.
+async fn take_off(cx: &mut Cx<'_>, list: &List, entry: i64) -> FeatureResult {
     let before = queries::entries(cx.tx, list.id).await?;
     let listed = render::split_waitlist(list, &before).0.len();
-    let index = rank_of(&before, mine.id).saturating_sub(1);
-    // Leaving a place on the list lets the first waiting line move up.
+    let index = rank_of(&before, entry).saturating_sub(1);
     let promoted = (index < listed)
         .then(|| before.get(listed))
         .flatten()
         .cloned();
-    queries::delete_entry(cx.tx, mine.id).await?;
+    queries::delete_entry(cx.tx, entry).await?;
     show(cx, list, None).await?;
-    let toast = cx.text("relay.left", context! {});
-    via.done(cx, "👌", toast);
     if let Some(promoted) = promoted.filter(|p| p.user_id.is_some()) {
         let who = match &promoted.username {
             Some(username) => format!("@{username}"),
@@ -633,10 +696,9 @@ async fn close_by_member(cx: &mut Cx<'_>, list: &List, member: &User, via: Via) 
         via.tell(cx, text, false);
         return Ok(());
     }
-    close(cx, list).await?;
     let toast = cx.text("relay.closed_done", context! {});
     via.done(cx, "👌", toast);
-    Ok(())
+    close(cx, list).await
 }
 
 /// Closes a list (its deadline came, or its creator or an admin closed it): the message shows
@@ -702,6 +764,8 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
         "relay.export_caption",
         context! { title => &list.title, count, one_per_member => list.one_per_member() },
     );
+    let text = cx.text("relay.exported", context! {});
+    via.done(cx, "👌", text);
     let chat = cx.chat();
     let wechat = render::list_text(cx, list, &entries, true);
     cx.queue(Action::SendDocument {
@@ -719,8 +783,6 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
         thread: list.thread_id,
     });
     queries::mark_exported(cx.tx, list.id, list.version).await?;
-    let text = cx.text("relay.exported", context! {});
-    via.done(cx, "👌", text);
     Ok(())
 }
 

@@ -467,6 +467,37 @@ pub enum ReplyIntent {
     Leave,
     /// `截止`, `结束接龙`: close the list (its creator or an admin).
     Close,
+    /// `删除 3`, `删除 候补 1`: take a line off (its creator or an admin).
+    Remove(LineNumber),
+}
+
+/// A line as the list numbers it: on the list proper, or on the waitlist (numbered from 1 too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineNumber {
+    Listed(usize),
+    Waiting(usize),
+}
+
+/// `3`, `候补 1`, `候补1`, `waitlist 1`.
+fn line_number(text: &str) -> Option<LineNumber> {
+    let text = text.trim().trim_start_matches(['第', '#']).trim();
+    let (waiting, number) = match text
+        .strip_prefix("候补")
+        .or_else(|| text.strip_prefix("waitlist"))
+    {
+        Some(rest) => (true, rest.trim()),
+        None => (false, text),
+    };
+    let number: usize = number
+        .trim_end_matches(['条', '个', '位'])
+        .trim()
+        .parse()
+        .ok()?;
+    Some(if waiting {
+        LineNumber::Waiting(number)
+    } else {
+        LineNumber::Listed(number)
+    })
 }
 
 /// Reads a reply to a list; `None` for ordinary conversation.
@@ -480,6 +511,11 @@ pub fn reply_intent(text: &str) -> Option<ReplyIntent> {
     }
     if matches!(text, "截止" | "结束" | "结束接龙" | "截止接龙" | "close") {
         return Some(ReplyIntent::Close);
+    }
+    for prefix in ["删除", "删掉", "remove"] {
+        if let Some(line) = text.strip_prefix(prefix).and_then(line_number) {
+            return Some(ReplyIntent::Remove(line));
+        }
     }
     for prefix in ["修改", "改成", "edit"] {
         if let Some(rest) = text.strip_prefix(prefix) {
@@ -655,6 +691,15 @@ mod tests {
         );
         assert_eq!(reply_intent("退出"), Some(ReplyIntent::Leave));
         assert_eq!(reply_intent("截止"), Some(ReplyIntent::Close));
+        assert_eq!(
+            reply_intent("删除 3"),
+            Some(ReplyIntent::Remove(LineNumber::Listed(3)))
+        );
+        assert_eq!(
+            reply_intent("删除 候补1"),
+            Some(ReplyIntent::Remove(LineNumber::Waiting(1)))
+        );
+        assert_eq!(reply_intent("删除 那个"), None);
         assert_eq!(reply_intent("好的"), None);
         assert_eq!(reply_intent("+"), None);
         assert_eq!(

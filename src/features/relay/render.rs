@@ -12,7 +12,7 @@ use crate::core::i18n::Language;
 
 /// A line as the list shows it: `3. 小王 2份`; a line taken over from WeChat has no name.
 /// A member who writes their own name first (`接龙 小王 2份`, the WeChat habit) is not named twice.
-fn line(number: usize, entry: &Entry) -> String {
+pub fn line(number: usize, entry: &Entry) -> String {
     let text = if entry.content.starts_with(entry.name.as_str()) {
         entry.content.clone()
     } else {
