@@ -291,6 +291,21 @@ async fn create(
     message: MessageId,
     description: &str,
 ) -> FeatureResult {
+    let parsed = parse::list_spec(description);
+    // WeChat habit: copy the list, add one's line, send it all back. Against an open list of
+    // the same title that is a join, not a new list.
+    if let Ok(spec) = &parsed
+        && !spec.entries.is_empty()
+    {
+        let chat = cx.chat();
+        let open = queries::open_lists(cx.tx, chat).await?;
+        if let Some(list) = open
+            .iter()
+            .find(|list| same_title(&list.title, &spec.title))
+        {
+            return continue_list(cx, list, creator, &spec.entries, Via::Message(message)).await;
+        }
+    }
     let settings = cx.group.relay.clone();
     if settings.who_can_create == WhoCanCreate::Admins && cx.role < Role::Admin {
         let text = cx.text("relay.create_admins_only", context! {});
@@ -306,7 +321,7 @@ async fn create(
         cx.reply(text);
         return Ok(());
     }
-    let spec = match parse::list_spec(description) {
+    let spec = match parsed {
         Ok(spec) => spec,
         Err(error) => {
             let text = match error {
@@ -384,6 +399,67 @@ async fn create(
         return Ok(());
     };
     show(cx, &list, Some(message)).await?;
+    Ok(())
+}
+
+/// Titles compared as members see them: spacing aside.
+fn same_title(a: &str, b: &str) -> bool {
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(a) == words(b)
+}
+
+/// A pasted copy of an open list with lines added: the lines the list does not have yet are
+/// the member's (in a one-line-per-member list, the last of them).
+async fn continue_list(
+    cx: &mut Cx<'_>,
+    list: &List,
+    member: &User,
+    pasted: &[String],
+    via: Via,
+) -> FeatureResult {
+    let entries = queries::entries(cx.tx, list.id).await?;
+    let normalize = |text: &str| text.split_whitespace().collect::<String>();
+    let known: Vec<String> = entries
+        .iter()
+        .flat_map(|e| [normalize(&render::line_text(e)), normalize(&e.content)])
+        .collect();
+    // Lines are added at the end, as in WeChat: what follows the last line the list knows is
+    // new (a stale copy of someone else's line earlier on is not taken for the member's).
+    let first_new = pasted
+        .iter()
+        .rposition(|line| known.contains(&normalize(line)))
+        .map_or(0, |last_known| last_known + 1);
+    let new_lines: Vec<&String> = pasted[first_new..].iter().collect();
+    let Some(last) = new_lines.last() else {
+        if !list.is_open() {
+            let text = cx.text("relay.closed", context! {});
+            via.tell(cx, text, false);
+        } else {
+            via.done(cx, "👌", String::new());
+        }
+        return Ok(());
+    };
+    if list.one_per_member() || new_lines.len() == 1 {
+        return join(cx, list, member, last, via).await;
+    }
+    for (index, line) in new_lines.iter().enumerate() {
+        queries::insert_entry(
+            cx.tx,
+            &NewEntry {
+                list: list.id,
+                source: &format!("{}:{}", via.source(), index + 1),
+                user: Some(member.id),
+                username: member.username.as_deref(),
+                name: &member.display_name(),
+                content: line,
+                message: None,
+                at: at(cx),
+            },
+        )
+        .await?;
+    }
+    via.done(cx, "👍", String::new());
+    show(cx, list, None).await?;
     Ok(())
 }
 
@@ -613,14 +689,14 @@ async fn remove(
         via.tell(cx, text, false);
         return Ok(());
     };
-    let (id, removed) = (target.id, render::line(0, target));
+    let (id, removed) = (target.id, render::line_text(target));
     via.done(cx, "👌", String::new());
     take_off(cx, list, id).await?;
     cx.audit(
         Some(member),
         None,
         "relay.remove",
-        &format!("{}: {}", list.title, removed.trim_start_matches("0. ")),
+        &format!("{}: {removed}", list.title),
     )
     .await
     .map_err(Into::into)

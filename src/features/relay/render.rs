@@ -13,12 +13,17 @@ use crate::core::i18n::Language;
 /// A line as the list shows it: `3. 小王 2份`; a line taken over from WeChat has no name.
 /// A member who writes their own name first (`接龙 小王 2份`, the WeChat habit) is not named twice.
 pub fn line(number: usize, entry: &Entry) -> String {
+    format!("{number}. {}", line_text(entry))
+}
+
+/// A line without its number.
+pub fn line_text(entry: &Entry) -> String {
     let text = if entry.content.starts_with(entry.name.as_str()) {
         entry.content.clone()
     } else {
         format!("{} {}", entry.name, entry.content)
     };
-    format!("{number}. {}", text.trim())
+    text.trim().to_owned()
 }
 
 /// The lines on the list proper and those on the waitlist (候补), each numbered from 1.
