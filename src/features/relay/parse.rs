@@ -93,6 +93,12 @@ fn option(line: &str) -> Option<Opt<'_>> {
     if needs_separator && !rest.is_empty() && !rest.starts_with([':', '：', ' ', '\u{3000}']) {
         return None;
     }
+    // "名额有限", "提醒大家带水": ordinary words, unless a number follows.
+    if matches!(*keyword, "名额" | "提醒" | "提前提醒")
+        && !value.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
     Some(match *keyword {
         "例" | "example" => Opt::Example(value),
         "人数上限" | "上限" | "名额" | "limit" | "max" => Opt::Capacity(value),
@@ -129,26 +135,46 @@ fn clip(text: &str) -> String {
 }
 
 /// Splits options written on the title line (`周六爬山 上限 30 截止 周五 18:00`) onto lines
-/// of their own. An option word only counts after a space.
-fn split_inline_options(line: &str) -> Vec<&str> {
+/// of their own. An option word only counts after a space and with a value that reads, so a
+/// title such as `周六爬山 名额有限` or `读书会 提醒大家带书` stays whole.
+fn split_inline_options(line: &str) -> Vec<String> {
     let mut cuts = Vec::new();
     for (at, c) in line.char_indices() {
         if !(c == ' ' || c == '\u{3000}') {
             continue;
         }
         let after = &line[at + c.len_utf8()..];
-        if option(after).is_some() && !matches!(option(after), Some(Opt::Note(_))) {
+        if option(after).is_some_and(|opt| !matches!(opt, Opt::Note(_))) {
             cuts.push(at);
         }
     }
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for cut in cuts {
-        parts.push(&line[start..cut]);
-        start = cut;
+    cuts.push(line.len());
+    let mut parts = vec![line[..cuts[0]].to_owned()];
+    for pair in cuts.windows(2) {
+        let segment = &line[pair[0]..pair[1]];
+        if reads(segment) {
+            parts.push(segment.trim().to_owned());
+        } else if let Some(last) = parts.last_mut() {
+            last.push_str(segment);
+        }
     }
-    parts.push(&line[start..]);
     parts
+}
+
+/// Whether an option's value makes sense (for options found inside a title line).
+fn reads(segment: &str) -> bool {
+    match option(segment) {
+        Some(Opt::Capacity(value)) => capacity(value).is_ok(),
+        Some(Opt::Remind(value)) => minutes(value).is_ok(),
+        Some(Opt::Deadline(value)) => {
+            // Any instant will do to see whether the words are a time at all.
+            let long_ago = Utc.with_ymd_and_hms(2000, 1, 3, 0, 0, 0).single();
+            long_ago.is_some_and(|t| deadline(value, t, chrono_tz::UTC).is_some())
+        }
+        Some(Opt::Example(value)) => !value.is_empty(),
+        Some(Opt::Note(_)) | None => false,
+        Some(_) => true,
+    }
 }
 
 /// Reads the text after `/relay` or `接龙`: a title (one or more lines), then option lines in any
@@ -160,15 +186,15 @@ pub fn list_spec(text: &str) -> Result<ListSpec, SpecError> {
     let mut seen_entries = false;
     let mut in_title = true;
     let mut after_blank = false;
-    let mut lines: Vec<&str> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if index == 0 {
             lines.extend(split_inline_options(line));
         } else {
-            lines.push(line);
+            lines.push(line.to_owned());
         }
     }
-    for raw in lines {
+    for raw in &lines {
         let line = raw.trim();
         // A header line in a paste ("#接龙" on its own) adds nothing.
         if matches!(line, "#接龙" | "#接龍" | "#Group Note") {
@@ -640,6 +666,16 @@ mod tests {
         assert_eq!(spec.title, "周六爬山");
         assert_eq!(spec.capacity, Some(30));
         assert_eq!(spec.deadline.as_deref(), Some("周五 18:00"));
+        let spec = list_spec("周六爬山 名额有限 截止报名看公告 提醒大家带水").unwrap();
+        assert_eq!(spec.title, "周六爬山 名额有限 截止报名看公告 提醒大家带水");
+        assert_eq!(
+            (spec.capacity, spec.deadline, spec.remind_minutes),
+            (None, None, None)
+        );
+        let spec = list_spec("读书会\n名额有限\n截止周五 20:00\n提醒30分钟").unwrap();
+        assert_eq!(spec.title, "读书会\n名额有限");
+        assert_eq!(spec.deadline.as_deref(), Some("周五 20:00"));
+        assert_eq!(spec.remind_minutes, Some(30));
         let spec = list_spec("Hike on Saturday limit 12 deadline 2h").unwrap();
         assert_eq!(spec.title, "Hike on Saturday");
         assert_eq!(spec.capacity, Some(12));
