@@ -589,3 +589,46 @@ async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_same_message_or_press_stored_twice_adds_one_line_even_where_members_may_add_several() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let start = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+        let clock = ManualClock::starting_at(start);
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(db, &clock, port.clone());
+        let join_text = message(member(1), 5, "/join 苹果 2斤", start);
+        let join_press = press(member(2), "cb-1", 2, "relay:j:1", start);
+        // The inbox's key is the update id; these reach it twice under different ids, which
+        // only the relay's own unique keys can catch.
+        let events = vec![
+            (1, message(member(0), 1, "接龙 团购水果\n每人多条", start)),
+            (2, join_text.clone()),
+            (3, join_text),
+            (4, join_press.clone()),
+            (5, join_press),
+            (6, message(member(1), 6, "/join 橙子 1箱", start)),
+        ];
+        inbox::store_batch(db, "tg", &events, start).await.unwrap();
+        engine.handle_pending().await.unwrap();
+        let lines: Vec<(Option<i64>, String)> = db
+            .fetch_all(
+                "SELECT user_id, content FROM relay_entries WHERE list_id = 1 ORDER BY position",
+                args![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                (Some(10_001), "苹果 2斤".to_owned()),
+                (Some(10_002), String::new()),
+                (Some(10_001), "橙子 1箱".to_owned()),
+            ],
+            "{}",
+            test.backend
+        );
+        test.finish().await;
+    }
+}
