@@ -862,6 +862,13 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
     Ok(())
 }
 
+/// A link that opens a message of a supergroup for its members (`t.me/c/…`); basic groups
+/// have none.
+fn message_link(chat: i64, message: MessageId) -> Option<String> {
+    let internal = chat.checked_neg()?.checked_sub(1_000_000_000_000)?;
+    (internal > 0).then(|| format!("https://t.me/c/{internal}/{message}"))
+}
+
 async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
     let chat = cx.chat();
     let lists = queries::open_lists(cx.tx, chat).await?;
@@ -874,11 +881,14 @@ async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
     for (index, list) in lists.iter().enumerate() {
         let count = queries::count_entries(cx.tx, list.id).await?;
         let count = list.capacity.map_or(count, |c| count.min(c));
+        let link = queries::message_of_list(cx.tx, chat, list.id)
+            .await?
+            .and_then(|message| message_link(chat, message));
         lines.push(cx.text(
             "relay.lists_line",
             context! {
                 n => index + 1, title => list.title.lines().next().unwrap_or_default(),
-                count, capacity => list.capacity, one_per_member => list.one_per_member(),
+                count, capacity => list.capacity, one_per_member => list.one_per_member(), link,
                 deadline => list.deadline_at.map(|at| render::when(at, cx.group.timezone, cx.language())),
             },
         ));
@@ -886,4 +896,19 @@ async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
     let text = cx.text("relay.lists", context! { lines });
     cx.reply(text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supergroup_messages_have_links_and_basic_groups_none() {
+        assert_eq!(
+            message_link(-1_001_234_567_890, 42).as_deref(),
+            Some("https://t.me/c/1234567890/42")
+        );
+        assert_eq!(message_link(-4242, 42), None);
+        assert_eq!(message_link(i64::MIN, 42), None);
+    }
 }

@@ -131,6 +131,17 @@ pub async fn list_of_message(tx: &mut Tx, chat: i64, message: i64) -> StoreResul
     Ok(created.map(|(id,)| id))
 }
 
+/// The id of a list's (first) message, once it has been sent.
+pub async fn message_of_list(tx: &mut Tx, chat: i64, list: i64) -> StoreResult<Option<i64>> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT message_id FROM bot_messages WHERE chat_id = $1 AND key = $2",
+            args![chat, format!("relay:{list}")],
+        )
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
 pub async fn count_open(tx: &mut Tx, chat: i64) -> StoreResult<i64> {
     let (count,): (i64,) = tx
         .fetch_one(
