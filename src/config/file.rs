@@ -94,6 +94,7 @@ pub struct GroupSection {
     #[serde(default)]
     pub moderation: Option<crate::features::moderation::config::ModerationSection>,
     pub welcome: Option<crate::features::welcome::config::WelcomeSection>,
+    pub relay: Option<crate::features::relay::config::RelaySection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,

@@ -75,6 +75,7 @@ pub struct GroupSettings {
     pub levels: crate::features::levels::LevelSettings,
     pub moderation: crate::features::moderation::config::ModerationSettings,
     pub welcome: crate::features::welcome::config::WelcomeSettings,
+    pub relay: crate::features::relay::config::RelaySettings,
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
     pub inactive: InactiveSettings,
@@ -184,6 +185,7 @@ impl Settings {
             levels: Default::default(),
             moderation: Default::default(),
             welcome: Default::default(),
+            relay: Default::default(),
             jobs: Vec::new(),
             schedule: Default::default(),
             inactive: Default::default(),
@@ -267,6 +269,9 @@ impl Settings {
                     templates,
                     &mut problems,
                 );
+            }
+            if let Some(section) = &section.relay {
+                settings.relay = settings.relay.apply(section, &mut problems);
             }
             errors.extend(
                 problems

@@ -22,7 +22,9 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
+    ("join.toml", include_str!("../../bot-commands/join.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
+    ("leave.toml", include_str!("../../bot-commands/leave.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
         "makeup.toml",
@@ -35,6 +37,11 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/points.toml"),
     ),
     ("rank.toml", include_str!("../../bot-commands/rank.toml")),
+    ("relay.toml", include_str!("../../bot-commands/relay.toml")),
+    (
+        "relays.toml",
+        include_str!("../../bot-commands/relays.toml"),
+    ),
     (
         "report.toml",
         include_str!("../../bot-commands/report.toml"),

@@ -4,6 +4,7 @@ pub mod basics;
 pub mod levels;
 pub mod members;
 pub mod moderation;
+pub mod relay;
 pub mod schedule;
 pub mod signin;
 pub mod welcome;
@@ -16,7 +17,14 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["levels", "moderation", "schedule", "signin", "welcome"];
+pub const NAMES: &[&str] = &[
+    "levels",
+    "moderation",
+    "relay",
+    "schedule",
+    "signin",
+    "welcome",
+];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -29,6 +37,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),
         Arc::new(welcome::Welcome),
+        Arc::new(relay::Relay),
     ]
 }
 

@@ -124,6 +124,19 @@ impl Simulator {
             } => {
                 let user = self.member(&who);
                 let replied = match reply_to {
+                    // `(to #8)`: a reply to the bot's message #8, as the transcript numbers it.
+                    Some(target) if target.starts_with('#') => {
+                        let Ok(id) = target[1..].parse::<MessageId>() else {
+                            return Err(SimError::Input(format!(
+                                "`{target}` is not a message number such as #8"
+                            )));
+                        };
+                        let bot = User {
+                            is_bot: true,
+                            ..User::named(BOT_ID, BOT_USERNAME)
+                        };
+                        Some((id, bot))
+                    }
                     Some(target) => {
                         let author = self.member(&target);
                         let Some(&id) = self.last_message.get(&author.id) else {

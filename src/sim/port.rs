@@ -230,6 +230,29 @@ impl ChatPort for SimPort {
                 }
                 (line, Delivered::Message(id))
             }
+            Action::SendDocument {
+                chat,
+                file_name,
+                content,
+                caption,
+                ..
+            } => {
+                world.next_message_id += 1;
+                let id = world.next_message_id;
+                let caption = caption.clone().unwrap_or_default();
+                world
+                    .messages
+                    .insert((*chat, id), (None, caption.clone(), Vec::new()));
+                let caption = if caption.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({caption})")
+                };
+                (
+                    format!("bot sends file {file_name}{caption}:\n{content}"),
+                    Delivered::Message(id),
+                )
+            }
             Action::Edit {
                 chat,
                 target,
