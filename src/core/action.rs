@@ -70,6 +70,19 @@ pub enum Action {
         #[serde(default)]
         thread: Option<MessageId>,
     },
+    /// Sends a picture (a chart) with an optional caption. The PNG travels through the outbox
+    /// as base64 so the stored action stays plain JSON.
+    SendPhoto {
+        chat: ChatId,
+        /// A name for logs and the simulator ("stats-7d.png").
+        file_name: String,
+        #[serde(with = "base64_bytes")]
+        png: Vec<u8>,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        thread: Option<MessageId>,
+    },
     /// Edits a message the bot sent. If a keyed message is not known (never sent, or its send
     /// was dropped as stale), it is sent instead and remembered under the key.
     Edit {
@@ -129,6 +142,7 @@ impl Action {
         match self {
             Action::Send { chat, .. }
             | Action::SendDocument { chat, .. }
+            | Action::SendPhoto { chat, .. }
             | Action::Edit { chat, .. }
             | Action::Delete { chat, .. }
             | Action::React { chat, .. }
@@ -147,6 +161,7 @@ impl Action {
         match &mut moved {
             Action::Send { chat, .. }
             | Action::SendDocument { chat, .. }
+            | Action::SendPhoto { chat, .. }
             | Action::Edit { chat, .. }
             | Action::Delete { chat, .. }
             | Action::React { chat, .. }
@@ -167,10 +182,27 @@ impl Action {
             self,
             Action::Send { .. }
                 | Action::SendDocument { .. }
+                | Action::SendPhoto { .. }
                 | Action::Edit { .. }
                 | Action::React { .. }
                 | Action::AnswerButton { .. }
         )
+    }
+}
+
+/// Bytes as a base64 string in the outbox's JSON.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
 }
 

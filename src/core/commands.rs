@@ -56,6 +56,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/signin.toml"),
     ),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
+    ("stats.toml", include_str!("../../bot-commands/stats.toml")),
     ("unban.toml", include_str!("../../bot-commands/unban.toml")),
     (
         "unmute.toml",

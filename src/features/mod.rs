@@ -7,6 +7,7 @@ pub mod moderation;
 pub mod relay;
 pub mod schedule;
 pub mod signin;
+pub mod stats;
 pub mod welcome;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub const NAMES: &[&str] = &[
     "relay",
     "schedule",
     "signin",
+    "stats",
     "welcome",
 ];
 
@@ -38,6 +40,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(schedule::Schedule),
         Arc::new(welcome::Welcome),
         Arc::new(relay::Relay),
+        Arc::new(stats::Stats),
     ]
 }
 

@@ -253,6 +253,36 @@ impl ChatPort for SimPort {
                     Delivered::Message(id),
                 )
             }
+            Action::SendPhoto {
+                chat,
+                file_name,
+                png,
+                caption,
+                ..
+            } => {
+                world.next_message_id += 1;
+                let id = world.next_message_id;
+                let caption = caption.clone().unwrap_or_default();
+                world
+                    .messages
+                    .insert((*chat, id), (None, caption.clone(), Vec::new()));
+                // The picture itself cannot be shown; its name, kind and size can.
+                let kind = if png.starts_with(b"\x89PNG\r\n\x1a\n") {
+                    "PNG"
+                } else {
+                    "not a PNG"
+                };
+                let size = png.len().div_ceil(1024);
+                let caption = if caption.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n{caption}")
+                };
+                (
+                    format!("bot sends photo {file_name} ({kind}, about {size} KB){caption}"),
+                    Delivered::Message(id),
+                )
+            }
             Action::Edit {
                 chat,
                 target,

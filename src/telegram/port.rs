@@ -13,7 +13,7 @@ use teloxide::adaptors::Throttle;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, BanChatMemberSetters, EditMessageTextSetters,
     PinChatMessageSetters, RestrictChatMemberSetters, SendDocumentSetters, SendMessageSetters,
-    SetMessageReactionSetters, UnbanChatMemberSetters,
+    SendPhotoSetters, SetMessageReactionSetters, UnbanChatMemberSetters,
 };
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -216,6 +216,30 @@ impl ChatPort for TelegramPort {
                         let file = InputFile::memory(content.clone().into_bytes())
                             .file_name(file_name.clone());
                         let mut request = bot.send_document(ChatId(*chat), file);
+                        if let Some(caption) = caption {
+                            // Telegram's limit on a caption.
+                            request =
+                                request.caption(caption.chars().take(1024).collect::<String>());
+                        }
+                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
+                            request = request.message_thread_id(ThreadId(MessageId(thread)));
+                        }
+                        request.into_future()
+                    })
+                    .await?;
+                Ok(Delivered::Message(i64::from(sent.id.0)))
+            }
+            Action::SendPhoto {
+                chat,
+                file_name,
+                png,
+                caption,
+                thread,
+            } => {
+                let sent = self
+                    .call(|| {
+                        let file = InputFile::memory(png.clone()).file_name(file_name.clone());
+                        let mut request = bot.send_photo(ChatId(*chat), file);
                         if let Some(caption) = caption {
                             // Telegram's limit on a caption.
                             request =

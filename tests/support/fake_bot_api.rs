@@ -18,8 +18,11 @@
 //! * `allowed_updates` is applied at delivery, also to updates pushed before the bot asked, so
 //!   tests are deterministic (Telegram may still deliver those for "a short period").
 //!
-//! Not modelled: parse_mode (text is echoed unparsed, no entities), file uploads (multipart
-//! bodies are recorded as `{}`), inline messages, forum topics beyond echoing the thread id.
+//! * Uploaded files (sendDocument, sendPhoto) are read from the multipart body; a photo must
+//!   carry PNG bytes, as Telegram refuses what it cannot decode.
+//!
+//! Not modelled: parse_mode (text is echoed unparsed, no entities), photo dimensions, inline
+//! messages, forum topics beyond echoing the thread id.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
@@ -77,6 +80,7 @@ const METHODS: &[&str] = &[
     "getChat",
     "sendChatAction",
     "sendDocument",
+    "sendPhoto",
 ];
 
 /// One request as the server saw it, failing ones included.
@@ -472,15 +476,18 @@ fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Value 
 }
 
 /// The fields of a multipart/form-data body (how teloxide sends a file): a plain field becomes a
-/// string, a file `{ "file_name": …, "content": … }` with its bytes read as UTF-8.
+/// string, a file `{ "file_name": …, "content": …, "size": …, "png": … }` with its bytes read as
+/// UTF-8 (lossily: a picture's bytes are only counted and checked for the PNG signature).
 fn multipart_fields(body: &[u8], boundary: &str) -> Map<String, Value> {
     let mut fields = Map::new();
-    let body = String::from_utf8_lossy(body);
-    for part in body.split(&format!("--{boundary}")) {
-        let Some((head, content)) = part.split_once("\r\n\r\n") else {
+    let delimiter = format!("--{boundary}").into_bytes();
+    for part in split_bytes(body, &delimiter) {
+        let Some(split) = find_bytes(part, b"\r\n\r\n") else {
             continue;
         };
-        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let head = String::from_utf8_lossy(&part[..split]);
+        let raw = &part[split + 4..];
+        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
         let attribute = |key: &str| {
             head.split(';')
                 .filter_map(|item| item.trim().strip_prefix(&format!("{key}=\"")))
@@ -490,13 +497,35 @@ fn multipart_fields(body: &[u8], boundary: &str) -> Map<String, Value> {
         let Some(name) = attribute("name") else {
             continue;
         };
+        let content = String::from_utf8_lossy(raw);
         let value = match attribute("filename") {
-            Some(file_name) => json!({ "file_name": file_name, "content": content }),
-            None => Value::String(content.to_owned()),
+            Some(file_name) => json!({
+                "file_name": file_name,
+                "content": content,
+                "size": raw.len(),
+                "png": raw.starts_with(b"\x89PNG\r\n\x1a\n"),
+            }),
+            None => Value::String(content.into_owned()),
         };
         fields.insert(name, value);
     }
     fields
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn split_bytes<'a>(mut body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    while let Some(at) = find_bytes(body, delimiter) {
+        parts.push(&body[..at]);
+        body = &body[at + delimiter.len()..];
+    }
+    parts.push(body);
+    parts
 }
 
 fn canonical_method(sent: &str) -> String {
@@ -619,6 +648,7 @@ impl Store {
             })),
             "sendMessage" => self.send_message(p),
             "sendDocument" => self.send_document(p),
+            "sendPhoto" => self.send_photo(p),
             "editMessageText" => self.edit_message_text(p),
             "deleteMessage" => {
                 let key = (chat_id(p)?, int(p, "message_id").unwrap_or(0));
@@ -772,6 +802,35 @@ impl Store {
         let mut message = json!({
             "message_id": id, "from": bot_user(), "chat": self.chat(chat), "date": now(),
             "document": { "file_id": format!("doc{id}"), "file_unique_id": format!("u{id}"), "file_name": file_name },
+        });
+        if let Some(caption) = string(p, "caption") {
+            if caption.chars().count() > 1024 {
+                return Err(bad_request("message caption is too long"));
+            }
+            message["caption"] = json!(caption);
+        }
+        if let Some(thread) = int(p, "message_thread_id") {
+            message["message_thread_id"] = json!(thread);
+        }
+        self.messages.insert((chat, id), message.clone());
+        Ok(message)
+    }
+
+    fn send_photo(&mut self, p: &Value) -> Reply {
+        let chat = chat_id(p)?;
+        // Only an uploaded file is modelled (a file_id or URL would be a plain string).
+        let Some(photo) = p.get("photo").filter(|photo| photo.is_object()) else {
+            return Err(bad_request("there is no photo in the request"));
+        };
+        if photo.get("png") != Some(&json!(true)) {
+            return Err(bad_request("IMAGE_PROCESS_FAILED"));
+        }
+        let size = photo.get("size").cloned().unwrap_or(json!(0));
+        let id = next_message_id();
+        let mut message = json!({
+            "message_id": id, "from": bot_user(), "chat": self.chat(chat), "date": now(),
+            "photo": [{ "file_id": format!("photo{id}"), "file_unique_id": format!("u{id}"),
+                        "width": 800, "height": 500, "file_size": size }],
         });
         if let Some(caption) = string(p, "caption") {
             if caption.chars().count() > 1024 {

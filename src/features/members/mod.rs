@@ -73,6 +73,7 @@ impl Feature for Members {
                         args![chat, member.id, at],
                     )
                     .await?;
+                crate::features::stats::record_move(cx, member, true).await?;
             }
             EventKind::MemberLeft { member, .. } => {
                 upsert(cx.tx, chat, member, at).await?;
@@ -82,6 +83,7 @@ impl Feature for Members {
                         args![chat, member.id, at],
                     )
                     .await?;
+                crate::features::stats::record_move(cx, member, false).await?;
             }
             _ => {}
         }
@@ -117,6 +119,7 @@ impl Feature for Members {
         .await?;
         tx.execute("DELETE FROM member_days WHERE chat_id = $1", args![from])
             .await?;
+        crate::features::stats::migrate_moves(tx, from, to).await?;
         Ok(())
     }
 }

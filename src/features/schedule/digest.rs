@@ -1,13 +1,14 @@
 //! The day in numbers (日报): messages, speakers, the top talkers, newcomers and leavers,
 //! sign-ins. A digest posted in the morning covers yesterday; from noon on, today so far.
 
-use chrono::{Duration, NaiveTime, Timelike};
+use chrono::{NaiveTime, Timelike};
 use minijinja::context;
 
 use crate::args;
 use crate::core::context::Cx;
 use crate::core::feature::FeatureResult;
-use crate::features::signin::{day_of, start_of};
+use crate::features::signin::day_of;
+use crate::features::stats::{self, figures::Calendar};
 
 /// How many top talkers the digest names.
 const TOP: i64 = 3;
@@ -34,22 +35,15 @@ pub fn covered_day(cx: &Cx<'_>) -> i64 {
 
 pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
     let chat = cx.chat();
-    let zone = cx.group.timezone;
-    let (Some(from), Some(to)) = (
-        start_of(day, zone, NaiveTime::MIN),
-        start_of(day + 1, zone, NaiveTime::MIN),
-    ) else {
+    // The counts are the statistics' own, so the digest and /stats never disagree.
+    let calendar = Calendar {
+        zone: cx.group.timezone,
+        signin_starts_at: cx.group.signin.day_starts_at,
+    };
+    let period = stats::figures::period(cx.tx, chat, calendar, day, day).await?;
+    let Some(counts) = period.days.first() else {
         return Ok(DayFigures::default());
     };
-    // PostgreSQL sums BIGINTs as NUMERIC: cast back.
-    let (messages, speakers): (i64, i64) = cx
-        .tx
-        .fetch_one(
-            "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT), COUNT(*) FROM member_days
-             WHERE chat_id = $1 AND day = $2",
-            args![chat, day],
-        )
-        .await?;
     let top: Vec<(String, i64)> = cx
         .tx
         .fetch_all(
@@ -60,36 +54,13 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
             args![chat, day, TOP],
         )
         .await?;
-    let (joined, left): (i64, i64) = cx
-        .tx
-        .fetch_one(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN joined_at >= $2 AND joined_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(CASE WHEN left_at >= $2 AND left_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
-             FROM members WHERE chat_id = $1 AND is_bot = 0",
-            args![chat, from.timestamp(), to.timestamp()],
-        )
-        .await?;
-    // Sign-in days may start later than midnight; the digest counts the sign-in day of the
-    // same date.
-    let signin_day = day_of(
-        from + Duration::hours(12),
-        zone,
-        cx.group.signin.day_starts_at,
-    );
-    let (signins,): (i64,) = cx
-        .tx
-        .fetch_one(
-            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND day = $2",
-            args![chat, signin_day],
-        )
-        .await?;
     Ok(DayFigures {
-        messages,
-        speakers,
+        messages: counts.messages,
+        speakers: counts.speakers,
         top,
-        joined,
-        left,
-        signins,
+        joined: counts.joins,
+        left: counts.leaves,
+        signins: counts.signins,
     })
 }
 
