@@ -10,6 +10,8 @@ pub mod app;
 pub mod config;
 pub mod core;
 pub mod features;
+pub mod http;
+pub mod metrics;
 pub mod scheduler;
 pub mod sim;
 pub mod store;

@@ -27,6 +27,16 @@ const DEMO_SCRIPT: &str = include_str!("../examples/demo.chat");
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text for people, or as JSON objects for a log collector (each line of a
+    /// handled update carries its chat_id and update_id).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "QUNBOT_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -83,7 +93,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Chat { .. } | Command::CheckConfig { .. } | Command::Commands { .. }
     );
-    init_logging(if quiet { "warn" } else { "info" });
+    init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -100,14 +110,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default_level: &str) {
+fn init_logging(default_level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUNBOT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => logger.init(),
+        // Each line carries the span it was logged in: `"span": {"chat_id", "update_id"}`
+        // while an update is being handled.
+        LogFormat::Json => logger
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 async fn run_command(command: Command) -> anyhow::Result<ExitCode> {

@@ -19,6 +19,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub scheduler: SchedulerSection,
     #[serde(default)]
+    pub http: HttpSection,
+    #[serde(default)]
     pub defaults: GroupSection,
     /// Groups of one community that share points and XP: `name = [chat id, …]`.
     #[serde(default)]
@@ -61,6 +63,31 @@ impl TelegramSection {
         self.messages_per_minute_per_group
             .as_ref()
             .map_or(20, |v| *v.get_ref())
+    }
+}
+
+/// The optional HTTP server: /metrics, /healthz, /readyz and the read-only dashboard.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// `host:port` to listen on; no server when absent.
+    #[serde(default)]
+    pub listen: Option<Spanned<String>>,
+    /// The dashboard's access token; `QUNBOT_DASHBOARD_TOKEN` wins. No token, no dashboard.
+    #[serde(default)]
+    pub dashboard_token: Option<Spanned<String>>,
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for HttpSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSection")
+            .field("listen", &self.listen.as_ref().map(|l| l.get_ref()))
+            .field(
+                "dashboard_token",
+                &self.dashboard_token.as_ref().map(|_| "<set>"),
+            )
+            .finish()
     }
 }
 

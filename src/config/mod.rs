@@ -361,6 +361,26 @@ impl Settings {
                 "scheduler.grace_secs must be between 0 and 86400".into(),
             ));
         }
+        if let Some(listen) = &file.http.listen
+            && listen.get_ref().parse::<std::net::SocketAddr>().is_err()
+        {
+            errors.push(locate(
+                listen.span(),
+                format!(
+                    "http.listen `{}` is not an address and port such as \"127.0.0.1:8080\"",
+                    listen.get_ref()
+                ),
+            ));
+        }
+        if let Some(token) = &file.http.dashboard_token
+            && token.get_ref().trim().len() < 16
+        {
+            errors.push(locate(
+                token.span(),
+                "http.dashboard_token must be at least 16 characters (it guards the dashboard)"
+                    .into(),
+            ));
+        }
         if let Some(url) = &file.telegram.api_url
             && url::Url::parse(url.get_ref()).is_err()
         {
@@ -426,6 +446,30 @@ impl Settings {
             .filter(|url| !url.trim().is_empty())
             .or_else(|| self.file.database.url.clone())
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
+
+    /// Where the HTTP server listens, if it is on.
+    pub fn http_listen(&self) -> Option<std::net::SocketAddr> {
+        self.file
+            .http
+            .listen
+            .as_ref()
+            .and_then(|listen| listen.get_ref().parse().ok())
+    }
+
+    /// The dashboard's token: `QUNBOT_DASHBOARD_TOKEN` wins over the file; none, no dashboard.
+    pub fn dashboard_token(&self) -> Option<String> {
+        std::env::var("QUNBOT_DASHBOARD_TOKEN")
+            .ok()
+            .or_else(|| {
+                self.file
+                    .http
+                    .dashboard_token
+                    .as_ref()
+                    .map(|token| token.get_ref().clone())
+            })
+            .map(|token| token.trim().to_owned())
+            .filter(|token| !token.is_empty())
     }
 
     /// The Bot API server: `QUNBOT_API_URL` wins over the file.

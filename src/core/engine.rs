@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use minijinja::context;
+use tracing::Instrument;
 
 use super::action::{Admin, BotRights, ChatPort, PortError};
 use super::clock::Clock;
@@ -84,7 +85,7 @@ impl Engine {
                 match entry {
                     Ok(pending) => {
                         let outcome = self
-                            .handle(&pending.source, pending.update_id, &pending.event)
+                            .handle_measured(&pending.source, pending.update_id, &pending.event)
                             .await?;
                         if outcome == Handled::AlreadyHandled {
                             continue;
@@ -100,6 +101,45 @@ impl Engine {
                 handled += 1;
             }
         }
+    }
+
+    /// `handle` inside a log span naming the chat and the update (so every line logged while
+    /// handling it carries both), timed and counted in the metrics.
+    async fn handle_measured(
+        &self,
+        source: &str,
+        update_id: i64,
+        event: &Event,
+    ) -> StoreResult<Handled> {
+        let span = tracing::info_span!("update", chat_id = event.chat.id, update_id, source);
+        let kind = event.kind_name();
+        let started = std::time::Instant::now();
+        let outcome = self.handle(source, update_id, event).instrument(span).await;
+        let metrics = crate::metrics::metrics();
+        let label = match &outcome {
+            Ok(Handled::Done) => "done",
+            Ok(Handled::Failed) => "failed",
+            Ok(Handled::AlreadyHandled) => "duplicate",
+            Err(_) => "retry",
+        };
+        metrics
+            .updates_handled
+            .with_label_values(&[kind, label])
+            .inc();
+        if outcome
+            .as_ref()
+            .is_ok_and(|o| *o != Handled::AlreadyHandled)
+        {
+            metrics
+                .handler_seconds
+                .with_label_values(&[kind])
+                .observe(started.elapsed().as_secs_f64());
+            if let EventKind::Tick { .. } | EventKind::Timer { .. } = event.kind {
+                let late = (self.clock.now() - event.at).num_milliseconds().max(0);
+                metrics.scheduler_lag_seconds.observe(late as f64 / 1000.0);
+            }
+        }
+        outcome
     }
 
     /// Handles one event: everything it changes and every action it queues is committed

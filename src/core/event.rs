@@ -240,6 +240,21 @@ impl Message {
 }
 
 impl Event {
+    /// The event's kind in a word, for metrics and logs.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            EventKind::Message(message) if message.edited => "edit",
+            EventKind::Message(_) => "message",
+            EventKind::MemberJoined { .. } => "join",
+            EventKind::MemberLeft { .. } => "leave",
+            EventKind::ButtonPressed { .. } => "button",
+            EventKind::MemberUpdated { .. } => "member_updated",
+            EventKind::ChatMigrated { .. } => "migrated",
+            EventKind::Tick { .. } => "scheduled_post",
+            EventKind::Timer { .. } => "timer",
+        }
+    }
+
     /// The member who caused the event, if a member did.
     pub fn actor(&self) -> Option<&User> {
         match &self.kind {

@@ -29,6 +29,7 @@ use crate::core::commands::{Permission, Scope};
 use crate::core::context::BotIdentity;
 use crate::core::delivery::Deliverer;
 use crate::core::i18n::Language;
+use crate::metrics::metrics;
 use crate::store::{Db, inbox, leases, redact_url};
 use port::{TelegramPort, with_retries};
 
@@ -123,6 +124,11 @@ pub async fn run_until(
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
 
+    let listener = match prepared.settings.http_listen() {
+        Some(listen) => Some(crate::http::bind(listen).await?),
+        None => None,
+    };
+
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let lease_name = format!("telegram-poller:{}", identity.id);
     // Host and process name the holder for the operator; the start time tells two runs in one
@@ -188,6 +194,18 @@ pub async fn run_until(
         outbox_ready,
         stop.clone(),
     ));
+    let http = listener.map(|listener| {
+        let state = Arc::new(crate::http::HttpState {
+            db: db.clone(),
+            // A long poll plus slack: a poller that has not heard back for longer is stuck.
+            poll_stale_after_secs: i64::from(timeout) + 30,
+        });
+        tokio::spawn(crate::http::serve(
+            listener,
+            crate::http::router(state),
+            stop.clone(),
+        ))
+    });
     let lease = tokio::spawn(keep_lease(
         db.clone(),
         lease_name.clone(),
@@ -212,7 +230,7 @@ pub async fn run_until(
     if !poller.is_finished() {
         let _ = poller.await;
     }
-    for task in [handler, sender, scheduler, lease] {
+    for task in [handler, sender, scheduler, lease].into_iter().chain(http) {
         let _ = task.await;
     }
     leases::release(&db, &lease_name, &holder).await.ok();
@@ -320,9 +338,17 @@ async fn poll(
             result = request.into_future() => result,
             _ = stop.changed() => break,
         };
+        crate::telegram::port::count_attempt("getUpdates", &result);
         match result {
             Ok(updates) => {
                 failures = 0;
+                metrics().polled_ok(chrono::Utc::now().timestamp());
+                for update in &updates {
+                    metrics()
+                        .updates_received
+                        .with_label_values(&[update_kind(update)])
+                        .inc();
+                }
                 let Some(last) = updates.last() else { continue };
                 let next_offset = (last.id.0 as i32).wrapping_add(1);
                 // One update can stand for several events (a join message naming many
@@ -368,6 +394,7 @@ async fn poll(
                 bail!("Telegram no longer accepts the bot token (was it revoked in @BotFather?)");
             }
             Err(RequestError::RetryAfter(wait)) => {
+                metrics().waited_for_telegram(wait.duration());
                 tokio::time::sleep(wait.duration()).await;
             }
             Err(error) => {
@@ -388,6 +415,19 @@ async fn poll(
         let _ = tokio::time::timeout(Duration::from_secs(5), confirm.into_future()).await;
     }
     Ok(())
+}
+
+/// An update's kind as the Bot API names it, for the metrics.
+fn update_kind(update: &teloxide::types::Update) -> &'static str {
+    use teloxide::types::UpdateKind;
+    match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::EditedMessage(_) => "edited_message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::ChatMember(_) => "chat_member",
+        UpdateKind::MyChatMember(_) => "my_chat_member",
+        _ => "other",
+    }
 }
 
 async fn handle_inbox(

@@ -26,6 +26,7 @@ use crate::core::action::{
     Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError, fit_message,
 };
 use crate::core::event::{ChatId as CoreChatId, UserId as CoreUserId};
+use crate::metrics::{ApiOutcome, metrics};
 
 /// How many times a call is tried on network errors before it is left for later.
 const NETWORK_ATTEMPTS: u32 = 4;
@@ -46,6 +47,16 @@ impl TelegramPort {
     }
 }
 
+/// Counts one Bot API attempt in the metrics.
+pub fn count_attempt<T>(method: &str, result: &Result<T, RequestError>) {
+    let outcome = match result {
+        Ok(_) => ApiOutcome::Ok,
+        Err(RequestError::RetryAfter(_)) => ApiOutcome::TooManyRequests,
+        Err(_) => ApiOutcome::Error,
+    };
+    metrics().api_call(method, outcome);
+}
+
 /// Calls `request` until it succeeds, a lasting error comes back, or the retries run out.
 pub async fn with_retries<T, F, Fut>(mut request: F) -> Result<T, RequestError>
 where
@@ -62,6 +73,7 @@ where
                     seconds = wait.seconds(),
                     "Telegram asked to slow down; waiting"
                 );
+                metrics().waited_for_telegram(wait.duration());
                 tokio::time::sleep(wait.duration()).await;
             }
             Err(RequestError::Network(_) | RequestError::Io(_))
@@ -158,14 +170,22 @@ impl TelegramPort {
         }
     }
 
-    async fn call<T, F, Fut>(&self, request: F) -> Result<T, PortError>
+    /// Makes one Bot API call (with retries), counting each attempt by method and outcome.
+    async fn call<T, F, Fut>(&self, method: &'static str, mut request: F) -> Result<T, PortError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, RequestError>>,
     {
-        with_retries(request)
-            .await
-            .map_err(|error| self.classify(error))
+        with_retries(|| {
+            let attempt = request();
+            async move {
+                let result = attempt.await;
+                count_attempt(method, &result);
+                result
+            }
+        })
+        .await
+        .map_err(|error| self.classify(error))
     }
 }
 
@@ -184,7 +204,7 @@ impl ChatPort for TelegramPort {
             } => {
                 let text = fit_message(text);
                 let sent = self
-                    .call(|| {
+                    .call("sendMessage", || {
                         let mut request = bot.send_message(ChatId(*chat), text.clone());
                         if let Some(reply_to) = reply_to.and_then(|id| i32::try_from(id).ok()) {
                             // The member may have deleted their message meanwhile.
@@ -212,7 +232,7 @@ impl ChatPort for TelegramPort {
                 thread,
             } => {
                 let sent = self
-                    .call(|| {
+                    .call("sendDocument", || {
                         let file = InputFile::memory(content.clone().into_bytes())
                             .file_name(file_name.clone());
                         let mut request = bot.send_document(ChatId(*chat), file);
@@ -237,7 +257,7 @@ impl ChatPort for TelegramPort {
                 thread,
             } => {
                 let sent = self
-                    .call(|| {
+                    .call("sendPhoto", || {
                         let file = InputFile::memory(png.clone()).file_name(file_name.clone());
                         let mut request = bot.send_photo(ChatId(*chat), file);
                         if let Some(caption) = caption {
@@ -263,7 +283,7 @@ impl ChatPort for TelegramPort {
                 let id = message_id(target)?;
                 let text = fit_message(text);
                 let result = self
-                    .call(|| {
+                    .call("editMessageText", || {
                         let mut request = bot.edit_message_text(ChatId(*chat), id, text.clone());
                         if let Some(markup) = keyboard(buttons) {
                             request = request.reply_markup(markup);
@@ -284,8 +304,10 @@ impl ChatPort for TelegramPort {
             }
             Action::Delete { chat, message } => {
                 let id = message_id(message)?;
-                self.call(|| bot.delete_message(ChatId(*chat), id).into_future())
-                    .await?;
+                self.call("deleteMessage", || {
+                    bot.delete_message(ChatId(*chat), id).into_future()
+                })
+                .await?;
                 Ok(Delivered::Done)
             }
             Action::React {
@@ -297,7 +319,7 @@ impl ChatPort for TelegramPort {
                 let reaction = vec![ReactionType::Emoji {
                     emoji: emoji.clone(),
                 }];
-                self.call(|| {
+                self.call("setMessageReaction", || {
                     bot.set_message_reaction(ChatId(*chat), id)
                         .reaction(reaction.clone())
                         .into_future()
@@ -309,7 +331,7 @@ impl ChatPort for TelegramPort {
                 let Some(until) = effective_until(*until) else {
                     return Ok(Delivered::Done);
                 };
-                self.call(|| {
+                self.call("restrictChatMember", || {
                     let mut request = bot.restrict_chat_member(
                         ChatId(*chat),
                         user_id(*user),
@@ -326,7 +348,7 @@ impl ChatPort for TelegramPort {
             Action::Unmute { chat, user } => {
                 // Telegram: pass every permission to lift a member's restrictions; the group's
                 // own defaults still apply on top.
-                self.call(|| {
+                self.call("restrictChatMember", || {
                     bot.restrict_chat_member(ChatId(*chat), user_id(*user), ChatPermissions::all())
                         .into_future()
                 })
@@ -337,7 +359,7 @@ impl ChatPort for TelegramPort {
                 let Some(until) = effective_until(*until) else {
                     return Ok(Delivered::Done);
                 };
-                self.call(|| {
+                self.call("banChatMember", || {
                     let mut request = bot.ban_chat_member(ChatId(*chat), user_id(*user));
                     if let Some(until) = until {
                         request = request.until_date(until);
@@ -348,7 +370,7 @@ impl ChatPort for TelegramPort {
                 Ok(Delivered::Done)
             }
             Action::Unban { chat, user } => {
-                self.call(|| {
+                self.call("unbanChatMember", || {
                     bot.unban_chat_member(ChatId(*chat), user_id(*user))
                         .only_if_banned(true)
                         .into_future()
@@ -358,7 +380,7 @@ impl ChatPort for TelegramPort {
             }
             Action::Pin { chat, message } => {
                 let id = message_id(message)?;
-                self.call(|| {
+                self.call("pinChatMessage", || {
                     bot.pin_chat_message(ChatId(*chat), id)
                         .disable_notification(true)
                         .into_future()
@@ -374,7 +396,7 @@ impl ChatPort for TelegramPort {
             } => {
                 let id = CallbackQueryId(callback_id.clone());
                 let result = self
-                    .call(|| {
+                    .call("answerCallbackQuery", || {
                         let mut request = bot.answer_callback_query(id.clone()).show_alert(*alert);
                         if let Some(text) = text {
                             request = request.text(text.chars().take(200).collect::<String>());
@@ -396,7 +418,9 @@ impl ChatPort for TelegramPort {
 
     async fn administrators(&self, chat: CoreChatId) -> Result<Vec<Admin>, PortError> {
         let members = self
-            .call(|| self.bot.get_chat_administrators(ChatId(chat)).into_future())
+            .call("getChatAdministrators", || {
+                self.bot.get_chat_administrators(ChatId(chat)).into_future()
+            })
             .await?;
         Ok(members
             .iter()

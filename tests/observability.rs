@@ -1,0 +1,147 @@
+//! What the on-call engineer sees: `qunbot run` (the real binary) against the fake Bot API with
+//! `[http] listen` set serves /healthz, /readyz and /metrics, and `--log-format json` writes
+//! JSON lines that name the chat and update being handled.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::fake_bot_api::FakeBotApi;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A plain HTTP/1.1 GET: (status, body).
+async fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Asks until `check` holds for the answer, for up to 20 s.
+async fn until(port: u16, path: &str, check: impl Fn(u16, &str) -> bool) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = get(port, path).await;
+        if let Some((status, body)) = &answer
+            && check(*status, body)
+        {
+            return (*status, body.clone());
+        }
+        assert!(Instant::now() < deadline, "{path}: last answer {answer:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update() {
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("qunbot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"sqlite://{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+            dir.path().join("bot.db").display()
+        ),
+    )
+    .unwrap();
+    let group = -1_001_555_000_001;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(&config)
+        .env("QUNBOT_TOKEN", fake.token())
+        .env("QUNBOT_API_URL", fake.url())
+        // sqlx logs each statement at debug level: lines logged inside the handler's span.
+        .env("QUNBOT_LOG", "info,sqlx=debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+
+    let (status, body) = until(port, "/healthz", |status, _| status == 200).await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // Ready once the database answers and a getUpdates has come back.
+    until(port, "/readyz", |status, body| {
+        status == 200 && body == "ready\n"
+    })
+    .await;
+
+    let now = chrono::Utc::now().timestamp();
+    let update_id = fake.push_update(FakeBotApi::group_text(group, (7, "Ann"), "签到", now));
+    fake.wait_for_call("sendMessage", 1, Duration::from_secs(20))
+        .await;
+    let (_, metrics) = until(port, "/metrics", |_, body| {
+        body.contains("qunbot_updates_handled_total{kind=\"message\",outcome=\"done\"} 1")
+    })
+    .await;
+    for expected in [
+        "qunbot_updates_received_total{kind=\"message\"} 1",
+        "qunbot_handler_seconds_count{kind=\"message\"} 1",
+        "qunbot_telegram_calls_total{method=\"getUpdates\",outcome=\"ok\"}",
+        "qunbot_telegram_calls_total{method=\"sendMessage\",outcome=\"ok\"} 1",
+        "qunbot_telegram_retry_after_seconds_total 0",
+        "qunbot_inbox_pending 0",
+        "# TYPE qunbot_scheduler_lag_seconds histogram",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
+
+    // SIGTERM: the bot stops cleanly, and the log is complete.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "qunbot did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lines = lines.join().unwrap();
+    let parsed: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    // Inbox keys are the update id times 1024 plus the event's index in the update.
+    let inbox_key = update_id * 1024;
+    let handled: Vec<&serde_json::Value> = parsed
+        .iter()
+        .filter(|line| line["span"]["update_id"] == inbox_key)
+        .collect();
+    assert!(!handled.is_empty(), "no line names the update: {lines:#?}");
+    assert!(
+        handled.iter().all(|line| line["span"]["chat_id"] == group),
+        "{handled:#?}"
+    );
+    assert!(
+        !lines.iter().any(|line| line.contains(fake.token())),
+        "the token leaked into the log"
+    );
+}
