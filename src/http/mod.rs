@@ -1,6 +1,9 @@
 //! The optional HTTP server `qunbot run` starts when `[http] listen` is set: `/metrics` for
 //! Prometheus, `/healthz` (the process answers) and `/readyz` (the database answers and
-//! polling is alive), for a load balancer or an orchestrator.
+//! polling is alive), for a load balancer or an orchestrator, and the read-only dashboard
+//! (`dashboard`) when a token is configured.
+
+pub mod dashboard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,22 +16,28 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use crate::args;
+use crate::core::engine::Engine;
 use crate::metrics::metrics;
-use crate::store::{Db, inbox};
+use crate::store::inbox;
 
 /// What the handlers read.
 pub struct HttpState {
-    pub db: Db,
+    pub engine: Arc<Engine>,
+    /// No token, no dashboard.
+    pub dashboard_token: Option<String>,
     /// Polling counts as alive while its last successful getUpdates is at most this old.
     pub poll_stale_after_secs: i64,
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/metrics", get(prometheus_metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready))
-        .with_state(state)
+        .route("/readyz", get(ready));
+    if state.dashboard_token.is_some() {
+        router = router.merge(dashboard::routes());
+    }
+    router.with_state(state)
 }
 
 /// Binds the listening socket. Failing here fails startup: an operator who asked for metrics
@@ -60,7 +69,7 @@ pub async fn serve(
 
 async fn prometheus_metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     // The depth is read when asked rather than kept up to date on every update.
-    match inbox::pending_count(&state.db).await {
+    match inbox::pending_count(&state.engine.db).await {
         Ok(pending) => metrics().inbox_pending.set(pending),
         Err(error) => tracing::warn!(%error, "metrics: cannot count the inbox"),
     }
@@ -75,7 +84,7 @@ async fn prometheus_metrics(State(state): State<Arc<HttpState>>) -> impl IntoRes
 
 async fn ready(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let mut problems = Vec::new();
-    let database: Result<(i64,), _> = state.db.fetch_one("SELECT 1", args![]).await;
+    let database: Result<(i64,), _> = state.engine.db.fetch_one("SELECT 1", args![]).await;
     if let Err(error) = database {
         problems.push(format!("database: {error}"));
     }

@@ -184,7 +184,7 @@ pub async fn run_until(
         stop.clone(),
     ));
     let handler = tokio::spawn(handle_inbox(
-        engine,
+        engine.clone(),
         inbox_ready,
         outbox_ready.clone(),
         stop.clone(),
@@ -196,7 +196,8 @@ pub async fn run_until(
     ));
     let http = listener.map(|listener| {
         let state = Arc::new(crate::http::HttpState {
-            db: db.clone(),
+            engine: engine.clone(),
+            dashboard_token: prepared.settings.dashboard_token(),
             // A long poll plus slack: a poller that has not heard back for longer is stuck.
             poll_stale_after_secs: i64::from(timeout) + 30,
         });

@@ -70,6 +70,8 @@ fn draw(
     let padding = ((members_max - members_min) / 5).max(2);
     let mut chart = ChartBuilder::on(&top)
         .margin(8)
+        // Room for the last date's label.
+        .margin_right(28)
         .x_label_area_size(22)
         .y_label_area_size(48)
         .caption("members", (FAMILY, 15).into_font())
@@ -97,6 +99,8 @@ fn draw(
         .unwrap_or(0);
     let mut chart = ChartBuilder::on(&bottom)
         .margin(8)
+        // Room for the last date's label.
+        .margin_right(28)
         .x_label_area_size(22)
         .y_label_area_size(48)
         .build_cartesian_2d(x_range, 0..(most + most / 5).max(5))?;

@@ -5,7 +5,7 @@
 //! feature adds only `member_moves`, the day-by-day record of joins and leaves, written by the
 //! always-on member tracking so that switching /stats off and on again leaves no hole.
 
-mod chart;
+pub mod chart;
 pub mod figures;
 
 use async_trait::async_trait;
@@ -98,7 +98,7 @@ fn short_date(day: i64) -> String {
 }
 
 /// A share as a whole percentage, or a dash when there is nothing to divide by.
-fn rate(part: f64, whole: i64) -> String {
+pub fn rate(part: f64, whole: i64) -> String {
     if whole <= 0 {
         return "—".to_owned();
     }
