@@ -23,6 +23,7 @@ pub struct Metrics {
     pub api_calls: IntCounterVec,
     pub api_retry_after_seconds: prometheus::Counter,
     pub inbox_pending: IntGauge,
+    pub outbox_pending: IntGauge,
     pub scheduler_lag_seconds: Histogram,
     /// When a getUpdates last came back without an error (Unix seconds; 0: never).
     last_poll_ok: AtomicI64,
@@ -76,6 +77,10 @@ impl Metrics {
             "inbox_pending",
             "Events stored but not yet handled (read when scraped)",
         )?;
+        let outbox_pending = IntGauge::new(
+            "outbox_pending",
+            "Actions committed but not yet delivered (read when scraped)",
+        )?;
         let scheduler_lag_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "scheduler_lag_seconds",
@@ -89,6 +94,7 @@ impl Metrics {
         registry.register(Box::new(api_calls.clone()))?;
         registry.register(Box::new(api_retry_after_seconds.clone()))?;
         registry.register(Box::new(inbox_pending.clone()))?;
+        registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(scheduler_lag_seconds.clone()))?;
         Ok(Metrics {
             registry,
@@ -98,6 +104,7 @@ impl Metrics {
             api_calls,
             api_retry_after_seconds,
             inbox_pending,
+            outbox_pending,
             scheduler_lag_seconds,
             last_poll_ok: AtomicI64::new(0),
         })

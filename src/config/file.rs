@@ -44,6 +44,10 @@ pub struct TelegramSection {
     pub max_reply_age_secs: Option<Spanned<u64>>,
     #[serde(default)]
     pub messages_per_minute_per_group: Option<Spanned<u64>>,
+    /// `false` turns the client-side send limits off: for benchmarks against a fake Bot API
+    /// only (ignored, with a warning, when `api_url` is Telegram's own).
+    #[serde(default)]
+    pub throttle: Option<bool>,
 }
 
 impl TelegramSection {

@@ -239,3 +239,24 @@ locked = ["sticker", "hologram"]
     let errors = Settings::from_toml("q.toml", typo).unwrap_err();
     assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");
 }
+
+#[test]
+fn a_bad_http_address_or_a_short_dashboard_token_is_refused_where_it_is() {
+    let source = "[http]\nlisten = \"localhost\"\ndashboard_token = \"short\"\n";
+    let errors = Settings::from_toml("q.toml", source)
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("q.toml:2:"), "{errors}");
+    assert!(
+        errors.contains("http.listen `localhost` is not an address"),
+        "{errors}"
+    );
+    assert!(errors.contains("q.toml:3:"), "{errors}");
+    assert!(errors.contains("at least 16 characters"), "{errors}");
+    // The token is never printed, even in a debug dump of the config.
+    let ok =
+        "[http]\nlisten = \"127.0.0.1:8080\"\ndashboard_token = \"a-token-long-enough-1234\"\n";
+    let settings = Settings::from_toml("q.toml", ok).unwrap();
+    assert_eq!(settings.http_listen().map(|a| a.port()), Some(8080));
+    assert!(!format!("{:?}", settings.file).contains("a-token-long-enough-1234"));
+}

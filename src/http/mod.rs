@@ -73,6 +73,15 @@ async fn prometheus_metrics(State(state): State<Arc<HttpState>>) -> impl IntoRes
         Ok(pending) => metrics().inbox_pending.set(pending),
         Err(error) => tracing::warn!(%error, "metrics: cannot count the inbox"),
     }
+    let outbox: Result<(i64,), _> = state
+        .engine
+        .db
+        .fetch_one("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", args![])
+        .await;
+    match outbox {
+        Ok((pending,)) => metrics().outbox_pending.set(pending),
+        Err(error) => tracing::warn!(%error, "metrics: cannot count the outbox"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -13,12 +13,14 @@ use crate::core::event::ChatId;
 use crate::store::outbox::{self, Queued};
 
 /// At most one edit per chat this often: 20 a minute, Telegram's budget for a group.
-const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(3);
+pub const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(3);
 
+/// `min_edit_interval` is `MIN_EDIT_INTERVAL`, or zero with the send limits off (benchmarks).
 pub async fn deliver_outbox(
     deliverer: Arc<Deliverer>,
     outbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    min_edit_interval: Duration,
 ) {
     let mut workers: HashMap<ChatId, mpsc::UnboundedSender<Queued>> = HashMap::new();
     // The last row handed to each chat's worker: each chat is read on its own, so a chat with
@@ -26,8 +28,15 @@ pub async fn deliver_outbox(
     let mut dispatched: HashMap<ChatId, i64> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        if let Err(error) =
-            dispatch(&deliverer, &mut workers, &mut dispatched, &mut tasks, &stop).await
+        if let Err(error) = dispatch(
+            &deliverer,
+            &mut workers,
+            &mut dispatched,
+            &mut tasks,
+            &stop,
+            min_edit_interval,
+        )
+        .await
         {
             tracing::error!(%error, "cannot read the outbox");
         }
@@ -52,13 +61,19 @@ async fn dispatch(
     dispatched: &mut HashMap<ChatId, i64>,
     tasks: &mut tokio::task::JoinSet<()>,
     stop: &watch::Receiver<bool>,
+    min_edit_interval: Duration,
 ) -> crate::store::StoreResult<()> {
     for chat in outbox::chats_waiting(&deliverer.db).await? {
         let after = dispatched.get(&chat).copied().unwrap_or(0);
         for queued in outbox::pending_in_chat(&deliverer.db, chat, after, 200).await? {
             let worker = workers.entry(chat).or_insert_with(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tasks.spawn(chat_worker(deliverer.clone(), rx, stop.clone()));
+                tasks.spawn(chat_worker(
+                    deliverer.clone(),
+                    rx,
+                    stop.clone(),
+                    min_edit_interval,
+                ));
                 tx
             });
             let id = queued.id;
@@ -77,6 +92,7 @@ async fn chat_worker(
     deliverer: Arc<Deliverer>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
     stop: watch::Receiver<bool>,
+    min_edit_interval: Duration,
 ) {
     let mut last_edit: Option<tokio::time::Instant> = None;
     while let Some(queued) = queue.recv().await {
@@ -92,7 +108,7 @@ async fn chat_worker(
             .unwrap_or(false);
         if matches!(queued.action, Action::Edit { .. }) && !superseded {
             if let Some(last) = last_edit {
-                tokio::time::sleep_until(last + MIN_EDIT_INTERVAL).await;
+                tokio::time::sleep_until(last + min_edit_interval).await;
             }
             last_edit = Some(tokio::time::Instant::now());
         }

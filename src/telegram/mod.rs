@@ -146,13 +146,25 @@ pub async fn run_until(
         .file
         .telegram
         .messages_per_minute_per_group() as u32;
-    let throttled = bot.clone().throttle(Limits {
-        messages_per_sec_chat: 1,
-        messages_per_min_chat: per_group,
-        // teloxide's default holds supergroups to 10 a minute; Telegram allows 20 in any group.
-        messages_per_min_channel_or_supergroup: per_group,
-        messages_per_sec_overall: 30,
-    });
+    let unthrottled = throttle_off(&prepared, &api_url);
+    let limits = if unthrottled {
+        // Far above anything a run can send: the limits stop mattering.
+        Limits {
+            messages_per_sec_chat: 1_000_000,
+            messages_per_min_chat: 1_000_000,
+            messages_per_min_channel_or_supergroup: 1_000_000,
+            messages_per_sec_overall: 1_000_000,
+        }
+    } else {
+        Limits {
+            messages_per_sec_chat: 1,
+            messages_per_min_chat: per_group,
+            // teloxide's default holds supergroups to 10 a minute; Telegram allows 20 in any group.
+            messages_per_min_channel_or_supergroup: per_group,
+            messages_per_sec_overall: 30,
+        }
+    };
+    let throttled = bot.clone().throttle(limits);
     let port = Arc::new(TelegramPort::new(throttled, token.clone()));
     let engine =
         Arc::new(prepared.engine(db.clone(), clock.clone(), identity.clone(), port.clone()));
@@ -193,6 +205,11 @@ pub async fn run_until(
         deliverer,
         outbox_ready,
         stop.clone(),
+        if unthrottled {
+            Duration::ZERO
+        } else {
+            delivery::MIN_EDIT_INTERVAL
+        },
     ));
     let http = listener.map(|listener| {
         let state = Arc::new(crate::http::HttpState {
@@ -238,6 +255,27 @@ pub async fn run_until(
     db.close().await;
     tracing::info!("stopped");
     outcome
+}
+
+/// Whether `[telegram] throttle = false` applies: only against a Bot API server that is not
+/// Telegram's own (a benchmark's fake), where nobody is flooded.
+fn throttle_off(prepared: &Prepared, api_url: &str) -> bool {
+    if prepared.settings.file.telegram.throttle != Some(false) {
+        return false;
+    }
+    let telegram = url::Url::parse(api_url)
+        .ok()
+        .and_then(|url| url.host_str().map(|host| host.ends_with("telegram.org")))
+        .unwrap_or(true);
+    if telegram {
+        tracing::warn!(
+            "telegram.throttle = false is ignored against Telegram's own Bot API: the send limits stay on"
+        );
+        false
+    } else {
+        tracing::warn!(api = %api_url, "client-side send limits are OFF (telegram.throttle = false); for benchmarks only");
+        true
+    }
 }
 
 /// Takes the polling lease. If another process holds it, waits to see whether that process is
