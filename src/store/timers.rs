@@ -114,13 +114,24 @@ pub async fn fire_due(db: &Db, now: DateTime<Utc>) -> StoreResult<usize> {
         }
         tx.commit().await?;
     }
-    // Fired timers are kept for a day (for the record), then dropped.
+    // A fired timer's row says its event is still wanted (see `still_set`); once the event is
+    // handled and a day has passed, it goes.
     db.execute(
-        "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1",
-        args![now.timestamp() - 86_400],
+        "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1
+           AND id IN (SELECT update_id FROM inbox WHERE source = $2 AND handled_at IS NOT NULL)",
+        args![now.timestamp() - 86_400, INBOX_SOURCE],
     )
     .await?;
     Ok(fired)
+}
+
+/// Whether the timer whose firing is inbox entry `id` is still set: cancelling or setting a
+/// timer again removes its row, and then an already claimed firing must not run.
+pub async fn still_set(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional("SELECT id FROM timers WHERE id = $1", args![id])
+        .await?;
+    Ok(row.is_some())
 }
 
 /// When the next unfired timer is due (never before `after`: an overdue one is due now).
