@@ -5,34 +5,22 @@
 //!     cargo bench --bench signin
 //!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench signin
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use qunbot::app::prepare;
 use qunbot::config::Settings;
-use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 use qunbot::store::{Db, inbox};
+use support::Nowhere;
 
 const MEMBERS: i64 = 10_000;
 const GROUP: i64 = -1_009_999;
-
-/// The platform is not measured: nothing is delivered during the run.
-struct Nowhere;
-
-#[async_trait]
-impl ChatPort for Nowhere {
-    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
-        Ok(Delivered::Done)
-    }
-    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
-        Ok(Vec::new())
-    }
-}
 
 fn signin(user: i64, at: chrono::DateTime<Utc>) -> Event {
     Event {
@@ -114,29 +102,5 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    run("SQLite", Db::connect(&url).await.expect("sqlite")).await;
-
-    match std::env::var("QUNBOT_TEST_PG_URL") {
-        Ok(admin_url) => {
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-            let name = format!("qunbot_bench_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create");
-            let mut url = url::Url::parse(&admin_url).expect("url");
-            url.set_path(&name);
-            let db = Db::connect(url.as_str()).await.expect("connect");
-            run("PostgreSQL", db.clone()).await;
-            db.close().await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await;
-        }
-        Err(_) => println!("PostgreSQL    skipped (set QUNBOT_TEST_PG_URL)"),
-    }
+    support::on_each_database(run).await;
 }

@@ -24,6 +24,34 @@ use crate::scheduler::spec::JobSchedule;
 
 pub use file::{ConfigFile, DatabaseSection, GroupSection, TelegramSection};
 
+/// Problems found while applying a feature's section: the span of the offending value, and what
+/// is wrong with it.
+pub type Problems = Vec<(std::ops::Range<usize>, String)>;
+
+/// Takes a whole-number setting if it lies within `range`; otherwise reports, at the value,
+/// which values `key` allows.
+pub fn take_in_range(
+    value: &Option<toml::Spanned<i64>>,
+    target: &mut i64,
+    key: &str,
+    range: std::ops::RangeInclusive<i64>,
+    problems: &mut Problems,
+) {
+    let Some(value) = value else { return };
+    if range.contains(value.get_ref()) {
+        *target = *value.get_ref();
+    } else {
+        problems.push((
+            value.span(),
+            format!(
+                "{key} must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+}
+
 /// Where a problem is, as editors understand it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
