@@ -96,8 +96,6 @@ async fn run(name: &str, db: &Db, group: i64, members: i64) {
         latencies.push(t.elapsed());
     }
     let total = began.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let (count,): (i64,) = db
         .fetch_one(
             "SELECT COUNT(*) FROM relay_entries WHERE list_id = $1",
@@ -106,18 +104,7 @@ async fn run(name: &str, db: &Db, group: i64, members: i64) {
         .await
         .expect("count");
     assert_eq!(count, members, "every join recorded once");
-    println!(
-        "{name:<10} {members:>5} joins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
-        total.as_secs_f64(),
-        members as f64 / total.as_secs_f64(),
-        ms(pct(0.50)),
-        ms(pct(0.99)),
-        ms(*latencies.last().unwrap()),
-    );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    support::report(name, members, "joins", total, &mut latencies);
 }
 
 async fn both_sizes(name: &str, db: &Db) {

@@ -8,7 +8,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use qunbot::app::prepare;
@@ -79,25 +79,12 @@ async fn run(name: &str, db: Db) {
         latencies.push(t.elapsed());
     }
     let total = began.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let (count,): (i64,) = db
         .fetch_one("SELECT COUNT(*) FROM signins", Vec::new())
         .await
         .expect("count");
     assert_eq!(count, MEMBERS, "every sign-in recorded once");
-    println!(
-        "{name:<10} {MEMBERS} sign-ins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
-        total.as_secs_f64(),
-        MEMBERS as f64 / total.as_secs_f64(),
-        ms(pct(0.50)),
-        ms(pct(0.99)),
-        ms(*latencies.last().unwrap()),
-    );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    support::report(name, MEMBERS, "sign-ins", total, &mut latencies);
 }
 
 #[tokio::main]
