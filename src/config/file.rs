@@ -93,6 +93,8 @@ pub struct GroupSection {
     pub levels: Option<crate::features::levels::LevelsSection>,
     #[serde(default)]
     pub moderation: Option<crate::features::moderation::config::ModerationSection>,
+    #[serde(default)]
+    pub games: Option<crate::features::games::config::GamesSection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,

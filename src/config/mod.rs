@@ -69,6 +69,7 @@ pub struct GroupSettings {
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
     pub moderation: crate::features::moderation::config::ModerationSettings,
+    pub games: crate::features::games::config::GamesSettings,
     pub jobs: Vec<Job>,
 }
 
@@ -172,6 +173,7 @@ impl Settings {
             signin: Default::default(),
             levels: Default::default(),
             moderation: Default::default(),
+            games: Default::default(),
             jobs: Vec::new(),
         };
         let resolve = |section: &GroupSection,
@@ -235,6 +237,9 @@ impl Settings {
             }
             if let Some(section) = &section.moderation {
                 settings.moderation = settings.moderation.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.games {
+                settings.games = settings.games.apply(section, &mut problems);
             }
             errors.extend(
                 problems

@@ -14,7 +14,10 @@ use super::i18n::Language;
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
+    ("guess.toml", include_str!("../../bot-commands/guess.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    ("hint.toml", include_str!("../../bot-commands/hint.toml")),
+    ("idiom.toml", include_str!("../../bot-commands/idiom.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
@@ -42,7 +45,12 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "signin.toml",
         include_str!("../../bot-commands/signin.toml"),
     ),
+    ("skip.toml", include_str!("../../bot-commands/skip.toml")),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
+    (
+        "stopgame.toml",
+        include_str!("../../bot-commands/stopgame.toml"),
+    ),
     ("unban.toml", include_str!("../../bot-commands/unban.toml")),
     (
         "unmute.toml",
@@ -54,6 +62,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("warn.toml", include_str!("../../bot-commands/warn.toml")),
     ("warns.toml", include_str!("../../bot-commands/warns.toml")),
+    (
+        "wordchain.toml",
+        include_str!("../../bot-commands/wordchain.toml"),
+    ),
 ];
 
 /// Text in each language, or one text for all.

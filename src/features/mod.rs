@@ -1,6 +1,7 @@
 //! The features, one folder each, holding its handlers, queries and messages.
 
 pub mod basics;
+pub mod games;
 pub mod levels;
 pub mod members;
 pub mod moderation;
@@ -15,7 +16,7 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["levels", "moderation", "schedule", "signin"];
+pub const NAMES: &[&str] = &["games", "levels", "moderation", "schedule", "signin"];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -27,6 +28,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),
+        Arc::new(games::Games),
     ]
 }
 
