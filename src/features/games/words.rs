@@ -266,3 +266,160 @@ pub fn pairs(data: &'static str) -> Vec<(&'static str, &'static str)> {
         .filter_map(|line| line.split_once('\t'))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::games::text::{is_han, looks_like_idiom, normalise};
+
+    #[test]
+    fn loose_mode_links_any_toneless_reading_polyphones_included() {
+        // 长 reads cháng and zhǎng; 张 is zhāng.
+        assert!(links('长', '张', LinkMode::Loose));
+        assert!(links('长', '肠', LinkMode::Loose));
+        // 意 yì and 以 yǐ: same syllable, different tone.
+        assert!(links('意', '以', LinkMode::Loose));
+        assert!(!links('意', '心', LinkMode::Loose));
+    }
+
+    #[test]
+    fn strict_mode_needs_the_tone_too() {
+        assert!(!links('长', '张', LinkMode::Strict));
+        assert!(links('长', '掌', LinkMode::Strict));
+        assert!(links('长', '常', LinkMode::Strict));
+        assert!(!links('意', '以', LinkMode::Strict));
+    }
+
+    #[test]
+    fn same_character_mode_needs_the_character() {
+        assert!(links('长', '长', LinkMode::SameChar));
+        assert!(!links('长', '常', LinkMode::SameChar));
+    }
+
+    #[test]
+    fn continuations_follow_the_mode_and_skip_used_idioms() {
+        let none = HashSet::new();
+        let loose = IDIOM_LIST.continuations("来日方长", LinkMode::Loose, &none);
+        assert!(loose.contains(&"张灯结彩") && loose.contains(&"长驱直入"));
+        let strict = IDIOM_LIST.continuations("来日方长", LinkMode::Strict, &none);
+        assert!(!strict.contains(&"张灯结彩") && strict.contains(&"掌上明珠"));
+        let same = IDIOM_LIST.continuations("来日方长", LinkMode::SameChar, &none);
+        assert!(same.iter().all(|w| w.starts_with('长')));
+        // Most frequent first.
+        let frequencies: Vec<u32> = loose.iter().map(|w| IDIOM_LIST.frequency(w)).collect();
+        assert!(frequencies.windows(2).all(|pair| pair[0] >= pair[1]));
+        let used = HashSet::from(["张灯结彩".to_owned()]);
+        let after = IDIOM_LIST.continuations("来日方长", LinkMode::Loose, &used);
+        assert_eq!(after.len(), loose.len() - 1);
+        assert!(
+            IDIOM_LIST
+                .continuations("三番五次", LinkMode::SameChar, &none)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_idiom_is_four_han_characters_listed_once_with_readings_for_each() {
+        assert!(IDIOM_LIST.len() > 29_000, "{}", IDIOM_LIST.len());
+        let mut seen = HashSet::new();
+        for word in IDIOM_LIST.words() {
+            assert!(
+                looks_like_idiom(word),
+                "{word:?} is not four Han characters"
+            );
+            assert!(seen.insert(*word), "{word} is listed twice");
+            for c in word.chars() {
+                assert!(
+                    !readings(c, false).is_empty(),
+                    "no reading for {c} in {word}"
+                );
+            }
+            // A member typing the idiom gets the same text back, so every entry can be played.
+            assert_eq!(normalise(word).as_deref(), Some(*word));
+        }
+        assert!(IDIOM_LIST.common().count() > 2_000);
+    }
+
+    #[test]
+    fn guessing_data_is_complete_and_answers_are_playable() {
+        for (data, name) in [(MEANINGS, "meanings"), (EMOJI, "emoji")] {
+            let rows = pairs(data);
+            assert!(rows.len() > 300, "{name}: {}", rows.len());
+            assert_eq!(
+                rows.len(),
+                data.lines().count(),
+                "{name}: a line without a tab"
+            );
+            let mut seen = HashSet::new();
+            for (idiom, question) in rows {
+                assert!(
+                    IDIOM_LIST.contains(idiom),
+                    "{name}: {idiom} is not in the idiom list"
+                );
+                assert!(
+                    !question.trim().is_empty(),
+                    "{name}: {idiom} has no question"
+                );
+                assert!(
+                    !question.contains(idiom),
+                    "{name}: {idiom} gives itself away"
+                );
+                assert!(seen.insert(idiom), "{name}: {idiom} twice");
+            }
+        }
+        let riddles = pairs(XIEHOUYU);
+        assert!(riddles.len() > 1_000);
+        let mut seen = HashSet::new();
+        for (riddle, answers) in riddles {
+            assert!(riddle.chars().all(is_han), "{riddle}");
+            assert!(seen.insert(riddle), "{riddle} twice");
+            for answer in answers.split('|') {
+                assert!(
+                    !answer.is_empty() && answer.chars().all(is_han),
+                    "{riddle}: {answer:?}"
+                );
+                assert_eq!(
+                    normalise(answer).as_deref(),
+                    Some(answer),
+                    "{answer} is not typeable"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn english_words_are_lower_case_letters_listed_once() {
+        assert!(ENGLISH_WORDS.len() > 30_000);
+        assert_eq!(
+            ENGLISH_WORDS.len(),
+            ENGLISH.lines().count(),
+            "a word listed twice"
+        );
+        assert!(
+            ENGLISH
+                .lines()
+                .all(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_lowercase()))
+        );
+        assert!(ENGLISH_WORDS.common.len() > 2_000);
+        assert!(
+            ENGLISH_WORDS
+                .common
+                .iter()
+                .all(|w| ENGLISH_WORDS.contains(w))
+        );
+        assert!(ENGLISH_WORDS.contains("elephant") && !ENGLISH_WORDS.contains("qwzx"));
+    }
+
+    #[test]
+    fn traditional_map_only_changes_characters() {
+        assert!(TRADITIONAL.len() > 1_000);
+        for (traditional, simplified) in TRADITIONAL.iter() {
+            assert_ne!(traditional, simplified);
+            assert!(is_han(*traditional) || traditional.is_alphanumeric());
+            assert!(
+                !TRADITIONAL.contains_key(simplified),
+                "{simplified} maps on again"
+            );
+        }
+    }
+}
