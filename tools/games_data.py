@@ -93,7 +93,8 @@ def main(root: Path) -> None:
         if not sentences:
             continue
         text = sentences[0]
-        if 6 <= len(text) <= 60 and sum(c in text for c in set(word)) <= 2:
+        # A meaning that names the idiom itself ("也称～～～～") gives nothing to guess from.
+        if 6 <= len(text) <= 60 and "～" not in text and sum(c in text for c in set(word)) <= 1:
             meanings[word] = text
     lines = [f"{w}\t{m}" for w, m in sorted(meanings.items())]
     (OUT / "meanings.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
