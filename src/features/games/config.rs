@@ -222,3 +222,60 @@ impl GamesSettings {
         settings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::features::games::words::LinkMode;
+
+    #[test]
+    fn group_values_apply_over_the_defaults_and_bad_ones_are_reported_where_they_are() {
+        let source = r#"
+[defaults.games]
+link_mode = "strict"
+turn_seconds = 60
+
+[groups."-7".games]
+link_mode = "same_char"
+wrong_answers = "react"
+"#;
+        let settings = Settings::from_toml("g.toml", source).unwrap();
+        assert_eq!(settings.defaults.games.link_mode, LinkMode::Strict);
+        assert_eq!(settings.defaults.games.turn_seconds, 60);
+        let group = &settings.group(-7).games;
+        assert_eq!(group.link_mode, LinkMode::SameChar);
+        assert_eq!(
+            group.turn_seconds, 60,
+            "a group keeps the defaults it does not name"
+        );
+        assert_eq!(group.wrong_answers, super::WrongAnswers::React);
+
+        let bad = "[defaults.games]\nlink_mode = \"tones\"\nturn_seconds = 5\ndaily_points_cap = -1\nspeed = 2\n";
+        let errors = Settings::from_toml("g.toml", bad).unwrap_err().to_string();
+        assert!(errors.contains("speed"), "{errors}");
+        let typo_free = bad.replace("speed = 2\n", "");
+        let errors = Settings::from_toml("g.toml", &typo_free)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("g.toml:2:13: games.link_mode `tones`"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("g.toml:3:16: games.turn_seconds must be between 15 and 600"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("g.toml:4:20: games.daily_points_cap must be between 0 and 10000"),
+            "{errors}"
+        );
+        let reminder = "[defaults.games]\nturn_seconds = 30\nreminder_seconds = 30\n";
+        let errors = Settings::from_toml("g.toml", reminder)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("g.toml:3:20: games.reminder_seconds must be shorter"),
+            "{errors}"
+        );
+    }
+}
