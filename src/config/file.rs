@@ -98,6 +98,10 @@ pub struct GroupSection {
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,
+    #[serde(default)]
+    pub schedule: Option<crate::features::schedule::config::ScheduleSection>,
+    #[serde(default)]
+    pub inactive: Option<crate::features::schedule::config::InactiveSection>,
 }
 
 /// A scheduled post (`[[defaults.jobs]]`).
@@ -107,8 +111,20 @@ pub struct JobSection {
     pub name: Spanned<String>,
     /// 每天 08:00, 工作日 08:30, 周末 10:00, 每周一 09:00, 每月1日 09:00, or `30 8 * * 1-5`.
     pub schedule: Spanned<String>,
+    /// message (the default), birthday, festival, digest, inactive_review or task.
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
     /// Message templates; one is picked each time.
-    pub texts: Spanned<Vec<String>>,
+    #[serde(default)]
+    pub texts: Option<Spanned<Vec<String>>>,
+    /// festival: a template per festival or solar term name ("春节", "中秋节", "清明"…, quoted:
+    /// TOML keys outside ASCII need quotes); `default`
+    /// for any other festival.
+    #[serde(default)]
+    pub festivals: Option<Spanned<BTreeMap<String, String>>>,
+    /// task: how long after the announcement the summary comes ("2h").
+    #[serde(default)]
+    pub deadline: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -118,6 +134,20 @@ pub struct SchedulerSection {
     /// skipped and logged.
     #[serde(default)]
     pub grace_secs: Option<Spanned<i64>>,
+    /// Holidays and make-up workdays newer than the shipped calendar.
+    #[serde(default)]
+    pub holidays: Option<HolidaysSection>,
+}
+
+/// `[scheduler.holidays]`: each year's State Council notice, as dates or ranges
+/// ("2027-02-06..2027-02-13").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidaysSection {
+    #[serde(default)]
+    pub off: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub work: Option<Spanned<Vec<String>>>,
 }
 
 impl SchedulerSection {

@@ -10,12 +10,17 @@ mod file;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use chrono::Duration;
 use chrono_tz::Tz;
 
 use crate::core::event::ChatId;
 use crate::core::i18n::Language;
 use crate::core::templates::Templates;
+use crate::features::schedule::config::{InactiveSettings, JobKind, ScheduleSettings};
+use crate::scheduler::calendar::WorkCalendar;
+use crate::scheduler::spec::JobSchedule;
 
 pub use file::{ConfigFile, DatabaseSection, GroupSection, TelegramSection};
 
@@ -71,6 +76,8 @@ pub struct GroupSettings {
     pub moderation: crate::features::moderation::config::ModerationSettings,
     pub games: crate::features::games::config::GamesSettings,
     pub jobs: Vec<Job>,
+    pub schedule: ScheduleSettings,
+    pub inactive: InactiveSettings,
 }
 
 /// A scheduled post, checked.
@@ -78,6 +85,7 @@ pub struct GroupSettings {
 pub struct Job {
     pub name: String,
     pub schedule: crate::scheduler::spec::JobSchedule,
+    pub kind: JobKind,
     /// Names of its message templates in `Settings::templates`.
     pub templates: Vec<String>,
 }
@@ -99,6 +107,8 @@ pub struct Settings {
     pub templates: Templates,
     /// For each chat in a community, the chat whose id keeps the community's points and XP.
     pub community_of: HashMap<ChatId, ChatId>,
+    /// Workdays: the shipped calendar with `[scheduler.holidays]` added.
+    pub calendar: Arc<WorkCalendar>,
 }
 
 impl fmt::Debug for Settings {
@@ -175,7 +185,12 @@ impl Settings {
             moderation: Default::default(),
             games: Default::default(),
             jobs: Vec::new(),
+            schedule: Default::default(),
+            inactive: Default::default(),
         };
+        let work_calendar = Arc::new(work_calendar(&file.scheduler, &mut |span, message| {
+            errors.push(locate(span, message))
+        }));
         let resolve = |section: &GroupSection,
                        base: &GroupSettings,
                        template_prefix: &str,
@@ -241,16 +256,25 @@ impl Settings {
             if let Some(section) = &section.games {
                 settings.games = settings.games.apply(section, &mut problems);
             }
+            if let Some(section) = &section.schedule {
+                settings.schedule = settings.schedule.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.inactive {
+                settings.inactive = settings.inactive.apply(section, &mut problems);
+            }
             errors.extend(
                 problems
                     .into_iter()
                     .map(|(span, message)| locate(span, message)),
             );
             if let Some(jobs) = &section.jobs {
-                settings.jobs =
-                    resolve_jobs(jobs, template_prefix, templates, &mut |span, message| {
-                        errors.push(locate(span, message))
-                    });
+                settings.jobs = resolve_jobs(
+                    jobs,
+                    template_prefix,
+                    templates,
+                    &work_calendar,
+                    &mut |span, message| errors.push(locate(span, message)),
+                );
             }
             settings
         };
@@ -356,6 +380,7 @@ impl Settings {
 
         if errors.is_empty() {
             Ok(Settings {
+                calendar: work_calendar,
                 community_of,
                 file,
                 path: None,
@@ -468,10 +493,35 @@ impl Settings {
 }
 
 /// Checks a group's jobs and compiles their texts; `problem` hears of each fault.
+/// The shipped workday calendar with `[scheduler.holidays]` added.
+fn work_calendar(
+    section: &file::SchedulerSection,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> WorkCalendar {
+    let mut calendar = WorkCalendar::default();
+    let Some(holidays) = &section.holidays else {
+        return calendar;
+    };
+    for (list, days) in [
+        (&holidays.off, &mut calendar.off),
+        (&holidays.work, &mut calendar.work),
+    ] {
+        let Some(list) = list else { continue };
+        for entry in list.get_ref() {
+            match WorkCalendar::parse_days(entry) {
+                Ok(parsed) => days.extend(parsed),
+                Err(message) => problem(list.span(), format!("scheduler.holidays: {message}")),
+            }
+        }
+    }
+    calendar
+}
+
 fn resolve_jobs(
     jobs: &[file::JobSection],
     template_prefix: &str,
     templates: &mut Templates,
+    calendar: &Arc<WorkCalendar>,
     problem: &mut dyn FnMut(std::ops::Range<usize>, String),
 ) -> Vec<Job> {
     let mut resolved: Vec<Job> = Vec::new();
@@ -484,27 +534,33 @@ fn resolve_jobs(
             );
             continue;
         }
-        let schedule = match job.schedule.get_ref().parse() {
-            Ok(schedule) => schedule,
+        let schedule = match job.schedule.get_ref().parse::<JobSchedule>() {
+            Ok(schedule) => schedule.with_calendar(calendar.clone()),
             Err(message) => {
                 problem(job.schedule.span(), message);
                 continue;
             }
         };
-        if job.texts.get_ref().is_empty() {
-            problem(
-                job.texts.span(),
-                format!("job `{name}` needs at least one text"),
-            );
+        let Some(kind) = job_kind(job, &name, template_prefix, templates, problem) else {
+            continue;
+        };
+        let texts = job
+            .texts
+            .as_ref()
+            .map(|t| t.get_ref().as_slice())
+            .unwrap_or_default();
+        if kind.needs_texts() && texts.is_empty() {
+            let span = job.texts.as_ref().map_or(job.name.span(), |t| t.span());
+            problem(span, format!("job `{name}` needs at least one text"));
             continue;
         }
         let mut names = Vec::new();
-        for (index, text) in job.texts.get_ref().iter().enumerate() {
+        for (index, text) in texts.iter().enumerate() {
             let template = format!("{template_prefix}/job/{name}/{index}");
             match templates.add(template.clone(), text.clone()) {
                 Ok(()) => names.push(template),
                 Err(error) => problem(
-                    job.texts.span(),
+                    job.texts.as_ref().map_or(job.name.span(), |t| t.span()),
                     format!("job `{name}` text {}: {error}", index + 1),
                 ),
             }
@@ -512,10 +568,83 @@ fn resolve_jobs(
         resolved.push(Job {
             name,
             schedule,
+            kind,
             templates: names,
         });
     }
     resolved
+}
+
+/// A job's kind, with what the kind needs (festival templates, a task's deadline).
+fn job_kind(
+    job: &file::JobSection,
+    name: &str,
+    template_prefix: &str,
+    templates: &mut Templates,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> Option<JobKind> {
+    let kind = job
+        .kind
+        .as_ref()
+        .map_or("message", |k| k.get_ref().as_str());
+    let kind_span = || job.kind.as_ref().map_or(job.name.span(), |k| k.span());
+    Some(match kind {
+        "message" => JobKind::Message,
+        "birthday" => JobKind::Birthday,
+        "digest" => JobKind::Digest,
+        "inactive_review" => JobKind::InactiveReview,
+        "festival" => {
+            let Some(festivals) = &job.festivals else {
+                problem(
+                    kind_span(),
+                    format!("festival job `{name}` needs `festivals = {{ \"春节\" = \"…\", … }}`"),
+                );
+                return None;
+            };
+            let mut names = BTreeMap::new();
+            for (festival, text) in festivals.get_ref() {
+                let template = format!("{template_prefix}/job/{name}/festival/{festival}");
+                match templates.add(template.clone(), text.clone()) {
+                    Ok(()) => {
+                        names.insert(festival.clone(), template);
+                    }
+                    Err(error) => problem(
+                        festivals.span(),
+                        format!("job `{name}` festival `{festival}`: {error}"),
+                    ),
+                }
+            }
+            JobKind::Festival(names)
+        }
+        "task" => {
+            let deadline = match &job.deadline {
+                None => Duration::hours(24),
+                Some(text) => match crate::core::duration::parse(text.get_ref()) {
+                    Some(d) if d <= Duration::days(31) => d,
+                    _ => {
+                        problem(
+                            text.span(),
+                            format!(
+                                "task `{name}`: deadline `{}` must be a duration such as 2h or 1d",
+                                text.get_ref()
+                            ),
+                        );
+                        return None;
+                    }
+                },
+            };
+            JobKind::Task { deadline }
+        }
+        other => {
+            problem(
+                kind_span(),
+                format!(
+                    "job `{name}`: unknown kind `{other}` (message, birthday, festival, digest, inactive_review, task)"
+                ),
+            );
+            return None;
+        }
+    })
 }
 
 fn describe_features(features: &BTreeSet<String>) -> String {

@@ -18,6 +18,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("hint.toml", include_str!("../../bot-commands/hint.toml")),
     ("idiom.toml", include_str!("../../bot-commands/idiom.toml")),
+    (
+        "inactive.toml",
+        include_str!("../../bot-commands/inactive.toml"),
+    ),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),

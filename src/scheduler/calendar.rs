@@ -1,9 +1,18 @@
-//! Chinese workdays: weekends and public holidays are off, and the 调休 make-up days (a
-//! Saturday or Sunday declared a workday) are on. The official calendar comes from the
-//! `chinese_holiday` crate (the State Council's notices, 2004 to the end of 2026); after that,
-//! until a newer calendar ships, Monday to Friday are workdays.
+//! The calendar groups live by.
+//!
+//! Chinese workdays: weekends and public holidays are off, and the 调休 make-up days (a Saturday
+//! or Sunday declared a workday) are on. The official calendar comes from the `chinese_holiday`
+//! crate (the State Council's notices, 2004 to the end of 2026). Each year's notice comes out in
+//! November; until a newer crate ships, the operator adds it in `[scheduler] holidays` (see
+//! `WorkCalendar`). Past both, Monday to Friday are workdays.
+//!
+//! Lunar dates, solar terms (节气) and festivals come from `tyme4rs`, which computes them.
+
+use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use tyme4rs::tyme::Culture;
+use tyme4rs::tyme::solar::SolarDay;
 
 /// The last day the shipped calendar covers (the crate refuses later dates).
 fn covered(date: NaiveDate) -> bool {
@@ -12,6 +21,7 @@ fn covered(date: NaiveDate) -> bool {
     first.is_some_and(|first| date >= first) && last.is_some_and(|last| date <= last)
 }
 
+/// Workdays by the shipped calendar alone.
 pub fn is_workday(date: NaiveDate) -> bool {
     if covered(date) {
         let (Ok(year), Ok(month), Ok(day)) = (
@@ -24,6 +34,111 @@ pub fn is_workday(date: NaiveDate) -> bool {
         return chinese_holiday::chinese_holiday((year, month, day)).is_workday();
     }
     !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The shipped calendar with the operator's additions: days off (holidays) and make-up
+/// workdays (调休) from a newer notice than the shipped one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkCalendar {
+    pub off: BTreeSet<NaiveDate>,
+    pub work: BTreeSet<NaiveDate>,
+}
+
+impl WorkCalendar {
+    pub fn is_workday(&self, date: NaiveDate) -> bool {
+        if self.work.contains(&date) {
+            return true;
+        }
+        if self.off.contains(&date) {
+            return false;
+        }
+        is_workday(date)
+    }
+
+    /// Reads `"2027-02-06"` or a range `"2027-02-06..2027-02-13"` (both ends included).
+    pub fn parse_days(text: &str) -> Result<Vec<NaiveDate>, String> {
+        let parse = |day: &str| {
+            NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("`{day}` is not a date such as 2027-02-06"))
+        };
+        let (first, last) = match text.split_once("..") {
+            Some((first, last)) => (parse(first)?, parse(last)?),
+            None => (parse(text)?, parse(text)?),
+        };
+        if last < first || (last - first).num_days() > 60 {
+            return Err(format!("`{text}`: a range runs forward, at most 60 days"));
+        }
+        Ok(first.iter_days().take_while(|day| *day <= last).collect())
+    }
+}
+
+/// What a day is in the Chinese calendar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayFacts {
+    /// 正月初一
+    pub lunar: String,
+    /// The solar term that begins on this day, if one does (立春, 清明…).
+    pub solar_term: Option<String>,
+    /// Festivals on this day, lunar and solar (春节, 中秋节, 国庆节…), and the solar term if it
+    /// is one people celebrate by name (清明 is both).
+    pub festivals: Vec<String>,
+    /// The lunar month (negative for a leap month) and day, for lunar birthdays.
+    pub lunar_month: i64,
+    pub lunar_day: i64,
+}
+
+pub fn facts(date: NaiveDate) -> DayFacts {
+    let (Ok(year), Ok(month), Ok(day)) = (
+        isize::try_from(date.year()),
+        usize::try_from(date.month()),
+        usize::try_from(date.day()),
+    ) else {
+        return DayFacts {
+            lunar: String::new(),
+            solar_term: None,
+            festivals: Vec::new(),
+            lunar_month: 0,
+            lunar_day: 0,
+        };
+    };
+    let solar = SolarDay::from_ymd(year, month, day);
+    let lunar = solar.get_lunar_day();
+    let lunar_month = lunar.get_lunar_month();
+    let term = solar.get_term_day();
+    let solar_term = (term.get_day_index() == 0).then(|| term.get_solar_term().get_name());
+    let mut festivals: Vec<String> = lunar
+        .get_festival()
+        .map(|f| f.get_name())
+        .into_iter()
+        .chain(solar.get_festival().map(|f| f.get_name()))
+        .collect();
+    festivals.dedup();
+    DayFacts {
+        lunar: format!("{}{}", lunar_month.get_name(), lunar.get_name()),
+        solar_term,
+        festivals,
+        lunar_month: lunar_month.get_month_with_leap() as i64,
+        lunar_day: lunar.get_day() as i64,
+    }
+}
+
+/// The solar date of lunar `month`/`day` in the lunar year that starts in `year`, if that
+/// year has such a day (a 30th in a short month does not exist).
+pub fn lunar_to_solar(year: i32, month: i64, day: i64) -> Option<NaiveDate> {
+    let (Ok(year), Ok(month), Ok(day)) = (
+        isize::try_from(year),
+        isize::try_from(month),
+        usize::try_from(day),
+    ) else {
+        return None;
+    };
+    let lunar = tyme4rs::tyme::lunar::LunarDay::new(year, month, day).ok()?;
+    let solar = lunar.get_solar_day();
+    NaiveDate::from_ymd_opt(
+        i32::try_from(solar.get_year()).ok()?,
+        u32::try_from(solar.get_month()).ok()?,
+        u32::try_from(solar.get_day()).ok()?,
+    )
 }
 
 #[cfg(test)]
@@ -50,5 +165,39 @@ mod tests {
     fn past_the_shipped_calendar_weekdays_are_workdays() {
         assert!(is_workday(day(2027, 3, 3)));
         assert!(!is_workday(day(2027, 3, 6)));
+    }
+
+    #[test]
+    fn an_override_file_adds_next_years_holidays_and_make_up_days() {
+        let mut calendar = WorkCalendar::default();
+        calendar
+            .off
+            .extend(WorkCalendar::parse_days("2027-02-06..2027-02-13").unwrap());
+        calendar
+            .work
+            .extend(WorkCalendar::parse_days("2027-02-20").unwrap());
+        assert!(
+            !calendar.is_workday(day(2027, 2, 8)),
+            "a Monday of the holiday"
+        );
+        assert!(calendar.is_workday(day(2027, 2, 20)), "a make-up Saturday");
+        assert!(calendar.is_workday(day(2027, 2, 15)));
+        assert!(WorkCalendar::parse_days("2027-02-13..2027-02-06").is_err());
+        assert!(WorkCalendar::parse_days("next friday").is_err());
+    }
+
+    #[test]
+    fn lunar_dates_terms_and_festivals() {
+        let spring = facts(day(2026, 2, 17));
+        assert_eq!(spring.lunar, "正月初一");
+        assert_eq!(spring.festivals, vec!["春节"]);
+        assert_eq!((spring.lunar_month, spring.lunar_day), (1, 1));
+        let qingming = facts(day(2026, 4, 5));
+        assert_eq!(qingming.solar_term.as_deref(), Some("清明"));
+        assert_eq!(facts(day(2026, 10, 1)).festivals, vec!["国庆节"]);
+        assert_eq!(facts(day(2026, 3, 3)).festivals, vec!["元宵节"]);
+        assert_eq!(facts(day(2026, 3, 10)).festivals, Vec::<String>::new());
+        assert_eq!(lunar_to_solar(2026, 8, 15), Some(day(2026, 9, 25)), "中秋");
+        assert_eq!(lunar_to_solar(2026, 2, 31), None);
     }
 }

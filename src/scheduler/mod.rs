@@ -9,10 +9,12 @@
 pub mod calendar;
 pub mod spec;
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::args;
-use crate::config::GroupSettings;
+use crate::config::{GroupSettings, Job};
 use crate::core::engine::Engine;
 use crate::core::event::{Chat, ChatKind, Event, EventKind};
 use crate::store::{StoreResult, inbox, timers};
@@ -24,8 +26,25 @@ const MAX_FIRINGS_PER_PASS: usize = 1_100;
 
 pub const INBOX_SOURCE: &str = "scheduler";
 
+/// A group chat with jobs, and the settings its jobs come from. Groups that share a settings
+/// table (most share the defaults) share the reference, which `plan` uses to compute each
+/// schedule once, not once per group.
+pub struct Target<'a> {
+    pub chat: Chat,
+    pub settings: &'a GroupSettings,
+}
+
+/// A firing that came due.
+#[derive(Debug)]
+pub struct Due<'a> {
+    pub chat: &'a Chat,
+    pub settings: &'a GroupSettings,
+    pub job: &'a Job,
+    pub at: DateTime<Utc>,
+}
+
 /// The group chats that have jobs, with their settings.
-async fn targets(engine: &Engine) -> StoreResult<Vec<(Chat, GroupSettings)>> {
+pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
     let known: Vec<(i64, String, Option<String>)> = engine
         .db
         .fetch_all(
@@ -47,8 +66,9 @@ async fn targets(engine: &Engine) -> StoreResult<Vec<(Chat, GroupSettings)>> {
         })
         .collect();
     // Groups the config names but the bot has not heard from yet.
+    let seen: HashSet<i64> = chats.iter().map(|chat| chat.id).collect();
     for &id in engine.settings.groups.keys() {
-        if id < 0 && !chats.iter().any(|chat| chat.id == id) {
+        if id < 0 && !seen.contains(&id) {
             let kind = if id <= -1_000_000_000_000 {
                 ChatKind::Supergroup
             } else {
@@ -61,14 +81,111 @@ async fn targets(engine: &Engine) -> StoreResult<Vec<(Chat, GroupSettings)>> {
             });
         }
     }
-    let mut targets = Vec::new();
-    for chat in chats {
-        let settings = engine.group_settings(chat.id).await?;
-        if !settings.jobs.is_empty() {
-            targets.push((chat, settings.clone()));
+    // A supergroup that was a group keeps the settings written for its old id: one query for
+    // all of them rather than one per chat.
+    let moved_from: HashMap<i64, i64> = if engine.settings.groups.is_empty() {
+        HashMap::new()
+    } else {
+        let rows: Vec<(i64, i64)> = engine
+            .db
+            .fetch_all(
+                "SELECT migrated_to, chat_id FROM chats WHERE migrated_to IS NOT NULL",
+                args![],
+            )
+            .await?;
+        rows.into_iter().collect()
+    };
+    let settings = &engine.settings;
+    Ok(chats
+        .into_iter()
+        .map(|chat| {
+            let table = if settings.has_group_table(chat.id) {
+                chat.id
+            } else {
+                moved_from
+                    .get(&chat.id)
+                    .copied()
+                    .filter(|old| settings.has_group_table(*old))
+                    .unwrap_or(chat.id)
+            };
+            Target {
+                settings: settings.group(table),
+                chat,
+            }
+        })
+        .filter(|target| !target.settings.jobs.is_empty())
+        .collect())
+}
+
+/// Each (chat, job)'s latest claimed firing within the lookback window, in one query.
+pub async fn last_firings(
+    engine: &Engine,
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<(i64, String), DateTime<Utc>>> {
+    let rows: Vec<(i64, String, i64)> = engine
+        .db
+        .fetch_all(
+            "SELECT chat_id, job, MAX(fire_at) FROM job_firings WHERE fire_at >= $1 GROUP BY chat_id, job",
+            args![(now - LOOKBACK).timestamp()],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(chat, job, at)| Some(((chat, job), DateTime::from_timestamp(at, 0)?)))
+        .collect())
+}
+
+/// Every firing due by `now` that has not been claimed, in time order. Pure: the scheduler's
+/// whole plan for a pass, from what the database said. A schedule is evaluated once per
+/// (settings table, job, starting point), however many groups share it.
+pub fn plan<'a>(
+    targets: &'a [Target<'a>],
+    last: &HashMap<(i64, String), DateTime<Utc>>,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Vec<Due<'a>> {
+    let mut computed: HashMap<(usize, usize, i64), Vec<DateTime<Utc>>> = HashMap::new();
+    let mut due = Vec::new();
+    for target in targets {
+        let settings = target.settings;
+        for (index, job) in settings.jobs.iter().enumerate() {
+            // A job seen for the first time starts from "now, give or take the grace", not
+            // from the beginning of time.
+            let cursor = last
+                .get(&(target.chat.id, job.name.clone()))
+                .copied()
+                .unwrap_or(now - grace)
+                .max(now - LOOKBACK);
+            let key = (
+                std::ptr::from_ref(settings) as usize,
+                index,
+                cursor.timestamp(),
+            );
+            let firings = computed.entry(key).or_insert_with(|| {
+                let mut firings = Vec::new();
+                let mut at = cursor;
+                while firings.len() < MAX_FIRINGS_PER_PASS {
+                    match job.schedule.next_after(settings.timezone, at) {
+                        Some(next) if next <= now => {
+                            firings.push(next);
+                            at = next;
+                        }
+                        _ => break,
+                    }
+                }
+                firings
+            });
+            due.extend(firings.iter().map(|&at| Due {
+                chat: &target.chat,
+                settings,
+                job,
+                at,
+            }));
         }
     }
-    Ok(targets)
+    // In time order within a chat, so that the minimum interval sees the earlier post first.
+    due.sort_by_key(|d| (d.chat.id, d.at));
+    due
 }
 
 /// Claims every job firing and every feature timer due by `now` and stores their events in
@@ -81,73 +198,118 @@ pub async fn fire_due(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize>
 /// were queued to run.
 pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize> {
     let grace = Duration::seconds(engine.settings.file.scheduler.grace_secs());
+    let targets = targets(engine).await?;
+    let last = last_firings(engine, now).await?;
     let mut queued = 0;
-    for (chat, settings) in targets(engine).await? {
-        for job in &settings.jobs {
-            let last: Option<(Option<i64>,)> = engine
-                .db
-                .fetch_optional(
-                    "SELECT MAX(fire_at) FROM job_firings WHERE chat_id = $1 AND job = $2",
-                    args![chat.id, job.name.clone()],
-                )
-                .await?;
-            let last = last
-                .and_then(|(at,)| at)
-                .and_then(|at| DateTime::from_timestamp(at, 0));
-            // A job seen for the first time starts from "now, give or take the grace", not
-            // from the beginning of time.
-            let mut cursor = last.unwrap_or(now - grace).max(now - LOOKBACK);
-            for _ in 0..MAX_FIRINGS_PER_PASS {
-                let Some(at) = job.schedule.next_after(settings.timezone, cursor) else {
-                    break;
+    for Due {
+        chat,
+        settings,
+        job,
+        at,
+    } in plan(&targets, &last, now, grace)
+    {
+        let mut tx = engine.db.begin().await?;
+        let outcome = if now - at > grace {
+            Outcome::Missed
+        } else if settings
+            .schedule
+            .is_quiet(at.with_timezone(&settings.timezone).time())
+        {
+            Outcome::Quiet
+        } else if posted_within(&mut tx, chat.id, at, settings.schedule.min_interval).await? {
+            Outcome::Crowded
+        } else {
+            Outcome::Fired
+        };
+        let claimed: Option<(i64,)> = tx
+            .fetch_optional(
+                "INSERT INTO job_firings (chat_id, job, fire_at, outcome) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (chat_id, job, fire_at) DO NOTHING RETURNING id",
+                args![chat.id, job.name.clone(), at.timestamp(), outcome.as_str()],
+            )
+            .await?;
+        match claimed {
+            Some((id,)) if outcome == Outcome::Fired => {
+                let tick = Event {
+                    chat: chat.clone(),
+                    at,
+                    kind: EventKind::Tick {
+                        job: job.name.clone(),
+                    },
                 };
-                if at > now {
-                    break;
-                }
-                cursor = at;
-                let on_time = now - at <= grace;
-                let mut tx = engine.db.begin().await?;
-                let claimed: Option<(i64,)> = tx
-                    .fetch_optional(
-                        "INSERT INTO job_firings (chat_id, job, fire_at, outcome) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (chat_id, job, fire_at) DO NOTHING RETURNING id",
-                        args![chat.id, job.name.clone(), at.timestamp(), if on_time { "fired" } else { "missed" }],
-                    )
-                    .await?;
-                match claimed {
-                    Some((id,)) if on_time => {
-                        let tick = Event {
-                            chat: chat.clone(),
-                            at,
-                            kind: EventKind::Tick {
-                                job: job.name.clone(),
-                            },
-                        };
-                        inbox::store(&mut tx, INBOX_SOURCE, id, &tick, now).await?;
-                        queued += 1;
-                    }
-                    Some(_) => tracing::warn!(
-                        chat = chat.id,
-                        job = %job.name,
-                        due = %at,
-                        "scheduled post missed while the bot was down for longer than the grace period; skipped"
-                    ),
-                    None => {}
-                }
-                tx.commit().await?;
+                inbox::store(&mut tx, INBOX_SOURCE, id, &tick, now).await?;
+                queued += 1;
             }
+            Some(_) if outcome == Outcome::Missed => tracing::warn!(
+                chat = chat.id,
+                job = %job.name,
+                due = %at,
+                "scheduled post missed while the bot was down for longer than the grace period; skipped"
+            ),
+            Some(_) => tracing::info!(
+                chat = chat.id,
+                job = %job.name,
+                due = %at,
+                reason = outcome.as_str(),
+                "scheduled post skipped (quiet hours, or too soon after the group's last one)"
+            ),
+            None => {}
         }
+        tx.commit().await?;
     }
     Ok(queued)
+}
+
+/// What became of a firing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Fired,
+    /// The bot was down for longer than the grace period.
+    Missed,
+    /// In the group's quiet hours.
+    Quiet,
+    /// Too soon after the group's last scheduled post (`schedule.min_interval`).
+    Crowded,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fired => "fired",
+            Outcome::Missed => "missed",
+            Outcome::Quiet => "quiet",
+            Outcome::Crowded => "crowded",
+        }
+    }
+}
+
+/// Whether the group had a scheduled post less than `interval` before `at`.
+async fn posted_within(
+    tx: &mut crate::store::Tx,
+    chat: i64,
+    at: DateTime<Utc>,
+    interval: Duration,
+) -> StoreResult<bool> {
+    if interval <= Duration::zero() {
+        return Ok(false);
+    }
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT fire_at FROM job_firings
+             WHERE chat_id = $1 AND outcome = 'fired' AND fire_at > $2 AND fire_at <= $3 LIMIT 1",
+            args![chat, (at - interval).timestamp(), at.timestamp()],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The earliest firing of any job or timer after `after` (for the simulator, which moves its
 /// clock from one firing to the next). An overdue timer is due at `after`.
 pub async fn next_due(engine: &Engine, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
     let mut next = timers::next_due(&engine.db, after).await?;
-    for (_, settings) in targets(engine).await? {
-        for job in &settings.jobs {
-            if let Some(at) = job.schedule.next_after(settings.timezone, after) {
+    for target in targets(engine).await? {
+        for job in &target.settings.jobs {
+            if let Some(at) = job.schedule.next_after(target.settings.timezone, after) {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }

@@ -9,11 +9,12 @@
 //! a fold, the moment the clocks jump to in a gap. A daily job fires exactly once on both change days.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::calendar;
+use super::calendar::WorkCalendar;
 
 /// Jobs may not fire more often than this: a typo must not make the bot post every minute.
 pub const MIN_INTERVAL: Duration = Duration::minutes(10);
@@ -32,6 +33,8 @@ pub struct JobSchedule {
     cron: cron::Schedule,
     days: DayFilter,
     source: String,
+    /// Which days are workdays: the shipped calendar and the operator's additions.
+    calendar: Arc<WorkCalendar>,
 }
 
 impl PartialEq for JobSchedule {
@@ -63,6 +66,7 @@ impl FromStr for JobSchedule {
             cron,
             days,
             source: text.to_owned(),
+            calendar: Arc::default(),
         };
         schedule.check_interval()?;
         Ok(schedule)
@@ -165,6 +169,12 @@ impl JobSchedule {
         &self.source
     }
 
+    /// The schedule, counting workdays by `calendar` (with the operator's holiday additions).
+    pub fn with_calendar(mut self, calendar: Arc<WorkCalendar>) -> JobSchedule {
+        self.calendar = calendar;
+        self
+    }
+
     /// The first firing strictly after `after`, in `zone`.
     pub fn next_after(&self, zone: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let wall_after = after.with_timezone(&zone).naive_local();
@@ -181,8 +191,8 @@ impl JobSchedule {
     fn allows(&self, date: NaiveDate) -> bool {
         match self.days {
             DayFilter::Every => true,
-            DayFilter::Workdays => calendar::is_workday(date),
-            DayFilter::OffDays => !calendar::is_workday(date),
+            DayFilter::Workdays => self.calendar.is_workday(date),
+            DayFilter::OffDays => !self.calendar.is_workday(date),
         }
     }
 

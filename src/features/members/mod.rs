@@ -40,6 +40,19 @@ impl Feature for Members {
                         args![chat, message.from.id, at],
                     )
                     .await?;
+                // The day's count, for the digest and statistics.
+                let day = crate::features::signin::day_of(
+                    cx.event.at,
+                    cx.group.timezone,
+                    chrono::NaiveTime::MIN,
+                );
+                cx.tx
+                    .execute(
+                        "INSERT INTO member_days (chat_id, user_id, day, messages) VALUES ($1, $2, $3, 1)
+                         ON CONFLICT (chat_id, day, user_id) DO UPDATE SET messages = member_days.messages + 1",
+                        args![chat, message.from.id, day],
+                    )
+                    .await?;
             }
             EventKind::ButtonPressed { from, .. } => {
                 upsert(cx.tx, chat, from, at).await?;
@@ -93,6 +106,16 @@ impl Feature for Members {
         )
         .await?;
         tx.execute("DELETE FROM members WHERE chat_id = $1", args![from])
+            .await?;
+        tx.execute(
+            "INSERT INTO member_days (chat_id, user_id, day, messages)
+             SELECT $1, user_id, day, messages FROM member_days WHERE chat_id = $2
+             ON CONFLICT (chat_id, day, user_id) DO UPDATE SET
+                 messages = member_days.messages + excluded.messages",
+            args![to, from],
+        )
+        .await?;
+        tx.execute("DELETE FROM member_days WHERE chat_id = $1", args![from])
             .await?;
         Ok(())
     }

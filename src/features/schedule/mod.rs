@@ -1,12 +1,21 @@
-//! Scheduled posts: 早安 at 8, the weekly sharing session, 晚安 at 22. The scheduler turns each
-//! job's firing into a `Tick`; this feature posts one of the job's texts.
+//! Scheduled posts: 早安 at 8, the weekly sharing session, 晚安 at 22, birthday and festival
+//! wishes, the daily digest, the inactive-member review, recurring group tasks. The scheduler
+//! turns each job's firing into a `Tick`; this feature does what the job's kind says.
 //!
 //! Text variables: `date` (2026-03-02), `weekday` (星期一 / Monday), `time` (08:00), `chat`
-//! (the group's title), `members` (members seen and not gone), `signins_yesterday`, `workday`.
+//! (the group's title), `members` (members seen and not gone), `signins_yesterday`, `workday`,
+//! `lunar` (正月初一), `solar_term` (the 节气 starting today, if one does), `festival` (today's
+//! festivals, joined).
+
+pub mod birthday;
+pub mod config;
+pub mod digest;
+pub mod inactive;
+pub mod task;
 
 use async_trait::async_trait;
-use chrono::{Datelike, Duration};
-use minijinja::context;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use minijinja::{Value, context};
 
 use crate::args;
 use crate::config::Job;
@@ -17,6 +26,7 @@ use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
 use crate::features::signin::day_of;
 use crate::scheduler::calendar;
+use config::JobKind;
 
 pub struct Schedule;
 
@@ -27,7 +37,7 @@ impl Feature for Schedule {
     }
 
     fn commands(&self) -> &'static [&'static str] {
-        &["jobs", "runjob"]
+        &["jobs", "runjob", "inactive"]
     }
 
     fn messages(&self) -> &'static str {
@@ -35,14 +45,31 @@ impl Feature for Schedule {
     }
 
     async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
-        let EventKind::Tick { job } = &cx.event.kind else {
-            return Ok(());
-        };
-        let Some(job) = cx.group.jobs.iter().find(|j| j.name == *job).cloned() else {
-            tracing::warn!(chat = cx.chat(), %job, "a firing for a job the config no longer has");
-            return Ok(());
-        };
-        post(cx, &job).await
+        match &cx.event.kind {
+            EventKind::Tick { job } => {
+                let Some(job) = cx.group.jobs.iter().find(|j| j.name == *job).cloned() else {
+                    tracing::warn!(chat = cx.chat(), %job, "a firing for a job the config no longer has");
+                    return Ok(());
+                };
+                run(cx, &job).await
+            }
+            EventKind::Timer { key, payload, .. } if key.starts_with("task:") => {
+                match payload.parse() {
+                    Ok(id) => task::close(cx, id).await,
+                    Err(_) => Ok(()),
+                }
+            }
+            EventKind::ButtonPressed {
+                from,
+                callback_id,
+                data,
+                ..
+            } => match data.strip_prefix("sched:task:").map(str::parse) {
+                Some(Ok(id)) => task::press(cx, from, callback_id, id).await,
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     async fn on_command(
@@ -76,12 +103,37 @@ impl Feature for Schedule {
                     return Ok(CommandOutcome::BadArguments);
                 }
                 match cx.group.jobs.iter().find(|j| j.name == name).cloned() {
-                    Some(job) => post(cx, &job).await?,
+                    Some(job) => run(cx, &job).await?,
                     None => {
                         let text = cx.text("schedule.no_such_job", context! { name });
                         cx.reply(text);
                     }
                 }
+                Ok(CommandOutcome::Done)
+            }
+            "inactive" => {
+                let arg = invocation.args.trim();
+                let days = if arg.is_empty() {
+                    cx.group.inactive.warn_after_days
+                } else {
+                    match arg.trim_end_matches(['d', '天']).parse::<i64>() {
+                        Ok(days) if (1..=3650).contains(&days) => days,
+                        _ => return Ok(CommandOutcome::BadArguments),
+                    }
+                };
+                let silent = inactive::silent_members(cx, days).await?;
+                let count = silent.len();
+                let lines: Vec<String> = silent
+                    .iter()
+                    .take(50)
+                    .map(|m| format!("{} · {}", m.user.display_name(), m.days))
+                    .collect();
+                let more = count.saturating_sub(lines.len());
+                let text = cx.text(
+                    "schedule.inactive_list",
+                    context! { days, count, lines, more },
+                );
+                cx.reply(text);
                 Ok(CommandOutcome::Done)
             }
             _ => Ok(CommandOutcome::Done),
@@ -99,9 +151,68 @@ const WEEKDAYS_ZH: [&str; 7] = [
     "星期日",
 ];
 
-async fn post(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
+/// Does what a job's kind says.
+async fn run(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
+    let first_text = job.templates.first();
+    match &job.kind {
+        JobKind::Message => {
+            if let Some(text) = render_job_text(cx, job, cx.event.at, Value::UNDEFINED).await? {
+                cx.send(text);
+            }
+            Ok(())
+        }
+        JobKind::Festival(templates) => festival(cx, templates).await,
+        JobKind::Birthday => birthday::post(cx, first_text).await,
+        JobKind::Digest => digest::post(cx, first_text).await,
+        JobKind::InactiveReview => inactive::review(cx).await,
+        JobKind::Task { deadline } => {
+            let Some(text) = render_job_text(cx, job, cx.event.at, Value::UNDEFINED).await? else {
+                return Ok(());
+            };
+            task::announce(cx, &job.name, text, *deadline).await
+        }
+    }
+}
+
+/// On a festival or the first day of a solar term the job has a template for (or `default`),
+/// posts it.
+async fn festival(
+    cx: &mut Cx<'_>,
+    templates: &std::collections::BTreeMap<String, String>,
+) -> FeatureResult {
+    let date = cx.event.at.with_timezone(&cx.group.timezone).date_naive();
+    let facts = calendar::facts(date);
+    let today: Vec<&String> = facts
+        .festivals
+        .iter()
+        .chain(facts.solar_term.iter())
+        .collect();
+    let chosen = today
+        .iter()
+        .find_map(|name| templates.get(name.as_str()).map(|t| (name, t)))
+        .or_else(|| {
+            today
+                .first()
+                .and_then(|name| templates.get("default").map(|t| (name, t)))
+        });
+    let Some((name, template)) = chosen else {
+        return Ok(());
+    };
+    let extra = context! { name => name.as_str() };
+    let vars = job_vars(cx, cx.event.at).await?;
+    if let Some(text) = cx
+        .render(template, context! { ..extra, ..vars })
+        .filter(|text| !text.trim().is_empty())
+    {
+        cx.send(text);
+    }
+    Ok(())
+}
+
+/// The variables every job text may use, for a firing at `at`.
+async fn job_vars(cx: &mut Cx<'_>, at: DateTime<Utc>) -> FeatureResult<Value> {
     let zone = cx.group.timezone;
-    let local = cx.event.at.with_timezone(&zone);
+    let local = at.with_timezone(&zone);
     let date = local.date_naive();
     let weekday = match cx.language() {
         Language::ZhCn => WEEKDAYS_ZH[date.weekday().num_days_from_monday() as usize].to_owned(),
@@ -115,11 +226,7 @@ async fn post(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
             args![chat],
         )
         .await?;
-    let yesterday = day_of(
-        cx.event.at - Duration::days(1),
-        zone,
-        cx.group.signin.day_starts_at,
-    );
+    let yesterday = day_of(at - Duration::days(1), zone, cx.group.signin.day_starts_at);
     let (signins_yesterday,): (i64,) = cx
         .tx
         .fetch_one(
@@ -127,25 +234,36 @@ async fn post(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
             args![chat, yesterday],
         )
         .await?;
-    // The same firing always picks the same text, so a repeat after a crash says the same.
-    let pick = (cx.event.at.timestamp().unsigned_abs() / 60) as usize % job.templates.len().max(1);
-    let Some(template) = job.templates.get(pick) else {
-        return Ok(());
-    };
-    let vars = context! {
+    let facts = calendar::facts(date);
+    let workday = cx.settings.calendar.is_workday(date);
+    Ok(context! {
         date => date.to_string(),
         weekday,
         time => local.format("%H:%M").to_string(),
         chat => cx.event.chat.title.clone(),
         members,
         signins_yesterday,
-        workday => calendar::is_workday(date),
+        workday,
+        lunar => facts.lunar,
+        solar_term => facts.solar_term,
+        festival => facts.festivals.join("、"),
+    })
+}
+
+/// One of the job's texts rendered for a firing at `at` (the same firing always picks the same
+/// text, so a repeat after a crash says the same), with `extra` variables.
+pub async fn render_job_text(
+    cx: &mut Cx<'_>,
+    job: &Job,
+    at: DateTime<Utc>,
+    extra: Value,
+) -> FeatureResult<Option<String>> {
+    let pick = (at.timestamp().unsigned_abs() / 60) as usize % job.templates.len().max(1);
+    let Some(template) = job.templates.get(pick) else {
+        return Ok(None);
     };
-    if let Some(text) = cx
-        .render(template, vars)
-        .filter(|text| !text.trim().is_empty())
-    {
-        cx.send(text);
-    }
-    Ok(())
+    let vars = job_vars(cx, at).await?;
+    Ok(cx
+        .render(template, context! { ..extra, ..vars })
+        .filter(|text| !text.trim().is_empty()))
 }

@@ -22,7 +22,7 @@ use crate::features::levels;
 use config::{BasePoints, SigninSettings};
 use queries::{BoardRow, NewSignin};
 
-pub use day::day_of;
+pub use day::{date_of, day_of, start_of};
 
 /// How many lines a leaderboard shows.
 const BOARD_SIZE: usize = 10;

@@ -1,0 +1,257 @@
+//! What a group's schedule may do (`[defaults.schedule]`), the inactive-member review policy
+//! (`[defaults.inactive]`), and the kinds of job a `[[defaults.jobs]]` entry can be.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveTime};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::core::duration;
+
+type Problems = Vec<(std::ops::Range<usize>, String)>;
+
+/// What a job does when it fires.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobKind {
+    /// Posts one of its texts.
+    Message,
+    /// Wishes the members whose profile birthday (solar or lunar) is today.
+    Birthday,
+    /// On a festival or the first day of a solar term that has a template, posts it
+    /// (festival name → template name in `Settings::templates`).
+    Festival(BTreeMap<String, String>),
+    /// The day in numbers: messages, speakers, top talkers, newcomers, sign-ins…
+    Digest,
+    /// The inactive-member review (`[defaults.inactive]`).
+    InactiveReview,
+    /// A task announcement with a ✅ button; a summary of who did it after `deadline`.
+    Task { deadline: Duration },
+}
+
+impl JobKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobKind::Message => "message",
+            JobKind::Birthday => "birthday",
+            JobKind::Festival(_) => "festival",
+            JobKind::Digest => "digest",
+            JobKind::InactiveReview => "inactive_review",
+            JobKind::Task { .. } => "task",
+        }
+    }
+
+    /// Whether the job's `texts` are required (the others have built-in messages).
+    pub fn needs_texts(&self) -> bool {
+        matches!(self, JobKind::Message | JobKind::Task { .. })
+    }
+}
+
+/// `[defaults.schedule]`, as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {
+    /// No scheduled post in these hours, local time: "23:00-07:00".
+    #[serde(default)]
+    pub quiet_hours: Option<Spanned<String>>,
+    /// At least this long between two scheduled posts in the group ("30m").
+    #[serde(default)]
+    pub min_interval: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleSettings {
+    /// From, to (local time); the hours wrap past midnight when from > to.
+    pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
+    pub min_interval: Duration,
+}
+
+impl ScheduleSettings {
+    pub fn apply(&self, section: &ScheduleSection, problems: &mut Problems) -> ScheduleSettings {
+        let mut settings = self.clone();
+        if let Some(hours) = &section.quiet_hours {
+            let parsed = hours.get_ref().split_once('-').and_then(|(from, to)| {
+                Some((
+                    NaiveTime::parse_from_str(from.trim(), "%H:%M").ok()?,
+                    NaiveTime::parse_from_str(to.trim(), "%H:%M").ok()?,
+                ))
+            });
+            match parsed {
+                Some((from, to)) if from != to => settings.quiet_hours = Some((from, to)),
+                _ => problems.push((
+                    hours.span(),
+                    format!(
+                        "schedule.quiet_hours `{}` must be two different times such as 23:00-07:00",
+                        hours.get_ref()
+                    ),
+                )),
+            }
+        }
+        if let Some(interval) = &section.min_interval {
+            match duration::parse(interval.get_ref()) {
+                Some(d) if d <= Duration::days(1) => settings.min_interval = d,
+                _ => problems.push((
+                    interval.span(),
+                    format!(
+                        "schedule.min_interval `{}` must be a duration up to a day, such as 30m",
+                        interval.get_ref()
+                    ),
+                )),
+            }
+        }
+        settings
+    }
+
+    /// Whether `time` (local) falls in the quiet hours.
+    pub fn is_quiet(&self, time: NaiveTime) -> bool {
+        match self.quiet_hours {
+            None => false,
+            Some((from, to)) if from < to => from <= time && time < to,
+            Some((from, to)) => time >= from || time < to,
+        }
+    }
+}
+
+/// `[defaults.inactive]`, as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InactiveSection {
+    /// Silent this many days → a reminder mentioning them.
+    #[serde(default)]
+    pub warn_after_days: Option<Spanned<i64>>,
+    /// Still silent this many days after the reminder → the action.
+    #[serde(default)]
+    pub grace_days: Option<Spanned<i64>>,
+    /// report (to the admins), mute or remove (they may come back).
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
+    /// Members who joined less than this many days ago are left alone.
+    #[serde(default)]
+    pub new_member_days: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub exempt_users: Option<Vec<i64>>,
+    /// Only report what would happen (the default, until the operator has seen a run).
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InactiveAction {
+    Report,
+    Mute,
+    Remove,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InactiveSettings {
+    pub warn_after_days: i64,
+    pub grace_days: i64,
+    pub action: InactiveAction,
+    pub new_member_days: i64,
+    pub exempt_users: BTreeSet<i64>,
+    pub dry_run: bool,
+}
+
+impl Default for InactiveSettings {
+    fn default() -> Self {
+        InactiveSettings {
+            warn_after_days: 30,
+            grace_days: 7,
+            action: InactiveAction::Report,
+            new_member_days: 14,
+            exempt_users: BTreeSet::new(),
+            dry_run: true,
+        }
+    }
+}
+
+impl InactiveSettings {
+    pub fn apply(&self, section: &InactiveSection, problems: &mut Problems) -> InactiveSettings {
+        let mut settings = self.clone();
+        for (value, target, name, range) in [
+            (
+                &section.warn_after_days,
+                &mut settings.warn_after_days,
+                "warn_after_days",
+                1..=3650,
+            ),
+            (
+                &section.grace_days,
+                &mut settings.grace_days,
+                "grace_days",
+                1..=365,
+            ),
+            (
+                &section.new_member_days,
+                &mut settings.new_member_days,
+                "new_member_days",
+                0..=3650,
+            ),
+        ] {
+            if let Some(value) = value {
+                if range.contains(value.get_ref()) {
+                    *target = *value.get_ref();
+                } else {
+                    problems.push((
+                        value.span(),
+                        format!(
+                            "inactive.{name} must be between {} and {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(action) = &section.action {
+            match action.get_ref().as_str() {
+                "report" => settings.action = InactiveAction::Report,
+                "mute" => settings.action = InactiveAction::Mute,
+                "remove" => settings.action = InactiveAction::Remove,
+                other => problems.push((
+                    action.span(),
+                    format!("inactive.action `{other}` must be report, mute or remove"),
+                )),
+            }
+        }
+        if let Some(users) = &section.exempt_users {
+            settings.exempt_users = users.iter().copied().collect();
+        }
+        if let Some(dry_run) = section.dry_run {
+            settings.dry_run = dry_run;
+        }
+        settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn quiet_hours_may_wrap_past_midnight() {
+        let mut problems = Vec::new();
+        let night = ScheduleSettings::default().apply(
+            &ScheduleSection {
+                quiet_hours: Some(Spanned::new(0..0, "23:00-07:00".into())),
+                min_interval: None,
+            },
+            &mut problems,
+        );
+        assert!(problems.is_empty());
+        assert!(night.is_quiet(at(23, 30)));
+        assert!(night.is_quiet(at(3, 0)));
+        assert!(!night.is_quiet(at(7, 0)));
+        assert!(!night.is_quiet(at(12, 0)));
+        let noon = ScheduleSettings {
+            quiet_hours: Some((at(12, 0), at(14, 0))),
+            ..Default::default()
+        };
+        assert!(noon.is_quiet(at(13, 0)));
+        assert!(!noon.is_quiet(at(14, 0)));
+    }
+}

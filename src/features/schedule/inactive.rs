@@ -1,0 +1,212 @@
+//! The inactive-member review (定期考核). The bot cannot list a group's members, so it goes by
+//! what it has seen: when each member joined or was first seen, and when they last spoke or
+//! pressed a button (a sign-in, a game move and a relay entry are among those). Members silent
+//! for `warn_after_days` get one reminder (mentions batched, 20 to a message); those still silent
+//! `grace_days` later are reported, muted or removed, as the group's policy says. Admins, bots,
+//! the allow-list and recent joiners are left alone. Until the operator sets `dry_run = false`,
+//! a review only reports what it would do.
+
+use chrono::Duration;
+use minijinja::context;
+
+use super::config::InactiveAction;
+use crate::args;
+use crate::core::action::Action;
+use crate::core::context::Cx;
+use crate::core::event::User;
+use crate::core::feature::FeatureResult;
+
+/// Mentions per message: more reads as spam and may be cut by Telegram.
+const MENTIONS_PER_MESSAGE: usize = 20;
+
+#[derive(Clone, Debug)]
+pub struct Silent {
+    pub user: User,
+    /// Days since they were last seen doing anything.
+    pub days: i64,
+    /// When they were reminded, if they were and have not been active since.
+    pub reminded_at: Option<i64>,
+}
+
+/// Members silent for at least `days`, oldest silence first, exemptions applied.
+pub async fn silent_members(cx: &mut Cx<'_>, days: i64) -> FeatureResult<Vec<Silent>> {
+    let chat = cx.chat();
+    let now = cx.event.at.timestamp();
+    let policy = cx.group.inactive.clone();
+    // (user, name, username, last seen, reminded at)
+    type Row = (i64, String, Option<String>, i64, Option<i64>);
+    let rows: Vec<Row> = cx
+        .tx
+        .fetch_all(
+            "SELECT m.user_id, m.display_name, m.username,
+                    COALESCE(m.last_active, m.joined_at, m.first_seen),
+                    CASE WHEN r.reminded_at >= COALESCE(m.last_active, 0) THEN r.reminded_at END
+             FROM members m
+             LEFT JOIN inactive_reminders r ON r.chat_id = m.chat_id AND r.user_id = m.user_id
+             WHERE m.chat_id = $1 AND m.left_at IS NULL AND m.is_bot = 0
+               AND COALESCE(m.last_active, m.joined_at, m.first_seen) <= $2
+               -- a join the bot saw; members it found already there are not newcomers
+               AND (m.joined_at IS NULL OR m.joined_at <= $3)
+               -- dealt with already, and silent ever since
+               AND (r.settled_at IS NULL OR r.settled_at < COALESCE(m.last_active, 0))
+             ORDER BY 4, m.user_id",
+            args![
+                chat,
+                now - days * 86_400,
+                now - policy.new_member_days * 86_400
+            ],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(id, ..)| {
+            !policy.exempt_users.contains(id) && !cx.is_admin(*id) && *id != cx.bot.id
+        })
+        .map(|(id, name, username, last, reminded_at)| Silent {
+            user: User {
+                username,
+                ..User::named(id, name)
+            },
+            days: (now - last) / 86_400,
+            reminded_at,
+        })
+        .collect())
+}
+
+/// How a member is named in a reminder: an @mention where they have a username.
+fn mention(user: &User) -> String {
+    match &user.username {
+        Some(username) => format!("@{username}"),
+        None => user.display_name(),
+    }
+}
+
+/// One review: reminders for the newly silent, the policy's action for those whose grace ran out.
+pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
+    let policy = cx.group.inactive.clone();
+    let now = cx.event.at.timestamp();
+    let chat = cx.chat();
+    let silent = silent_members(cx, policy.warn_after_days).await?;
+    let grace = Duration::days(policy.grace_days).num_seconds();
+    let (due, to_remind): (Vec<Silent>, Vec<Silent>) = silent
+        .into_iter()
+        .partition(|member| member.reminded_at.is_some_and(|at| now - at >= grace));
+    // Reminded within the grace period: wait.
+    let to_remind: Vec<Silent> = to_remind
+        .into_iter()
+        .filter(|member| member.reminded_at.is_none())
+        .collect();
+
+    let action = match policy.action {
+        InactiveAction::Report => "report",
+        InactiveAction::Mute => "mute",
+        InactiveAction::Remove => "remove",
+    };
+    let remind_names: Vec<String> = to_remind.iter().map(|m| m.user.display_name()).collect();
+    let due_names: Vec<String> = due.iter().map(|m| m.user.display_name()).collect();
+
+    if policy.dry_run {
+        if to_remind.is_empty() && due.is_empty() {
+            return Ok(());
+        }
+        let text = cx.text(
+            "schedule.inactive_dry_run",
+            context! {
+                days => policy.warn_after_days, grace => policy.grace_days, action,
+                remind => remind_names, due => due_names,
+            },
+        );
+        report_to_admins(cx, text);
+        cx.audit(
+            None,
+            None,
+            "inactive_review",
+            &format!("dry run: {} to remind, {} due", to_remind.len(), due.len()),
+        )
+        .await?;
+        return Ok(());
+    }
+
+    for batch in to_remind.chunks(MENTIONS_PER_MESSAGE) {
+        let mentions: Vec<String> = batch.iter().map(|m| mention(&m.user)).collect();
+        let text = cx.text(
+            "schedule.inactive_remind",
+            context! { mentions => mentions.join(" "), days => policy.warn_after_days, grace => policy.grace_days },
+        );
+        cx.send(text);
+    }
+    for member in &to_remind {
+        cx.tx
+            .execute(
+                "INSERT INTO inactive_reminders (chat_id, user_id, reminded_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (chat_id, user_id) DO UPDATE SET reminded_at = excluded.reminded_at, settled_at = NULL",
+                args![chat, member.user.id, now],
+            )
+            .await?;
+        cx.audit(
+            None,
+            Some(&member.user),
+            "inactive_remind",
+            &format!("{} days", member.days),
+        )
+        .await?;
+    }
+    for member in &due {
+        match policy.action {
+            InactiveAction::Report => {}
+            InactiveAction::Mute => cx.queue(Action::Mute {
+                chat,
+                user: member.user.id,
+                until: None,
+            }),
+            InactiveAction::Remove => {
+                cx.queue(Action::Ban {
+                    chat,
+                    user: member.user.id,
+                    until: None,
+                });
+                cx.queue(Action::Unban {
+                    chat,
+                    user: member.user.id,
+                });
+            }
+        }
+        // Settled: nothing more until they speak and fall silent again.
+        cx.tx
+            .execute(
+                "UPDATE inactive_reminders SET settled_at = $3 WHERE chat_id = $1 AND user_id = $2",
+                args![chat, member.user.id, now],
+            )
+            .await?;
+        cx.audit(
+            None,
+            Some(&member.user),
+            &format!("inactive_{action}"),
+            &format!("{} days", member.days),
+        )
+        .await?;
+    }
+    if !due.is_empty() {
+        let text = cx.text(
+            "schedule.inactive_done",
+            context! { action, names => due_names, days => policy.warn_after_days + policy.grace_days },
+        );
+        report_to_admins(cx, text);
+    }
+    Ok(())
+}
+
+/// Posts to the group's log chat, or to the group itself when it has none.
+fn report_to_admins(cx: &mut Cx<'_>, text: String) {
+    match cx.group.log_chat {
+        Some(log_chat) => cx.queue(Action::Send {
+            chat: log_chat,
+            text,
+            reply_to: None,
+            thread: None,
+            key: None,
+            buttons: Vec::new(),
+        }),
+        None => cx.send(text),
+    }
+}
