@@ -7,8 +7,10 @@
 //!    (300,000 rows), when nothing is due: what the bot pays every 30 seconds; and the pass at
 //!    08:00, claiming 100,000 firings (timed on the first 10,000 groups).
 //!
-//!     cargo bench --bench scheduler
-//!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench scheduler
+//! ```text
+//! cargo bench --bench scheduler
+//! QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench scheduler
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Arc;
