@@ -163,7 +163,12 @@ pub async fn start(
                     Chain::Idiom => "games.not_an_idiom",
                     Chain::Word => "games.not_a_word",
                 };
-                let text = cx.text(key, context! { word => args });
+                // Echo only the start of whatever was typed.
+                let mut word: String = args.chars().take(20).collect();
+                if word.len() < args.len() {
+                    word.push('…');
+                }
+                let text = cx.text(key, context! { word });
                 cx.reply(text);
                 return Ok(CommandOutcome::Done);
             }
