@@ -473,6 +473,16 @@ fn spaced(pattern: &str) -> String {
         .join(" ")
 }
 
+/// One player's line on the final board.
+struct Standing {
+    user: i64,
+    name: String,
+    points: i64,
+    links: i64,
+    best_combo: i64,
+    first_turn: i64,
+}
+
 /// Ends the game and posts the board: points per player and their longest combo.
 pub async fn finish(cx: &mut Cx<'_>, game: &Game, end: End) -> FeatureResult {
     let reason = match &end {
@@ -488,26 +498,46 @@ pub async fn finish(cx: &mut Cx<'_>, game: &Game, end: End) -> FeatureResult {
         cx.cancel_timer(FEATURE, key).await?;
     }
     let moves = used_words(cx, game).await?;
-    let mut players: Vec<(i64, String, i64, i64, i64, i64)> = Vec::new(); // id, name, points, links, best combo, first turn
+    let mut players: Vec<Standing> = Vec::new();
     for m in moves.iter().filter(|m| m.by_bot == 0 && m.turn > 0) {
-        match players.iter_mut().find(|p| p.0 == m.user_id) {
+        match players.iter_mut().find(|p| p.user == m.user_id) {
             Some(player) => {
-                player.2 += m.points;
-                player.3 += 1;
-                player.4 = player.4.max(m.combo);
+                player.points += m.points;
+                player.links += 1;
+                player.best_combo = player.best_combo.max(m.combo);
             }
-            None => players.push((m.user_id, m.name.clone(), m.points, 1, m.combo, m.turn)),
+            None => players.push(Standing {
+                user: m.user_id,
+                name: m.name.clone(),
+                points: m.points,
+                links: 1,
+                best_combo: m.combo,
+                first_turn: m.turn,
+            }),
         }
     }
-    players.sort_by_key(|p| (std::cmp::Reverse(p.2), std::cmp::Reverse(p.3), p.5));
+    // Most points first; then most links; then whoever played first.
+    players.sort_by_key(|p| {
+        (
+            std::cmp::Reverse(p.points),
+            std::cmp::Reverse(p.links),
+            p.first_turn,
+        )
+    });
     let lines: Vec<String> = players
         .iter()
         .take(BOARD_LINES)
         .enumerate()
-        .map(|(i, (_, name, points, links, combo, _))| {
+        .map(|(i, player)| {
             cx.text(
                 "games.board_line",
-                context! { rank => i + 1, name, points, links, combo },
+                context! {
+                    rank => i + 1,
+                    name => &player.name,
+                    points => player.points,
+                    links => player.links,
+                    combo => player.best_combo,
+                },
             )
         })
         .collect();

@@ -175,9 +175,9 @@ fn first_answer(answers: &str) -> &str {
 
 /// A message during a round: the winner if it is one of the answers.
 pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -> FeatureResult {
-    let Some(kind) = Kind::of(game) else {
+    if Kind::of(game).is_none() {
         return Ok(());
-    };
+    }
     let right = game
         .rule
         .split('|')
@@ -220,7 +220,7 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
         "games.solved",
         context! {
             name => member.display_name(),
-            answer => answer_shown(kind, &game.rule),
+            answer => answer_shown(&game.rule),
             points, credited,
             capped => credited < points,
         },
@@ -230,7 +230,7 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
 }
 
 /// The answers as shown: "照旧" or "吃不透 / 咬不动".
-fn answer_shown(_kind: Kind, answers: &str) -> String {
+fn answer_shown(answers: &str) -> String {
     answers.split('|').collect::<Vec<_>>().join(" / ")
 }
 
@@ -297,16 +297,16 @@ pub async fn time_up(cx: &mut Cx<'_>, game: &Game) -> FeatureResult {
 
 /// Ends an unanswered round with the answer.
 pub async fn reveal(cx: &mut Cx<'_>, game: &Game, reason: &str) -> FeatureResult {
-    let Some(kind) = Kind::of(game) else {
+    if Kind::of(game).is_none() {
         return Ok(());
-    };
+    }
     if !queries::end(cx.tx, game.id, cx.event.at.timestamp(), reason).await? {
         return Ok(());
     }
     cx.cancel_timer(FEATURE, "round").await?;
     let text = cx.text(
         "games.revealed",
-        context! { reason, answer => answer_shown(kind, &game.rule) },
+        context! { reason, answer => answer_shown(&game.rule) },
     );
     if cx.event.message().is_some() {
         cx.reply(text);
