@@ -237,3 +237,22 @@ fn migrate_reports_what_it_did_and_a_bad_database_is_a_clear_error() {
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
     assert!(!stderr.contains("secret"), "the password leaked: {stderr}");
 }
+
+#[test]
+fn check_config_refuses_a_welcome_template_with_a_syntax_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("welcome.toml");
+    std::fs::write(
+        &path,
+        "[defaults.welcome]\ntexts = [\"\"\"\n欢迎 {{ mention }}！\n{% if rules %}请看群规\n\"\"\"]\n",
+    )
+    .unwrap();
+    let out = qunbot(&["check-config", path.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .contains("welcome.toml:2:10: welcome.texts[1], line 2 of the template: syntax error"),
+        "{stderr}"
+    );
+}

@@ -621,6 +621,159 @@ async fn a_wrong_token_is_a_clear_error_that_does_not_repeat_the_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_is_restricted_asked_in_the_welcome_and_freed_by_the_right_button() {
+    let fake = FakeBotApi::start().await;
+    let join = FakeBotApi::new_members(GROUP, (8, "Bo"), &[(8, "Bo")], now());
+    let join_id = join["message"]["message_id"].as_i64().unwrap();
+    fake.push_update(join);
+    let bot = start(
+        fake.clone(),
+        "[defaults.welcome]\ndelay_secs = 0\ncaptcha = \"button\"\ndelete_service_messages = true\n",
+    )
+    .await;
+    let deleted = fake.wait_for_call("deleteMessage", 1, WAIT).await;
+    assert_eq!(deleted[0].params["message_id"].as_i64(), Some(join_id));
+    let restricted = fake.wait_for_call("restrictChatMember", 1, WAIT).await;
+    assert_eq!(restricted[0].params["user_id"].as_i64(), Some(8));
+    // Telegram reads a permission left out as not granted.
+    assert!(
+        !restricted[0].params["permissions"]["can_send_messages"]
+            .as_bool()
+            .unwrap_or(false),
+        "{}",
+        restricted[0].params
+    );
+
+    // The welcome, from the timer, carries the question and its buttons.
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    let welcome = &sent[0];
+    assert!(text_of(welcome).contains("欢迎 Bo"), "{}", welcome.params);
+    let buttons = welcome.params["reply_markup"]["inline_keyboard"][0]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(buttons.len(), 4, "{}", welcome.params);
+    let target = text_of(welcome)
+        .split("点击下面的「")
+        .nth(1)
+        .and_then(|rest| rest.split('」').next())
+        .unwrap_or_default()
+        .to_owned();
+    let right = buttons
+        .iter()
+        .find(|button| button["text"] == target.as_str())
+        .expect("the named button is there");
+    let data = right["callback_data"].as_str().unwrap();
+    // The id the fake gave the welcome, as the bot remembered it under its key.
+    // (The fake sees the call a moment before the bot has stored the answer.)
+    let db = bot.db().await;
+    let started = std::time::Instant::now();
+    let welcome_id = loop {
+        let row: Option<(i64,)> = db
+            .fetch_optional(
+                "SELECT message_id FROM bot_messages WHERE chat_id = $1 AND key LIKE 'welcome:%'",
+                args![GROUP],
+            )
+            .await
+            .unwrap();
+        match row {
+            Some((id,)) => break id,
+            None if started.elapsed() < WAIT => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => panic!("the welcome's id was never stored"),
+        }
+    };
+    db.close().await;
+
+    // Someone else pressing changes nothing; Bo pressing the named button frees him.
+    fake.push_update(FakeBotApi::callback_query(
+        GROUP,
+        (7, "Ana"),
+        welcome_id,
+        data,
+    ));
+    fake.push_update(FakeBotApi::callback_query(
+        GROUP,
+        (8, "Bo"),
+        welcome_id,
+        data,
+    ));
+    let answers = fake.wait_for_call("answerCallbackQuery", 2, WAIT).await;
+    assert!(
+        answers[0].params["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("不是给你的"),
+        "{}",
+        answers[0].params
+    );
+    let freed = fake.wait_for_call("restrictChatMember", 2, WAIT).await;
+    assert_eq!(freed[1].params["user_id"].as_i64(), Some(8));
+    assert_eq!(
+        freed[1].params["permissions"]["can_send_messages"].as_bool(),
+        Some(true),
+        "{}",
+        freed[1].params
+    );
+    assert!(fake.calls_to("banChatMember").is_empty());
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_an_admin_added_is_welcomed_without_the_captcha() {
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[7]);
+    fake.push_update(FakeBotApi::new_members(
+        GROUP,
+        (7, "Ana"),
+        &[(9, "Cy")],
+        now(),
+    ));
+    let bot = start(
+        fake.clone(),
+        "[defaults.welcome]\ndelay_secs = 0\ncaptcha = \"math\"\n",
+    )
+    .await;
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert!(text_of(&sent[0]).contains("欢迎 Cy"), "{}", sent[0].params);
+    assert!(sent[0].params.get("reply_markup").is_none(), "no question");
+    assert!(fake.calls_to("restrictChatMember").is_empty());
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_join_line_is_deleted_when_the_chat_member_update_came_first() {
+    let fake = FakeBotApi::start().await;
+    // Telegram reports the join twice; here the report without the service message is first.
+    fake.push_update(FakeBotApi::chat_member(
+        GROUP,
+        (9, "Cy"),
+        (9, "Cy"),
+        "left",
+        "member",
+        now(),
+    ));
+    let join = FakeBotApi::new_members(GROUP, (9, "Cy"), &[(9, "Cy")], now());
+    let join_id = join["message"]["message_id"].as_i64().unwrap();
+    fake.push_update(join);
+    let bot = start(
+        fake.clone(),
+        "[defaults.welcome]\ndelay_secs = 0\ndelete_service_messages = true\n",
+    )
+    .await;
+    let deleted = fake.wait_for_call("deleteMessage", 1, WAIT).await;
+    assert_eq!(deleted[0].params["message_id"].as_i64(), Some(join_id));
+    let sent = fake.wait_for_call("sendMessage", 1, WAIT).await;
+    assert!(text_of(&sent[0]).contains("欢迎 Cy"), "{}", sent[0].params);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        fake.calls_to("sendMessage").len(),
+        1,
+        "one welcome, not one per report"
+    );
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_see_links_in_captions_and_text_links_and_channel_forwards() {
     let fake = FakeBotApi::start().await;
     fake.set_admins(GROUP, &[7]);

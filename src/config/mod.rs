@@ -74,6 +74,8 @@ pub struct GroupSettings {
     pub signin: crate::features::signin::config::SigninSettings,
     pub levels: crate::features::levels::LevelSettings,
     pub moderation: crate::features::moderation::config::ModerationSettings,
+    pub welcome: crate::features::welcome::config::WelcomeSettings,
+    pub relay: crate::features::relay::config::RelaySettings,
     pub games: crate::features::games::config::GamesSettings,
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
@@ -183,6 +185,8 @@ impl Settings {
             signin: Default::default(),
             levels: Default::default(),
             moderation: Default::default(),
+            welcome: Default::default(),
+            relay: Default::default(),
             games: Default::default(),
             jobs: Vec::new(),
             schedule: Default::default(),
@@ -261,6 +265,18 @@ impl Settings {
             }
             if let Some(section) = &section.inactive {
                 settings.inactive = settings.inactive.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.welcome {
+                settings.welcome = settings.welcome.apply(
+                    section,
+                    settings.language,
+                    template_prefix,
+                    templates,
+                    &mut problems,
+                );
+            }
+            if let Some(section) = &section.relay {
+                settings.relay = settings.relay.apply(section, &mut problems);
             }
             errors.extend(
                 problems

@@ -60,6 +60,16 @@ pub enum Action {
         #[serde(default)]
         buttons: Vec<Vec<Button>>,
     },
+    /// Sends a file made of text (an export), with an optional caption.
+    SendDocument {
+        chat: ChatId,
+        file_name: String,
+        content: String,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        thread: Option<MessageId>,
+    },
     /// Edits a message the bot sent. If a keyed message is not known (never sent, or its send
     /// was dropped as stale), it is sent instead and remembered under the key.
     Edit {
@@ -118,6 +128,7 @@ impl Action {
     pub fn chat(&self) -> ChatId {
         match self {
             Action::Send { chat, .. }
+            | Action::SendDocument { chat, .. }
             | Action::Edit { chat, .. }
             | Action::Delete { chat, .. }
             | Action::React { chat, .. }
@@ -135,6 +146,7 @@ impl Action {
         let mut moved = self.clone();
         match &mut moved {
             Action::Send { chat, .. }
+            | Action::SendDocument { chat, .. }
             | Action::Edit { chat, .. }
             | Action::Delete { chat, .. }
             | Action::React { chat, .. }
@@ -154,6 +166,7 @@ impl Action {
         matches!(
             self,
             Action::Send { .. }
+                | Action::SendDocument { .. }
                 | Action::Edit { .. }
                 | Action::React { .. }
                 | Action::AnswerButton { .. }

@@ -14,6 +14,7 @@ use super::i18n::Language;
 /// An operator's `bot-commands/` folder adds commands and replaces these by file name.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
+    ("find.toml", include_str!("../../bot-commands/find.toml")),
     ("guess.toml", include_str!("../../bot-commands/guess.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
     ("hint.toml", include_str!("../../bot-commands/hint.toml")),
@@ -22,8 +23,11 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "inactive.toml",
         include_str!("../../bot-commands/inactive.toml"),
     ),
+    ("intro.toml", include_str!("../../bot-commands/intro.toml")),
     ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
+    ("join.toml", include_str!("../../bot-commands/join.toml")),
     ("kick.toml", include_str!("../../bot-commands/kick.toml")),
+    ("leave.toml", include_str!("../../bot-commands/leave.toml")),
     ("links.toml", include_str!("../../bot-commands/links.toml")),
     (
         "makeup.toml",
@@ -36,6 +40,11 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../bot-commands/points.toml"),
     ),
     ("rank.toml", include_str!("../../bot-commands/rank.toml")),
+    ("relay.toml", include_str!("../../bot-commands/relay.toml")),
+    (
+        "relays.toml",
+        include_str!("../../bot-commands/relays.toml"),
+    ),
     (
         "report.toml",
         include_str!("../../bot-commands/report.toml"),
@@ -66,6 +75,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("warn.toml", include_str!("../../bot-commands/warn.toml")),
     ("warns.toml", include_str!("../../bot-commands/warns.toml")),
+    ("whois.toml", include_str!("../../bot-commands/whois.toml")),
     (
         "wordchain.toml",
         include_str!("../../bot-commands/wordchain.toml"),

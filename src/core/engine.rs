@@ -137,7 +137,30 @@ impl Engine {
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
         if is_echo_of_a_join_or_leave(&mut tx, event).await? {
-            tx.commit().await?;
+            let mut cx = self.context(event, group, role, &mut tx, now);
+            cx.bot_rights = bot_rights;
+            let mut echoed = Ok(());
+            for feature in self.enabled(group) {
+                echoed = feature.on_echo(&mut cx).await;
+                if echoed.is_err() {
+                    break;
+                }
+            }
+            let actions = cx.into_actions();
+            match echoed {
+                Ok(()) => {
+                    outbox::enqueue_all(&mut tx, &actions, now).await?;
+                    tx.commit().await?;
+                }
+                Err(error) => {
+                    // Nothing of it is kept but the "handled" mark, as for any failed event.
+                    tx.rollback().await?;
+                    tracing::warn!(chat = event.chat.id, %error, "a feature failed on a repeated join or leave");
+                    let mut tx = self.db.begin().await?;
+                    inbox::mark_handled(&mut tx, source, update_id, now).await?;
+                    tx.commit().await?;
+                }
+            }
             return Ok(Handled::Done);
         }
 

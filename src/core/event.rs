@@ -113,11 +113,17 @@ pub enum EventKind {
         member: User,
         /// Who added them, when it was not a join by link.
         added_by: Option<User>,
+        /// Telegram's "X joined" service message, when the join came as one (for deleting it).
+        #[serde(default)]
+        message: Option<MessageId>,
     },
     MemberLeft {
         member: User,
         /// Who removed them, when they did not leave by themselves.
         removed_by: Option<User>,
+        /// Telegram's "X left" service message, when the leave came as one.
+        #[serde(default)]
+        message: Option<MessageId>,
     },
     ButtonPressed {
         from: User,
@@ -238,8 +244,12 @@ impl Event {
     pub fn actor(&self) -> Option<&User> {
         match &self.kind {
             EventKind::Message(message) => Some(&message.from),
-            EventKind::MemberJoined { member, added_by } => added_by.as_ref().or(Some(member)),
-            EventKind::MemberLeft { member, removed_by } => removed_by.as_ref().or(Some(member)),
+            EventKind::MemberJoined {
+                member, added_by, ..
+            } => added_by.as_ref().or(Some(member)),
+            EventKind::MemberLeft {
+                member, removed_by, ..
+            } => removed_by.as_ref().or(Some(member)),
             EventKind::ButtonPressed { from, .. } => Some(from),
             EventKind::MemberUpdated { member } => Some(member),
             EventKind::ChatMigrated { .. } | EventKind::Tick { .. } | EventKind::Timer { .. } => {

@@ -58,6 +58,14 @@ pub trait Feature: Send + Sync {
         Ok(())
     }
 
+    /// The second report of a join or leave already handled (Telegram can send one both as a
+    /// service message and as a `chat_member` update; see `engine`). Only what is new in it
+    /// matters here, such as the service message's id when the first report had none; its
+    /// actions are delivered, but it should change no state.
+    async fn on_echo(&self, _cx: &mut Cx<'_>) -> FeatureResult {
+        Ok(())
+    }
+
     /// Moves this feature's rows from a group's old id to its new one (group → supergroup).
     async fn migrate_chat(&self, _tx: &mut Tx, _from: ChatId, _to: ChatId) -> FeatureResult {
         Ok(())

@@ -19,6 +19,21 @@ const RECURSION_LIMIT: usize = 50;
 #[error("{0}")]
 pub struct TemplateError(#[from] minijinja::Error);
 
+impl TemplateError {
+    /// The line of the template the error is on, when it is about one.
+    pub fn line(&self) -> Option<usize> {
+        self.0.line()
+    }
+
+    /// What is wrong, without the template's name and line.
+    pub fn detail(&self) -> String {
+        match self.0.detail() {
+            Some(detail) => format!("{}: {detail}", self.0.kind()),
+            None => self.0.kind().to_string(),
+        }
+    }
+}
+
 pub struct Templates {
     env: Environment<'static>,
 }

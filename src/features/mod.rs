@@ -5,8 +5,10 @@ pub mod games;
 pub mod levels;
 pub mod members;
 pub mod moderation;
+pub mod relay;
 pub mod schedule;
 pub mod signin;
+pub mod welcome;
 
 use std::sync::Arc;
 
@@ -16,7 +18,15 @@ use crate::core::templates::Templates;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &["games", "levels", "moderation", "schedule", "signin"];
+pub const NAMES: &[&str] = &[
+    "games",
+    "levels",
+    "moderation",
+    "relay",
+    "schedule",
+    "signin",
+    "welcome",
+];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -28,6 +38,8 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),
+        Arc::new(welcome::Welcome),
+        Arc::new(relay::Relay),
         Arc::new(games::Games),
     ]
 }

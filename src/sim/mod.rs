@@ -124,6 +124,19 @@ impl Simulator {
             } => {
                 let user = self.member(&who);
                 let replied = match reply_to {
+                    // `(to #8)`: a reply to the bot's message #8, as the transcript numbers it.
+                    Some(target) if target.starts_with('#') => {
+                        let Ok(id) = target[1..].parse::<MessageId>() else {
+                            return Err(SimError::Input(format!(
+                                "`{target}` is not a message number such as #8"
+                            )));
+                        };
+                        let bot = User {
+                            is_bot: true,
+                            ..User::named(BOT_ID, BOT_USERNAME)
+                        };
+                        Some((id, bot))
+                    }
                     Some(target) => {
                         let author = self.member(&target);
                         let Some(&id) = self.last_message.get(&author.id) else {
@@ -204,22 +217,29 @@ impl Simulator {
             }
             Step::Join { who } => {
                 let member = self.member(&who);
+                // Telegram's "X joined the group" line is a message with an id of its own.
+                let service = self
+                    .port
+                    .service_message(self.group.id, member.id, "joined");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberJoined {
                         member,
                         added_by: None,
+                        message: Some(service),
                     },
                 )
                 .await?;
             }
             Step::Leave { who } => {
                 let member = self.member(&who);
+                let service = self.port.service_message(self.group.id, member.id, "left");
                 self.receive(
                     self.group.clone(),
                     EventKind::MemberLeft {
                         member,
                         removed_by: None,
+                        message: Some(service),
                     },
                 )
                 .await?;
@@ -317,24 +337,59 @@ impl Simulator {
         Ok(())
     }
 
-    /// Handles the inbox and delivers the outbox, in order.
+    /// Handles the inbox and delivers the outbox, in order. A member the bot banned is
+    /// reported back as having left, as Telegram does (a `chat_member` update), and handled too.
     async fn process(&mut self) -> Result<(), SimError> {
-        self.engine.handle_pending().await?;
-        let mut after = 0;
         loop {
-            let batch = outbox::pending(&self.db, after, 100).await?;
-            let Some(last) = batch.last() else { break };
-            after = last.id;
-            for queued in &batch {
-                if let Outcome::Expired = self.deliverer.deliver(queued).await? {
-                    self.port.say(format!(
-                        "(a reply to an event from before the outage was not sent: {})",
-                        describe(&queued.action)
-                    ));
+            self.engine.handle_pending().await?;
+            let mut after = 0;
+            loop {
+                let batch = outbox::pending(&self.db, after, 100).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.id;
+                for queued in &batch {
+                    if let Outcome::Expired = self.deliverer.deliver(queued).await? {
+                        self.port.say(format!(
+                            "(a reply to an event from before the outage was not sent: {})",
+                            describe(&queued.action)
+                        ));
+                    }
                 }
             }
+            let banned = self.port.take_banned();
+            if banned.is_empty() {
+                return Ok(());
+            }
+            for (chat, user) in banned {
+                let Some(member) = self.members.values().find(|m| m.id == user).cloned() else {
+                    continue;
+                };
+                self.next_update_id += 1;
+                let event = Event {
+                    chat: Chat {
+                        id: chat,
+                        ..self.group.clone()
+                    },
+                    at: self.clock.now(),
+                    kind: EventKind::MemberLeft {
+                        member,
+                        removed_by: Some(User {
+                            is_bot: true,
+                            username: Some(BOT_USERNAME.to_owned()),
+                            ..User::named(BOT_ID, BOT_USERNAME)
+                        }),
+                        message: None,
+                    },
+                };
+                inbox::store_batch(
+                    &self.db,
+                    SOURCE,
+                    &[(self.next_update_id, event)],
+                    self.clock.now(),
+                )
+                .await?;
+            }
         }
-        Ok(())
     }
 }
 

@@ -20,6 +20,10 @@ struct World {
     bot_is_member: bool,
     messages: HashMap<(ChatId, MessageId), SimMessage>,
     deleted: HashSet<(ChatId, MessageId)>,
+    /// Service messages ("X joined the group") among `messages`.
+    service: HashSet<(ChatId, MessageId)>,
+    /// Members the bot banned since the last look: Telegram reports each as a leave.
+    banned: Vec<(ChatId, UserId)>,
     callbacks: HashMap<String, UserId>,
     next_message_id: MessageId,
     lines: Vec<String>,
@@ -75,6 +79,13 @@ impl SimPort {
         id
     }
 
+    /// The "X joined / left the group" line Telegram shows; `what` is "joined" or "left".
+    pub fn service_message(&self, chat: ChatId, member: UserId, what: &str) -> MessageId {
+        let id = self.member_message(chat, member, what);
+        self.world().service.insert((chat, id));
+        id
+    }
+
     pub fn register_callback(&self, id: &str, user: UserId) {
         self.world().callbacks.insert(id.to_owned(), user);
     }
@@ -96,6 +107,11 @@ impl SimPort {
                     .map(|b| (*id, b.data.clone()))
             })
             .max_by_key(|(id, _)| *id)
+    }
+
+    /// The members the bot banned since the last call, for the leave Telegram would report.
+    pub fn take_banned(&self) -> Vec<(ChatId, UserId)> {
+        std::mem::take(&mut self.world().banned)
     }
 
     /// The lines describing what happened since the last call.
@@ -131,6 +147,10 @@ impl World {
 
     fn author_of(&self, chat: ChatId, message: MessageId) -> String {
         match self.messages.get(&(chat, message)) {
+            // Telegram's "X joined / left the group" line.
+            Some((Some(author), text, _)) if self.service.contains(&(chat, message)) => {
+                format!("the notice that {} {text}", self.name(*author))
+            }
             Some((Some(author), _, _)) => format!("{}'s message", self.name(*author)),
             Some((None, _, _)) => format!("its message #{message}"),
             None => format!("message #{message}"),
@@ -210,6 +230,29 @@ impl ChatPort for SimPort {
                 }
                 (line, Delivered::Message(id))
             }
+            Action::SendDocument {
+                chat,
+                file_name,
+                content,
+                caption,
+                ..
+            } => {
+                world.next_message_id += 1;
+                let id = world.next_message_id;
+                let caption = caption.clone().unwrap_or_default();
+                world
+                    .messages
+                    .insert((*chat, id), (None, caption.clone(), Vec::new()));
+                let caption = if caption.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({caption})")
+                };
+                (
+                    format!("bot sends file {file_name}{caption}:\n{content}"),
+                    Delivered::Message(id),
+                )
+            }
             Action::Edit {
                 chat,
                 target,
@@ -257,10 +300,17 @@ impl ChatPort for SimPort {
                 format!("bot unmutes {}", world.name(*user)),
                 Delivered::Done,
             ),
-            Action::Ban { user, until: u, .. } => (
-                format!("bot bans {}{}", world.name(*user), until(u)),
-                Delivered::Done,
-            ),
+            Action::Ban {
+                chat,
+                user,
+                until: u,
+            } => {
+                world.banned.push((*chat, *user));
+                (
+                    format!("bot bans {}{}", world.name(*user), until(u)),
+                    Delivered::Done,
+                )
+            }
             Action::Unban { user, .. } => {
                 (format!("bot unbans {}", world.name(*user)), Delivered::Done)
             }

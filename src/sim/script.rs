@@ -1,9 +1,10 @@
 //! The simulator's input language, one line per step:
 //!
 //! ```text
-//! alice: 签到                 alice says something in the group
+//! alice: 签到                 alice says something in the group (`\n` in the text: a line break)
 //! alice (dm): /start          …or in a private chat with the bot
 //! alice (to bob): /points +5  …or replying to bob's last message
+//! alice (to #8): +1           …or replying to the bot's message #8
 //! alice edits: new text       alice edits her last message
 //! alice forwards: text        alice forwards a channel's post
 //! alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
@@ -84,9 +85,10 @@ pub fn parse(line: &str) -> Result<Step, String> {
     // Accept the full-width colon Chinese keyboards type.
     if let Some(at) = line.find([':', '：']) {
         let (head, rest) = line.split_at(at);
+        // `\n` stands for a line break, so one script line can carry a multi-line message.
         let text = rest[rest.chars().next().map_or(0, char::len_utf8)..]
             .trim()
-            .to_owned();
+            .replace("\\n", "\n");
         let head = head.trim();
         if let Some(who) = head.strip_suffix("(dm)") {
             return Ok(Step::Say {
@@ -221,9 +223,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub const HELP: &str = "\
-alice: 签到                 alice says something in the group
+alice: 签到                 alice says something in the group (\\n: a line break)
 alice (dm): /start          …or in a private chat with the bot
 alice (to bob): thanks!     …or replying to bob's last message
+alice (to #8): +1           …or replying to the bot's message #8
 alice edits: new text       alice edits her last message
 alice forwards: text        alice forwards a channel's post
 alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
@@ -277,6 +280,24 @@ mod tests {
                 text: "/points +5".into(),
                 private: false,
                 reply_to: Some("bob".into())
+            }
+        );
+        assert_eq!(
+            parse("ann: 接龙 爬山\\n上限 3").unwrap(),
+            Step::Say {
+                who: "ann".into(),
+                text: "接龙 爬山\n上限 3".into(),
+                private: false,
+                reply_to: None
+            }
+        );
+        assert_eq!(
+            parse("ann (to #8): +1").unwrap(),
+            Step::Say {
+                who: "ann".into(),
+                text: "+1".into(),
+                private: false,
+                reply_to: Some("#8".into())
             }
         );
         assert_eq!(

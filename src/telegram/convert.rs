@@ -115,6 +115,7 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 .as_ref()
                 .filter(|from| from.id != left.left_chat_member.id)
                 .map(user),
+            message: Some(i64::from(message.id.0)),
         },
         _ => return None,
     };
@@ -146,6 +147,7 @@ pub fn to_events(update: &Update) -> Vec<Event> {
                         .as_ref()
                         .filter(|from| from.id != member.id)
                         .map(user),
+                    message: Some(i64::from(message.id.0)),
                 },
             })
             .collect();
@@ -179,10 +181,12 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
         (false, true) => EventKind::MemberJoined {
             member,
             added_by: by,
+            message: None,
         },
         (true, false) => EventKind::MemberLeft {
             member,
             removed_by: by,
+            message: None,
         },
         _ if old.is_privileged() != new.is_privileged() || old.is_owner() != new.is_owner() => {
             EventKind::MemberUpdated { member }

@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use teloxide::adaptors::Throttle;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, BanChatMemberSetters, EditMessageTextSetters,
-    PinChatMessageSetters, RestrictChatMemberSetters, SendMessageSetters,
+    PinChatMessageSetters, RestrictChatMemberSetters, SendDocumentSetters, SendMessageSetters,
     SetMessageReactionSetters, UnbanChatMemberSetters,
 };
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQueryId, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, MessageId,
-    ReactionType, ReplyParameters, ThreadId,
+    CallbackQueryId, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
+    MessageId, ReactionType, ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -198,6 +198,31 @@ impl ChatPort for TelegramPort {
                         }
                         if let Some(markup) = keyboard(buttons) {
                             request = request.reply_markup(markup);
+                        }
+                        request.into_future()
+                    })
+                    .await?;
+                Ok(Delivered::Message(i64::from(sent.id.0)))
+            }
+            Action::SendDocument {
+                chat,
+                file_name,
+                content,
+                caption,
+                thread,
+            } => {
+                let sent = self
+                    .call(|| {
+                        let file = InputFile::memory(content.clone().into_bytes())
+                            .file_name(file_name.clone());
+                        let mut request = bot.send_document(ChatId(*chat), file);
+                        if let Some(caption) = caption {
+                            // Telegram's limit on a caption.
+                            request =
+                                request.caption(caption.chars().take(1024).collect::<String>());
+                        }
+                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
+                            request = request.message_thread_id(ThreadId(MessageId(thread)));
                         }
                         request.into_future()
                     })

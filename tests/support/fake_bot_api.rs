@@ -76,6 +76,7 @@ const METHODS: &[&str] = &[
     "unpinChatMessage",
     "getChat",
     "sendChatAction",
+    "sendDocument",
 ];
 
 /// One request as the server saw it, failing ones included.
@@ -445,10 +446,57 @@ fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Value 
         add_form(body, &mut map);
     } else if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
         map.extend(fields);
+    } else if let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| rest.split("boundary=").nth(1))
+    {
+        let mut fields = multipart_fields(body, boundary.trim_matches('"'));
+        // A file is named in its field as `attach://<part>` and travels in that part.
+        let attached: Vec<(String, String)> = fields
+            .iter()
+            .filter_map(|(key, value)| {
+                let part = value.as_str()?.strip_prefix("attach://")?;
+                Some((key.clone(), part.to_owned()))
+            })
+            .collect();
+        for (key, part) in attached {
+            if let Some(file) = fields.remove(&part) {
+                fields.insert(key, file);
+            }
+        }
+        map.extend(fields);
     } else if !content_type.starts_with("multipart/") && body.contains(&b'=') {
         add_form(body, &mut map);
     }
     Value::Object(map)
+}
+
+/// The fields of a multipart/form-data body (how teloxide sends a file): a plain field becomes a
+/// string, a file `{ "file_name": …, "content": … }` with its bytes read as UTF-8.
+fn multipart_fields(body: &[u8], boundary: &str) -> Map<String, Value> {
+    let mut fields = Map::new();
+    let body = String::from_utf8_lossy(body);
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, content)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let attribute = |key: &str| {
+            head.split(';')
+                .filter_map(|item| item.trim().strip_prefix(&format!("{key}=\"")))
+                .map(|value| value.split('"').next().unwrap_or_default().to_owned())
+                .next()
+        };
+        let Some(name) = attribute("name") else {
+            continue;
+        };
+        let value = match attribute("filename") {
+            Some(file_name) => json!({ "file_name": file_name, "content": content }),
+            None => Value::String(content.to_owned()),
+        };
+        fields.insert(name, value);
+    }
+    fields
 }
 
 fn canonical_method(sent: &str) -> String {
@@ -570,6 +618,7 @@ impl Store {
                 "has_main_web_app": false,
             })),
             "sendMessage" => self.send_message(p),
+            "sendDocument" => self.send_document(p),
             "editMessageText" => self.edit_message_text(p),
             "deleteMessage" => {
                 let key = (chat_id(p)?, int(p, "message_id").unwrap_or(0));
@@ -704,6 +753,34 @@ impl Store {
                     .is_some_and(|r| flag(r, "allow_sending_without_reply")) => {}
                 None => return Err(bad_request("message to be replied not found")),
             }
+        }
+        self.messages.insert((chat, id), message.clone());
+        Ok(message)
+    }
+
+    fn send_document(&mut self, p: &Value) -> Reply {
+        let chat = chat_id(p)?;
+        // The file travels as a multipart part; a file_id or URL would be a plain string.
+        let Some(file_name) = p
+            .get("document")
+            .and_then(|d| d.get("file_name"))
+            .and_then(Value::as_str)
+        else {
+            return Err(bad_request("there is no document in the request"));
+        };
+        let id = next_message_id();
+        let mut message = json!({
+            "message_id": id, "from": bot_user(), "chat": self.chat(chat), "date": now(),
+            "document": { "file_id": format!("doc{id}"), "file_unique_id": format!("u{id}"), "file_name": file_name },
+        });
+        if let Some(caption) = string(p, "caption") {
+            if caption.chars().count() > 1024 {
+                return Err(bad_request("message caption is too long"));
+            }
+            message["caption"] = json!(caption);
+        }
+        if let Some(thread) = int(p, "message_thread_id") {
+            message["message_thread_id"] = json!(thread);
         }
         self.messages.insert((chat, id), message.clone());
         Ok(message)

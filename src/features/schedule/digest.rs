@@ -22,6 +22,9 @@ pub struct DayFigures {
     pub joined: i64,
     pub left: i64,
     pub signins: i64,
+    /// Relay lists started, and lines added to any list, that day.
+    pub relay_lists: i64,
+    pub relay_entries: i64,
 }
 
 /// The day a digest fired at `cx.event.at` reports on.
@@ -83,7 +86,19 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
             args![chat, signin_day],
         )
         .await?;
+    let (relay_lists, relay_entries): (i64, i64) = cx
+        .tx
+        .fetch_one(
+            "SELECT (SELECT COUNT(*) FROM relay_lists
+                     WHERE chat_id = $1 AND created_at >= $2 AND created_at < $3),
+                    (SELECT COUNT(*) FROM relay_entries e JOIN relay_lists l ON l.id = e.list_id
+                     WHERE l.chat_id = $1 AND e.created_at >= $2 AND e.created_at < $3)",
+            args![chat, from.timestamp(), to.timestamp()],
+        )
+        .await?;
     Ok(DayFigures {
+        relay_lists,
+        relay_entries,
         messages,
         speakers,
         top,
@@ -113,6 +128,8 @@ pub async fn post(cx: &mut Cx<'_>, template: Option<&String>) -> FeatureResult {
         joined => figures.joined,
         left => figures.left,
         signins => figures.signins,
+        relay_lists => figures.relay_lists,
+        relay_entries => figures.relay_entries,
     };
     let text = match template {
         Some(template) => cx.render(template, vars),

@@ -1,0 +1,169 @@
+//! Benchmark: members of one group join one relay list (接龙) by pressing ➕, through the real
+//! handler path (inbox → engine → relay feature → outbox), on SQLite and, when
+//! `QUNBOT_TEST_PG_URL` names a server, on PostgreSQL. Each join re-renders the whole list, so
+//! a longer list costs more per join: the figures are for a 200-line list (a typical event) and
+//! a 1,000-line one (a large group purchase). Prints joins per second and latency percentiles.
+//!
+//!     cargo bench --bench relay
+//!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench relay
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use qunbot::app::prepare;
+use qunbot::config::Settings;
+use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
+use qunbot::core::clock::ManualClock;
+use qunbot::core::context::BotIdentity;
+use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::store::{Db, inbox};
+
+/// The platform is not measured: nothing is delivered during the run.
+struct Nowhere;
+
+#[async_trait]
+impl ChatPort for Nowhere {
+    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
+        Ok(Delivered::Done)
+    }
+    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
+        Ok(Vec::new())
+    }
+}
+
+fn chat(id: i64) -> Chat {
+    Chat {
+        id,
+        kind: ChatKind::Supergroup,
+        title: Some("bench".into()),
+    }
+}
+
+async fn run(name: &str, db: &Db, group: i64, members: i64) {
+    let start = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+    let clock = ManualClock::starting_at(start);
+    let prepared = prepare(Settings::built_in()).expect("built-in settings");
+    let engine = prepared.engine(
+        db.clone(),
+        Arc::new(clock.clone()),
+        BotIdentity {
+            id: 1,
+            username: "qunbot".into(),
+        },
+        Arc::new(Nowhere),
+    );
+    let create = Event {
+        chat: chat(group),
+        at: start,
+        kind: EventKind::Message(Message::text(
+            1,
+            User::named(99, "organiser"),
+            "接龙 周六爬山\n例 姓名 人数",
+        )),
+    };
+    inbox::store_batch(db, "create", &[(group, create.clone())], start)
+        .await
+        .expect("inbox");
+    engine
+        .handle("create", group, &create)
+        .await
+        .expect("created");
+    let (list,): (i64,) = db
+        .fetch_one(
+            "SELECT id FROM relay_lists WHERE chat_id = $1",
+            vec![group.into()],
+        )
+        .await
+        .expect("the list");
+    // Everyone presses ➕ within the first minute.
+    let events: Vec<(i64, Event)> = (0..members)
+        .map(|n| {
+            let event = Event {
+                chat: chat(group),
+                at: start + chrono::Duration::milliseconds(n * 60_000 / members),
+                kind: EventKind::ButtonPressed {
+                    from: User::named(100_000 + n, format!("member {n}")),
+                    callback_id: format!("{group}:{n}"),
+                    message_id: Some(2),
+                    data: format!("relay:j:{list}"),
+                },
+            };
+            (n, event)
+        })
+        .collect();
+    let source = format!("bench{group}");
+    for chunk in events.chunks(100) {
+        inbox::store_batch(db, &source, chunk, start)
+            .await
+            .expect("inbox");
+    }
+    let mut latencies = Vec::with_capacity(events.len());
+    let began = Instant::now();
+    for (id, event) in &events {
+        clock.set(event.at);
+        let t = Instant::now();
+        engine.handle(&source, *id, event).await.expect("handled");
+        latencies.push(t.elapsed());
+    }
+    let total = began.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let (count,): (i64,) = db
+        .fetch_one(
+            "SELECT COUNT(*) FROM relay_entries WHERE list_id = $1",
+            vec![list.into()],
+        )
+        .await
+        .expect("count");
+    assert_eq!(count, members, "every join recorded once");
+    println!(
+        "{name:<10} {members:>5} joins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
+        total.as_secs_f64(),
+        members as f64 / total.as_secs_f64(),
+        ms(pct(0.50)),
+        ms(pct(0.99)),
+        ms(*latencies.last().unwrap()),
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn both_sizes(name: &str, db: &Db) {
+    run(name, db, -1_009_001, 200).await;
+    run(name, db, -1_009_002, 1_000).await;
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let db = Db::connect(&url).await.expect("sqlite");
+    both_sizes("SQLite", &db).await;
+    db.close().await;
+
+    match std::env::var("QUNBOT_TEST_PG_URL") {
+        Ok(admin_url) => {
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
+            let name = format!("qunbot_bench_relay_{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create");
+            let mut url = url::Url::parse(&admin_url).expect("url");
+            url.set_path(&name);
+            let db = Db::connect(url.as_str()).await.expect("connect");
+            both_sizes("PostgreSQL", &db).await;
+            db.close().await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {name} WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await;
+        }
+        Err(_) => println!("PostgreSQL    skipped (set QUNBOT_TEST_PG_URL)"),
+    }
+}

@@ -1,0 +1,752 @@
+//! Reading what members type: a new list with its options, a pasted WeChat #接龙 block, a
+//! deadline in the forms people write it, and the short replies (`+1`, `修改 …`, `退出`) they
+//! send to a list.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+
+/// Longest title, example, note or entry text kept, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// Most lines taken over from a pasted list.
+pub const MAX_IMPORTED_ENTRIES: usize = 500;
+
+/// A list as the member described it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListSpec {
+    pub title: String,
+    pub example: Option<String>,
+    pub note: Option<String>,
+    pub capacity: Option<i64>,
+    pub one_per_member: Option<bool>,
+    pub deadline: Option<String>,
+    pub remind_minutes: Option<i64>,
+    /// Lines of a pasted WeChat list, in their order.
+    pub entries: Vec<String>,
+}
+
+/// Why a description could not be read; each has a message for the member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecError {
+    NoTitle,
+    BadCapacity(String),
+    BadRemind(String),
+}
+
+/// An option line: which one, and the value after its keyword.
+enum Opt<'a> {
+    Example(&'a str),
+    Capacity(&'a str),
+    Deadline(&'a str),
+    Remind(&'a str),
+    NoRemind,
+    OnePerMember(bool),
+    Note(&'a str),
+}
+
+/// Keywords that start an option, longest first so that `截止时间` wins over `截止`.
+const KEYWORDS: &[&str] = &[
+    "人数上限",
+    "截止时间",
+    "截至时间",
+    "提前提醒",
+    "每人限",
+    "每人",
+    "上限",
+    "名额",
+    "截止",
+    "截至",
+    "提醒",
+    "备注",
+    "例",
+    "limit",
+    "max",
+    "deadline",
+    "until",
+    "remind",
+    "example",
+    "note",
+];
+
+/// Reads a line as an option, if it is one.
+fn option(line: &str) -> Option<Opt<'_>> {
+    let line = line.trim();
+    match line {
+        "不提醒" | "no reminder" => return Some(Opt::NoRemind),
+        "每人一条" | "每人限一条" | "每人限1条" | "每人1条" | "每人限 1 条" | "one each" =>
+        {
+            return Some(Opt::OnePerMember(true));
+        }
+        "每人多条" | "可多条" | "不限条数" | "每人不限" | "multi" | "multiple" => {
+            return Some(Opt::OnePerMember(false));
+        }
+        _ => {}
+    }
+    let keyword = KEYWORDS.iter().find(|k| {
+        line.get(..k.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(k))
+    })?;
+    let rest = &line[keyword.len()..];
+    let value = rest.trim_start_matches([':', '：', ' ', '\u{3000}']).trim();
+    // "例会报名" and "maximum" are words of their own, not an option: these keywords need a
+    // space or a colon after them.
+    let needs_separator = *keyword == "例" || *keyword == "备注" || keyword.is_ascii();
+    if needs_separator && !rest.is_empty() && !rest.starts_with([':', '：', ' ', '\u{3000}']) {
+        return None;
+    }
+    // "名额有限", "提醒大家带水": ordinary words, unless a number follows.
+    if matches!(*keyword, "名额" | "提醒" | "提前提醒")
+        && !value.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    Some(match *keyword {
+        "例" | "example" => Opt::Example(value),
+        "人数上限" | "上限" | "名额" | "limit" | "max" => Opt::Capacity(value),
+        "截止时间" | "截至时间" | "截止" | "截至" | "deadline" | "until" => {
+            Opt::Deadline(value)
+        }
+        "提前提醒" | "提醒" | "remind" => Opt::Remind(value),
+        "每人限" | "每人" => match value.trim_end_matches(['条', '次', '个']).trim() {
+            "1" | "一" => Opt::OnePerMember(true),
+            "多" | "不限" => Opt::OnePerMember(false),
+            _ => return None,
+        },
+        _ => Opt::Note(value),
+    })
+}
+
+/// `1. 张三`, `2、李四`, `3.王五`, `4．赵六`: a numbered line and its text.
+pub fn numbered(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 4 {
+        return None;
+    }
+    let rest = &line[digits..];
+    let separator = rest.chars().next()?;
+    if !matches!(separator, '.' | '、' | '．' | '。' | ')' | '）') {
+        return None;
+    }
+    Some(rest[separator.len_utf8()..].trim())
+}
+
+fn clip(text: &str) -> String {
+    text.trim().chars().take(MAX_TEXT_CHARS).collect()
+}
+
+/// Splits options written on the title line (`周六爬山 上限 30 截止 周五 18:00`) onto lines
+/// of their own. An option word only counts after a space and with a value that reads, so a
+/// title such as `周六爬山 名额有限` or `读书会 提醒大家带书` stays whole.
+fn split_inline_options(line: &str) -> Vec<String> {
+    let mut cuts = Vec::new();
+    for (at, c) in line.char_indices() {
+        if !(c == ' ' || c == '\u{3000}') {
+            continue;
+        }
+        let after = &line[at + c.len_utf8()..];
+        if option(after).is_some_and(|opt| !matches!(opt, Opt::Note(_))) {
+            cuts.push(at);
+        }
+    }
+    cuts.push(line.len());
+    let mut parts = vec![line[..cuts[0]].to_owned()];
+    for pair in cuts.windows(2) {
+        let segment = &line[pair[0]..pair[1]];
+        if reads(segment) {
+            parts.push(segment.trim().to_owned());
+        } else if let Some(last) = parts.last_mut() {
+            last.push_str(segment);
+        }
+    }
+    parts
+}
+
+/// Whether an option's value makes sense (for options found inside a title line).
+fn reads(segment: &str) -> bool {
+    match option(segment) {
+        Some(Opt::Capacity(value)) => capacity(value).is_ok(),
+        Some(Opt::Remind(value)) => minutes(value).is_ok(),
+        Some(Opt::Deadline(value)) => {
+            // Any instant will do to see whether the words are a time at all.
+            let long_ago = Utc.with_ymd_and_hms(2000, 1, 3, 0, 0, 0).single();
+            long_ago.is_some_and(|t| deadline(value, t, chrono_tz::UTC).is_some())
+        }
+        Some(Opt::Example(value)) => !value.is_empty(),
+        Some(Opt::Note(_)) | None => false,
+        Some(_) => true,
+    }
+}
+
+/// Reads the text after `/relay` or `接龙`: a title (one or more lines), then option lines in any
+/// order, then, for a pasted WeChat list, numbered entries and a closing note.
+pub fn list_spec(text: &str) -> Result<ListSpec, SpecError> {
+    let mut spec = ListSpec::default();
+    let mut title_lines: Vec<String> = Vec::new();
+    let mut note_lines: Vec<String> = Vec::new();
+    let mut seen_entries = false;
+    let mut in_title = true;
+    let mut after_blank = false;
+    let mut lines: Vec<String> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if index == 0 {
+            lines.extend(split_inline_options(line));
+        } else {
+            lines.push(line.to_owned());
+        }
+    }
+    for raw in &lines {
+        let line = raw.trim();
+        // A header line in a paste ("#接龙" on its own) adds nothing.
+        if matches!(line, "#接龙" | "#接龍" | "#Group Note") {
+            continue;
+        }
+        if line.is_empty() {
+            if !title_lines.is_empty() {
+                in_title = false;
+            }
+            after_blank = true;
+            continue;
+        }
+        // The first line is the title, whatever it says.
+        if title_lines.is_empty() {
+            title_lines.push(line.to_owned());
+            continue;
+        }
+        if let Some(entry) = numbered(line) {
+            in_title = false;
+            seen_entries = true;
+            after_blank = false;
+            if !entry.is_empty() && spec.entries.len() < MAX_IMPORTED_ENTRIES {
+                spec.entries.push(clip(entry));
+            }
+            continue;
+        }
+        if let Some(opt) = option(line) {
+            in_title = false;
+            match opt {
+                Opt::Example(value) if !value.is_empty() => spec.example = Some(clip(value)),
+                Opt::Capacity(value) => spec.capacity = Some(capacity(value)?),
+                Opt::Deadline(value) => spec.deadline = Some(value.to_owned()),
+                Opt::Remind(value) => spec.remind_minutes = Some(minutes(value)?),
+                Opt::NoRemind => spec.remind_minutes = Some(0),
+                Opt::OnePerMember(one) => spec.one_per_member = Some(one),
+                Opt::Note(value) if !value.is_empty() => note_lines.push(value.to_owned()),
+                _ => {}
+            }
+            continue;
+        }
+        if in_title {
+            title_lines.push(line.to_owned());
+        } else if seen_entries && !after_blank {
+            // WeChat lets an entry run on over several lines ("2. 倪彩霞\ngt7").
+            if let Some(last) = spec.entries.last_mut() {
+                *last = clip(&format!("{last} {line}"));
+            }
+        } else {
+            note_lines.push(line.to_owned());
+        }
+    }
+    let title = clip(&title_lines.join("\n"));
+    if title.is_empty() {
+        return Err(SpecError::NoTitle);
+    }
+    spec.title = title;
+    if !note_lines.is_empty() {
+        spec.note = Some(clip(&note_lines.join("\n")));
+    }
+    Ok(spec)
+}
+
+/// `30`, `30人`, `30 名`.
+fn capacity(value: &str) -> Result<i64, SpecError> {
+    let number = value
+        .trim()
+        .trim_end_matches(['人', '名', '位', '个', '份'])
+        .trim();
+    number
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| SpecError::BadCapacity(value.to_owned()))
+}
+
+/// `30`, `30分钟`, `30m`, `1h`, `1小时`: minutes before the deadline.
+fn minutes(value: &str) -> Result<i64, SpecError> {
+    let bad = || SpecError::BadRemind(value.to_owned());
+    let value = value.trim().trim_start_matches("提前").trim();
+    let value = value.trim_end_matches("提醒").trim();
+    if value.is_empty() {
+        return Err(bad());
+    }
+    let minutes = match duration(value) {
+        Some(duration) => duration.num_minutes(),
+        None => value.parse::<i64>().map_err(|_| bad())?,
+    };
+    (0..=10_080)
+        .contains(&minutes)
+        .then_some(minutes)
+        .ok_or_else(bad)
+}
+
+/// `2h`, `30m`, `90min`, `2小时`, `30分钟`, `1天`, `1d`: a span of time.
+pub fn duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+    let amount: i64 = digits.parse().ok()?;
+    let unit = text[digits.len()..].trim();
+    let duration = match unit {
+        "m" | "min" | "mins" | "分" | "分钟" | "minutes" => Duration::try_minutes(amount),
+        "h" | "hr" | "hrs" | "小时" | "个小时" | "hours" => Duration::try_hours(amount),
+        "d" | "天" | "days" => Duration::try_days(amount),
+        _ => None,
+    }?;
+    // A list runs for a year at most; anything longer is a typo (and would overflow a date).
+    (duration > Duration::zero() && duration <= Duration::days(366)).then_some(duration)
+}
+
+fn weekday(word: &str) -> Option<Weekday> {
+    let day = word
+        .strip_prefix("星期")
+        .or_else(|| word.strip_prefix("礼拜"))
+        .or_else(|| word.strip_prefix('周'))?;
+    Some(match day {
+        "一" | "1" => Weekday::Mon,
+        "二" | "2" => Weekday::Tue,
+        "三" | "3" => Weekday::Wed,
+        "四" | "4" => Weekday::Thu,
+        "五" | "5" => Weekday::Fri,
+        "六" | "6" => Weekday::Sat,
+        "日" | "天" | "7" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn english_weekday(word: &str) -> Option<Weekday> {
+    let word = word.to_lowercase();
+    [
+        ("mon", Weekday::Mon),
+        ("tue", Weekday::Tue),
+        ("wed", Weekday::Wed),
+        ("thu", Weekday::Thu),
+        ("fri", Weekday::Fri),
+        ("sat", Weekday::Sat),
+        ("sun", Weekday::Sun),
+    ]
+    .iter()
+    .find(|(prefix, _)| word.starts_with(prefix) && word.len() <= 9)
+    .map(|(_, day)| *day)
+}
+
+/// `18:00`, `18：00`, `18点`, `18点半`, `6点30`, with 上午/下午/晚上 before it.
+fn time_of_day(text: &str) -> Option<NaiveTime> {
+    let text = text.trim();
+    let (afternoon, text) = ["下午", "晚上", "傍晚", "pm"]
+        .iter()
+        .find_map(|p| text.strip_prefix(p).map(|rest| (true, rest)))
+        .or_else(|| {
+            ["上午", "早上", "中午", "am"]
+                .iter()
+                .find_map(|p| text.strip_prefix(p).map(|rest| (false, rest)))
+        })
+        .unwrap_or((false, text));
+    let text = text.trim();
+    let (hour, minute) = if let Some((h, m)) = text.split_once([':', '：']) {
+        (h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?)
+    } else if let Some((h, m)) = text.split_once('点') {
+        let minute = match m.trim().trim_end_matches('分') {
+            "" => 0,
+            "半" => 30,
+            m => m.parse().ok()?,
+        };
+        (h.trim().parse::<u32>().ok()?, minute)
+    } else {
+        return None;
+    };
+    let hour = if afternoon && hour < 12 {
+        hour + 12
+    } else {
+        hour
+    };
+    NaiveTime::from_hms_opt(hour, minute, 0)
+}
+
+/// When a list closes, from what the member wrote, in the group's zone: `2h`, `18:00` (today, or
+/// tomorrow once past), `明天 18:00`, `周五 18:00`, `下周五`, `12-01 18:00`, `12月1日 18:00`,
+/// `2026-12-01 18:00`. A day without a time means the end of that day (23:59). `None` when
+/// it cannot be read or is not in the future.
+pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Some(span) = duration(text) {
+        return Some(now + span);
+    }
+    let local_now = now.with_timezone(&zone);
+    let today = local_now.date_naive();
+    let end_of_day = NaiveTime::from_hms_opt(23, 59, 0)?;
+    let (day_word, time_word) = match text.split_once([' ', '\u{3000}']) {
+        Some((day, time)) => (day.trim(), Some(time.trim())),
+        None => (text, None),
+    };
+    let at_time = |date: NaiveDate, time: Option<NaiveTime>| {
+        zone.from_local_datetime(&date.and_time(time.unwrap_or(end_of_day)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let in_future = |t: DateTime<Utc>| (t > now).then_some(t);
+
+    // A time alone: today, or tomorrow if that time has passed.
+    if time_word.is_none()
+        && let Some(time) = time_of_day(day_word)
+    {
+        let candidate = at_time(today, Some(time))?;
+        return if candidate > now {
+            Some(candidate)
+        } else {
+            at_time(today.succ_opt()?, Some(time))
+        };
+    }
+    let time = match time_word {
+        Some(word) => Some(time_of_day(word)?),
+        None => None,
+    };
+    let relative_day = match day_word.to_lowercase().as_str() {
+        "今天" | "今日" | "今晚" | "today" | "tonight" => Some(0),
+        "明天" | "明日" | "明晚" | "tomorrow" => Some(1),
+        "后天" => Some(2),
+        _ => None,
+    };
+    if let Some(days) = relative_day {
+        return in_future(at_time(today + Duration::days(days), time)?);
+    }
+    let (next_week, week_word) = match day_word.strip_prefix("下") {
+        Some(rest) => (true, rest),
+        None => (false, day_word),
+    };
+    if let Some(day) = weekday(week_word).or_else(|| english_weekday(week_word)) {
+        let ahead = (7 + day.num_days_from_monday() as i64
+            - today.weekday().num_days_from_monday() as i64)
+            % 7;
+        let mut date = today + Duration::days(ahead);
+        if next_week {
+            // 下周五: Friday of next week (Monday-based), not merely the next Friday.
+            let monday_next =
+                today + Duration::days(7 - today.weekday().num_days_from_monday() as i64);
+            date = monday_next + Duration::days(day.num_days_from_monday() as i64);
+        } else if at_time(date, time)? <= now {
+            date += Duration::days(7);
+        }
+        return in_future(at_time(date, time)?);
+    }
+    let date = full_date(day_word).or_else(|| {
+        let (month, day) = month_day(day_word)?;
+        let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
+        if at_time(this_year, time)? > now {
+            Some(this_year)
+        } else {
+            NaiveDate::from_ymd_opt(today.year() + 1, month, day)
+        }
+    })?;
+    in_future(at_time(date, time)?)
+}
+
+/// `2026-12-01`, `2026/12/01`, `2026.12.1`, `2026年12月1日`.
+fn full_date(word: &str) -> Option<NaiveDate> {
+    let cleaned: String = word
+        .chars()
+        .map(|c| match c {
+            '/' | '.' | '年' | '月' => '-',
+            c => c,
+        })
+        .collect();
+    let cleaned = cleaned.trim_end_matches(['日', '号']);
+    let mut parts = cleaned.split('-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || year < 1000 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// `12-01`, `12/1`, `12月1日`, `12月1号`.
+fn month_day(word: &str) -> Option<(u32, u32)> {
+    let cleaned: String = word
+        .chars()
+        .map(|c| match c {
+            '/' | '.' | '月' => '-',
+            c => c,
+        })
+        .collect();
+    let cleaned = cleaned.trim_end_matches(['日', '号']);
+    let (month, day) = cleaned.split_once('-')?;
+    Some((month.parse().ok()?, day.parse().ok()?))
+}
+
+/// What a member's reply to a list means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyIntent {
+    /// `+1`, `+1 带两个人`: add me (with this text).
+    Join(String),
+    /// `修改 新内容`: change my line.
+    Edit(String),
+    /// `-1`, `退出`, `取消`: take my line off.
+    Leave,
+    /// `截止`, `结束接龙`: close the list (its creator or an admin).
+    Close,
+    /// `删除 3`, `删除 候补 1`: take a line off (its creator or an admin).
+    Remove(LineNumber),
+}
+
+/// A line as the list numbers it: on the list proper, or on the waitlist (numbered from 1 too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineNumber {
+    Listed(usize),
+    Waiting(usize),
+}
+
+/// `3`, `候补 1`, `候补1`, `waitlist 1`.
+fn line_number(text: &str) -> Option<LineNumber> {
+    let text = text.trim().trim_start_matches(['第', '#']).trim();
+    let (waiting, number) = match text
+        .strip_prefix("候补")
+        .or_else(|| text.strip_prefix("waitlist"))
+    {
+        Some(rest) => (true, rest.trim()),
+        None => (false, text),
+    };
+    let number: usize = number
+        .trim_end_matches(['条', '个', '位'])
+        .trim()
+        .parse()
+        .ok()?;
+    Some(if waiting {
+        LineNumber::Waiting(number)
+    } else {
+        LineNumber::Listed(number)
+    })
+}
+
+/// Reads a reply to a list; `None` for ordinary conversation.
+pub fn reply_intent(text: &str) -> Option<ReplyIntent> {
+    let text = text.trim();
+    if matches!(
+        text,
+        "-1" | "－1" | "退出" | "取消" | "退出接龙" | "取消接龙" | "不去了" | "leave"
+    ) {
+        return Some(ReplyIntent::Leave);
+    }
+    if matches!(text, "截止" | "结束" | "结束接龙" | "截止接龙" | "close") {
+        return Some(ReplyIntent::Close);
+    }
+    for prefix in ["删除", "删掉", "remove"] {
+        if let Some(line) = text.strip_prefix(prefix).and_then(line_number) {
+            return Some(ReplyIntent::Remove(line));
+        }
+    }
+    for prefix in ["修改", "改成", "edit"] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let rest = rest.trim_start_matches([':', '：']).trim();
+            if !rest.is_empty() {
+                return Some(ReplyIntent::Edit(clip(rest)));
+            }
+        }
+    }
+    let plus = text.strip_prefix('+').or_else(|| text.strip_prefix('＋'))?;
+    let digits = plus.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let count = &plus[..digits];
+    let rest = plus[digits..].trim();
+    // "+1" is me; "+3" is a head count worth keeping in the line.
+    let content = if count == "1" {
+        rest.to_owned()
+    } else {
+        format!("+{count} {rest}").trim().to_owned()
+    };
+    Some(ReplyIntent::Join(clip(&content)))
+}
+
+/// The text of a line from a message that made it (`+1 带两个人` → `带两个人`; `接龙 小王 2份` →
+/// `小王 2份`), for when the member edits that message.
+pub fn entry_text_of_message(text: &str) -> Option<String> {
+    if let Some(ReplyIntent::Join(content)) = reply_intent(text) {
+        return Some(content);
+    }
+    let text = text.trim();
+    for prefix in ["#接龙", "接龙", "/join", "/relay"] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            // "/join@qunbot text"
+            let rest = match rest.strip_prefix('@') {
+                Some(addressed) => addressed
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, after)| after),
+                None => rest,
+            };
+            return Some(clip(rest));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shanghai() -> Tz {
+        "Asia/Shanghai".parse().unwrap()
+    }
+
+    /// 2026-03-04 is a Wednesday; 10:00 in Shanghai.
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 4, 2, 0, 0).unwrap()
+    }
+
+    fn local(text: &str) -> String {
+        deadline(text, now(), shanghai())
+            .map(|t| {
+                t.with_timezone(&shanghai())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".into())
+    }
+
+    #[test]
+    fn deadlines_in_the_forms_people_write_them() {
+        assert_eq!(local("2h"), "2026-03-04 12:00");
+        assert_eq!(local("30分钟"), "2026-03-04 10:30");
+        assert_eq!(local("18:00"), "2026-03-04 18:00");
+        assert_eq!(local("9:00"), "2026-03-05 09:00", "past today: tomorrow");
+        assert_eq!(local("下午6点"), "2026-03-04 18:00");
+        assert_eq!(local("明天 18:00"), "2026-03-05 18:00");
+        assert_eq!(local("周五 18:00"), "2026-03-06 18:00");
+        assert_eq!(
+            local("星期三 9:00"),
+            "2026-03-11 09:00",
+            "this week's is past"
+        );
+        assert_eq!(local("周三 20:00"), "2026-03-04 20:00");
+        assert_eq!(local("下周五"), "2026-03-13 23:59");
+        assert_eq!(local("fri 18:00"), "2026-03-06 18:00");
+        assert_eq!(local("12-01 18:00"), "2026-12-01 18:00");
+        assert_eq!(
+            local("3月1日 18:00"),
+            "2027-03-01 18:00",
+            "past this year: next year"
+        );
+        assert_eq!(local("2026-12-01 18:00"), "2026-12-01 18:00");
+        assert_eq!(local("2026/12/01"), "2026-12-01 23:59");
+        assert_eq!(local("2025-12-01 18:00"), "-", "in the past");
+        assert_eq!(local("周八 18:00"), "-");
+        assert_eq!(local("明天 25:00"), "-");
+        assert_eq!(local("soon"), "-");
+        assert_eq!(local("99999999d"), "-", "too far to be meant");
+    }
+
+    #[test]
+    fn a_list_with_every_option() {
+        let spec = list_spec(
+            "周六爬山 🏔\n例 姓名 人数\n上限 30人\n截止 周五 18:00\n提醒 60分钟\n每人多条\n备注 早上8点集合",
+        )
+        .unwrap();
+        assert_eq!(spec.title, "周六爬山 🏔");
+        assert_eq!(spec.example.as_deref(), Some("姓名 人数"));
+        assert_eq!(spec.capacity, Some(30));
+        assert_eq!(spec.deadline.as_deref(), Some("周五 18:00"));
+        assert_eq!(spec.remind_minutes, Some(60));
+        assert_eq!(spec.one_per_member, Some(false));
+        assert_eq!(spec.note.as_deref(), Some("早上8点集合"));
+        assert!(spec.entries.is_empty());
+    }
+
+    #[test]
+    fn options_on_the_title_line() {
+        let spec = list_spec("周六爬山 上限 30 截止 周五 18:00").unwrap();
+        assert_eq!(spec.title, "周六爬山");
+        assert_eq!(spec.capacity, Some(30));
+        assert_eq!(spec.deadline.as_deref(), Some("周五 18:00"));
+        let spec = list_spec("周六爬山 名额有限 截止报名看公告 提醒大家带水").unwrap();
+        assert_eq!(spec.title, "周六爬山 名额有限 截止报名看公告 提醒大家带水");
+        assert_eq!(
+            (spec.capacity, spec.deadline, spec.remind_minutes),
+            (None, None, None)
+        );
+        let spec = list_spec("读书会\n名额有限\n截止周五 20:00\n提醒30分钟").unwrap();
+        assert_eq!(spec.title, "读书会\n名额有限");
+        assert_eq!(spec.deadline.as_deref(), Some("周五 20:00"));
+        assert_eq!(spec.remind_minutes, Some(30));
+        let spec = list_spec("Hike on Saturday limit 12 deadline 2h").unwrap();
+        assert_eq!(spec.title, "Hike on Saturday");
+        assert_eq!(spec.capacity, Some(12));
+        assert_eq!(spec.deadline.as_deref(), Some("2h"));
+    }
+
+    #[test]
+    fn a_pasted_wechat_list_keeps_its_lines() {
+        let spec = list_spec(
+            "半个南瓜 等会送来 共20份\n例 楼栋号-房间号 需要多少份\n\n1. 295-909 6份\n2. 倪彩霞\ngt7\n3.295-204 2份\n\n三点截单",
+        )
+        .unwrap();
+        assert_eq!(spec.title, "半个南瓜 等会送来 共20份");
+        assert_eq!(spec.example.as_deref(), Some("楼栋号-房间号 需要多少份"));
+        assert_eq!(
+            spec.entries,
+            vec!["295-909 6份", "倪彩霞 gt7", "295-204 2份"]
+        );
+        assert_eq!(spec.note.as_deref(), Some("三点截单"));
+    }
+
+    #[test]
+    fn bad_descriptions_say_what_is_wrong() {
+        assert_eq!(list_spec(""), Err(SpecError::NoTitle));
+        assert_eq!(list_spec("#接龙\n\n"), Err(SpecError::NoTitle));
+        assert_eq!(
+            list_spec("爬山\n上限 很多"),
+            Err(SpecError::BadCapacity("很多".into()))
+        );
+        assert_eq!(
+            list_spec("爬山\n上限 0"),
+            Err(SpecError::BadCapacity("0".into()))
+        );
+        // A sentence that merely starts with an option word is part of the title.
+        assert_eq!(list_spec("例会报名").unwrap().title, "例会报名");
+    }
+
+    #[test]
+    fn replies_to_a_list() {
+        assert_eq!(reply_intent("+1"), Some(ReplyIntent::Join(String::new())));
+        assert_eq!(
+            reply_intent("+1 带两个人"),
+            Some(ReplyIntent::Join("带两个人".into()))
+        );
+        assert_eq!(reply_intent("＋3"), Some(ReplyIntent::Join("+3".into())));
+        assert_eq!(
+            reply_intent("修改：两份"),
+            Some(ReplyIntent::Edit("两份".into()))
+        );
+        assert_eq!(reply_intent("退出"), Some(ReplyIntent::Leave));
+        assert_eq!(reply_intent("截止"), Some(ReplyIntent::Close));
+        assert_eq!(
+            reply_intent("删除 3"),
+            Some(ReplyIntent::Remove(LineNumber::Listed(3)))
+        );
+        assert_eq!(
+            reply_intent("删除 候补1"),
+            Some(ReplyIntent::Remove(LineNumber::Waiting(1)))
+        );
+        assert_eq!(reply_intent("删除 那个"), None);
+        assert_eq!(reply_intent("好的"), None);
+        assert_eq!(reply_intent("+"), None);
+        assert_eq!(
+            entry_text_of_message("接龙 小王 2份").as_deref(),
+            Some("小王 2份")
+        );
+        assert_eq!(
+            entry_text_of_message("/join@qunbot 3份").as_deref(),
+            Some("3份")
+        );
+        assert_eq!(numbered("12、张三"), Some("张三"));
+        assert_eq!(numbered("2026-12-01"), None);
+    }
+}
