@@ -178,10 +178,11 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
     if Kind::of(game).is_none() {
         return Ok(());
     }
-    let right = game
-        .rule
-        .split('|')
-        .any(|expected| normalise(expected).as_deref() == Some(answer));
+    // A 歇后语 is often typed whole: "七两放在半斤上——只差一点" counts as much as "只差一点".
+    let right = game.rule.split('|').any(|expected| {
+        normalise(expected).as_deref() == Some(answer)
+            || normalise(&format!("{}{expected}", game.current)).as_deref() == Some(answer)
+    });
     if !right {
         // Only what looks like an attempt (the answer's length) gets the ❌, never conversation.
         let length = first_answer(&game.rule).chars().count();
