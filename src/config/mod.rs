@@ -104,6 +104,7 @@ pub struct GroupSettings {
     pub moderation: crate::features::moderation::config::ModerationSettings,
     pub welcome: crate::features::welcome::config::WelcomeSettings,
     pub relay: crate::features::relay::config::RelaySettings,
+    pub games: crate::features::games::config::GamesSettings,
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
     pub inactive: InactiveSettings,
@@ -214,6 +215,7 @@ impl Settings {
             moderation: Default::default(),
             welcome: Default::default(),
             relay: Default::default(),
+            games: Default::default(),
             jobs: Vec::new(),
             schedule: Default::default(),
             inactive: Default::default(),
@@ -282,6 +284,9 @@ impl Settings {
             }
             if let Some(section) = &section.moderation {
                 settings.moderation = settings.moderation.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.games {
+                settings.games = settings.games.apply(section, &mut problems);
             }
             if let Some(section) = &section.schedule {
                 settings.schedule = settings.schedule.apply(section, &mut problems);
