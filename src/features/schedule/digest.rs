@@ -25,6 +25,9 @@ pub struct DayFigures {
     /// Relay lists started, and lines added to any list, that day.
     pub relay_lists: i64,
     pub relay_entries: i64,
+    /// Games and guessing rounds started, and the members who played (moved or answered).
+    pub games: i64,
+    pub players: i64,
 }
 
 /// The day a digest fired at `cx.event.at` reports on.
@@ -96,7 +99,19 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
             args![chat, from.timestamp(), to.timestamp()],
         )
         .await?;
+    let (games, players): (i64, i64) = cx
+        .tx
+        .fetch_one(
+            "SELECT (SELECT COUNT(*) FROM games
+                     WHERE chat_id = $1 AND started_at >= $2 AND started_at < $3),
+                    (SELECT COUNT(DISTINCT m.user_id) FROM game_moves m JOIN games g ON g.id = m.game_id
+                     WHERE g.chat_id = $1 AND m.by_bot = 0 AND m.at >= $2 AND m.at < $3)",
+            args![chat, from.timestamp(), to.timestamp()],
+        )
+        .await?;
     Ok(DayFigures {
+        games,
+        players,
         relay_lists,
         relay_entries,
         messages,
@@ -130,6 +145,8 @@ pub async fn post(cx: &mut Cx<'_>, template: Option<&String>) -> FeatureResult {
         signins => figures.signins,
         relay_lists => figures.relay_lists,
         relay_entries => figures.relay_entries,
+        games => figures.games,
+        players => figures.players,
     };
     let text = match template {
         Some(template) => cx.render(template, vars),
