@@ -230,7 +230,9 @@ pub async fn start(
 
 async fn set_turn_timers(cx: &mut Cx<'_>, game: i64, turn: i64) -> FeatureResult {
     let config = settings(cx).clone();
-    let at = cx.event.at;
+    // From now, not from when the event happened: after an outage a turn must still get its
+    // whole time.
+    let at = cx.now.max(cx.event.at);
     let payload = format!("{game}:{turn}");
     cx.set_timer(
         FEATURE,

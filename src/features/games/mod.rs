@@ -88,6 +88,10 @@ impl Feature for Games {
                 let Some(game) = queries::live(cx.tx, cx.chat()).await? else {
                     return Ok(());
                 };
+                // In a group with topics the game lives in the topic it was started in.
+                if message.thread != game.thread_id {
+                    return Ok(());
+                }
                 let member = message.from.clone();
                 if chain::Chain::of(&game).is_some() {
                     chain::answer(cx, &member, &game, &answer).await

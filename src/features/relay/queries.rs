@@ -279,8 +279,19 @@ pub async fn mark_exported(tx: &mut Tx, list: i64, version: i64) -> StoreResult<
 }
 
 pub async fn migrate_chat(tx: &mut Tx, from: i64, to: i64) -> StoreResult<()> {
+    // A supergroup numbers its messages afresh, so sources naming the old group's messages
+    // (`m:57`) are tagged with the old id: they can neither collide with the new group's nor
+    // make a new message look like one already taken.
     tx.execute(
-        "UPDATE relay_lists SET chat_id = $1 WHERE chat_id = $2",
+        "UPDATE relay_entries SET source = 'g' || CAST($1 AS TEXT) || ':' || source,
+                                  message_id = -message_id
+         WHERE source LIKE 'm:%' AND list_id IN (SELECT id FROM relay_lists WHERE chat_id = $1)",
+        args![from],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE relay_lists SET chat_id = $1, source = 'g' || CAST($2 AS TEXT) || ':' || source
+         WHERE chat_id = $2",
         args![to, from],
     )
     .await?;

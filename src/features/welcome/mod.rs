@@ -17,7 +17,7 @@ pub mod intro;
 mod queries;
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration};
 use minijinja::context;
 
 use crate::core::action::{Action, Button, MAX_MESSAGE_CHARS};
@@ -192,10 +192,9 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     if greets || captcha {
         queries::add_pending(cx.tx, chat, member.id, at.timestamp(), captcha).await?;
         // The first joiner of a wave sets the time; later ones ride along.
-        if crate::store::timers::pending(cx.tx, chat, NAME, "greet")
-            .await?
-            .is_none()
-        {
+        // A greeting already claimed but not yet handled counts too: setting the timer again
+        // would make that firing stale and push the greeting (and the question) back.
+        if !crate::store::timers::waiting(cx.tx, chat, NAME, "greet").await? {
             let due = at + Duration::seconds(settings.delay_secs);
             cx.set_timer(NAME, "greet", due, "").await?;
         }
@@ -650,8 +649,27 @@ fn answer(cx: &mut Cx<'_>, callback: &str, text: String) {
 }
 
 async fn captcha_expired(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    if queries::captcha(cx.tx, cx.chat(), user).await?.is_none() {
+    let Some(open) = queries::captcha(cx.tx, cx.chat(), user).await? else {
         // Answered or gone in the meantime.
+        return Ok(());
+    };
+    // The newcomer gets the whole time from when the question was actually asked: not yet
+    // (a long welcome delay, or both timers fired together after an outage) or only just.
+    let minutes = Duration::minutes(cx.group.welcome.captcha_minutes);
+    let asked_at = match open.batch {
+        Some(batch) => queries::posted_at(cx.tx, cx.chat(), batch).await?,
+        None => None,
+    };
+    let full_time_from = match (open.batch, asked_at) {
+        (None, _) => Some(cx.now.max(cx.event.at)),
+        (Some(_), Some(asked)) => DateTime::from_timestamp(asked, 0),
+        (Some(_), None) => None,
+    };
+    if let Some(from) = full_time_from
+        && from + minutes > cx.event.at
+    {
+        cx.set_timer(NAME, &format!("captcha:{user}"), from + minutes, "")
+            .await?;
         return Ok(());
     }
     let why = cx.text(
@@ -695,7 +713,9 @@ async fn member_user(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<User> {
 /// Whether the follow-up still applies: the member is here and has not introduced themselves.
 async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
     let chat = cx.chat();
-    Ok(queries::is_present(cx.tx, chat, user).await?
+    // A newcomer made an admin meanwhile is vouched for.
+    Ok(!cx.is_admin(user)
+        && queries::is_present(cx.tx, chat, user).await?
         && !queries::has_profile(cx.tx, chat, user).await?)
 }
 
