@@ -84,10 +84,22 @@ impl Feature for Welcome {
         }
         match &cx.event.kind {
             EventKind::MemberJoined {
-                member, message, ..
+                member,
+                message,
+                restricted,
+                ..
             } => {
-                let (member, message) = (member.clone(), *message);
-                on_join(cx, &member, message).await
+                let (member, message, restricted) = (member.clone(), *message, *restricted);
+                on_join(cx, &member, message, restricted).await
+            }
+            EventKind::RestrictionLifted { member, by } => {
+                // An admin let a newcomer write by hand: their captcha is settled. (The bot's
+                // own unmutes come back as such updates too; those settle nothing new.)
+                if by.as_ref().is_some_and(|admin| admin.id != cx.bot.id) {
+                    let member = member.clone();
+                    let_in_by_hand(cx, &member).await?;
+                }
+                Ok(())
             }
             EventKind::MemberLeft {
                 member,
@@ -144,7 +156,12 @@ impl Feature for Welcome {
 // ---------------------------------------------------------------------------------------------
 // Joining and leaving
 
-async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> FeatureResult {
+async fn on_join(
+    cx: &mut Cx<'_>,
+    member: &User,
+    service: Option<MessageId>,
+    still_restricted: bool,
+) -> FeatureResult {
     let settings = cx.group.welcome.clone();
     let chat = cx.chat();
     delete_service_message(cx, service);
@@ -156,8 +173,12 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     // the member, so `role` is the adder's standing.)
     let added_by_admin =
         cx.event.actor().is_some_and(|actor| actor.id != member.id) && cx.role >= Role::Admin;
-    let captcha =
-        settings.captcha != Captcha::Off && !added_by_admin && can_restrict_for_captcha(cx).await?;
+    // Someone who comes back still muted (by the rules, an admin or the follow-up) gets no
+    // captcha: passing it would lift a mute that is not the captcha's.
+    let captcha = settings.captcha != Captcha::Off
+        && !added_by_admin
+        && !still_restricted
+        && can_restrict_for_captcha(cx).await?;
     if captcha {
         queries::open_captcha(cx.tx, chat, member.id, at.timestamp()).await?;
         cx.queue(Action::Mute {
@@ -832,6 +853,21 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 // ---------------------------------------------------------------------------------------------
 // Introductions and cards
 
+/// An admin lifted a newcomer's restriction by hand: their captcha is settled and its
+/// question taken off the welcome.
+async fn let_in_by_hand(cx: &mut Cx<'_>, member: &User) -> FeatureResult {
+    let Some(open) = queries::captcha(cx.tx, cx.chat(), member.id).await? else {
+        return Ok(());
+    };
+    queries::close_captcha(cx.tx, cx.chat(), member.id).await?;
+    cx.cancel_timer(NAME, &format!("captcha:{}", member.id))
+        .await?;
+    if let Some(batch) = open.batch {
+        tidy_welcome(cx, batch).await?;
+    }
+    Ok(())
+}
+
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
     if let Some(open) = queries::captcha(cx.tx, cx.chat(), from.id).await? {
         if cx.event.at.timestamp() - open.opened_at < RESTRICTION_LAG_SECS {
@@ -845,18 +881,21 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
             }
             return Ok(());
         }
-        // Writing later means an admin lifted the restriction by hand (or the bot was down
-        // meanwhile): let them be, and make sure a late mute does not stick.
-        queries::close_captcha(cx.tx, cx.chat(), from.id).await?;
-        cx.cancel_timer(NAME, &format!("captcha:{}", from.id))
-            .await?;
-        cx.queue(Action::Unmute {
+        // Writing later means the restriction did not hold (it was delivered late in a raid,
+        // or refused): the message goes, the mute is sent again, and the question stays. An
+        // admin lets someone in by lifting the restriction, which Telegram reports.
+        if cx
+            .bot_rights
+            .is_none_or(|rights| rights.can_delete_messages)
+        {
+            cx.delete_message(message);
+        }
+        cx.queue(Action::Mute {
             chat: cx.chat(),
             user: from.id,
+            until: None,
         });
-        if let Some(batch) = open.batch {
-            tidy_welcome(cx, batch).await?;
-        }
+        return Ok(());
     }
     let language = cx.language();
     let Some(introduction) = intro::parse(text, cx.group.welcome.intro_template(language)) else {
