@@ -173,6 +173,17 @@ pub async fn count_entries(tx: &mut Tx, list: i64) -> StoreResult<i64> {
 }
 
 /// A member's latest line on a list.
+/// How many lines `user` has on the list.
+pub async fn count_of(tx: &mut Tx, list: i64, user: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM relay_entries WHERE list_id = $1 AND user_id = $2",
+            args![list, user],
+        )
+        .await?;
+    Ok(count)
+}
+
 pub async fn latest_of(tx: &mut Tx, list: i64, user: i64) -> StoreResult<Option<Entry>> {
     tx.fetch_optional(
         "SELECT id, user_id, username, name, content, created_at FROM relay_entries
