@@ -38,7 +38,8 @@ const MAX_WRONG: i64 = 2;
 /// A newcomer who joined longer ago than this (the bot was down) is not welcomed any more.
 const STALE_WELCOME_SECS: i64 = 30 * 60;
 /// A newcomer's message this soon after the captcha restricted them was sent before the
-/// restriction took hold; one later means the restriction was lifted.
+/// restriction took hold (the mute is on its way); one later means it did not hold, and the
+/// mute is sent again.
 const RESTRICTION_LAG_SECS: i64 = 30;
 /// Follow-up timers falling due within this many seconds of each other (people who joined in
 /// one wave) are handled in one message.
