@@ -7,31 +7,19 @@
 //!     cargo bench --bench relay
 //!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench relay
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
 
-use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{TimeZone, Utc};
 use qunbot::app::prepare;
 use qunbot::config::Settings;
-use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 use qunbot::store::{Db, inbox};
-
-/// The platform is not measured: nothing is delivered during the run.
-struct Nowhere;
-
-#[async_trait]
-impl ChatPort for Nowhere {
-    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
-        Ok(Delivered::Done)
-    }
-    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
-        Ok(Vec::new())
-    }
-}
+use support::Nowhere;
 
 fn chat(id: i64) -> Chat {
     Chat {
@@ -108,8 +96,6 @@ async fn run(name: &str, db: &Db, group: i64, members: i64) {
         latencies.push(t.elapsed());
     }
     let total = began.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let (count,): (i64,) = db
         .fetch_one(
             "SELECT COUNT(*) FROM relay_entries WHERE list_id = $1",
@@ -118,18 +104,7 @@ async fn run(name: &str, db: &Db, group: i64, members: i64) {
         .await
         .expect("count");
     assert_eq!(count, members, "every join recorded once");
-    println!(
-        "{name:<10} {members:>5} joins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
-        total.as_secs_f64(),
-        members as f64 / total.as_secs_f64(),
-        ms(pct(0.50)),
-        ms(pct(0.99)),
-        ms(*latencies.last().unwrap()),
-    );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    support::report(name, members, "joins", total, &mut latencies);
 }
 
 async fn both_sizes(name: &str, db: &Db) {
@@ -139,31 +114,5 @@ async fn both_sizes(name: &str, db: &Db) {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let db = Db::connect(&url).await.expect("sqlite");
-    both_sizes("SQLite", &db).await;
-    db.close().await;
-
-    match std::env::var("QUNBOT_TEST_PG_URL") {
-        Ok(admin_url) => {
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-            let name = format!("qunbot_bench_relay_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create");
-            let mut url = url::Url::parse(&admin_url).expect("url");
-            url.set_path(&name);
-            let db = Db::connect(url.as_str()).await.expect("connect");
-            both_sizes("PostgreSQL", &db).await;
-            db.close().await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await;
-        }
-        Err(_) => println!("PostgreSQL    skipped (set QUNBOT_TEST_PG_URL)"),
-    }
+    support::on_each_database(|name, db| async move { both_sizes(name, &db).await }).await;
 }

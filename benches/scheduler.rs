@@ -12,21 +12,22 @@
 //! QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench scheduler
 //! ```
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use qunbot::app::prepare;
 use qunbot::args;
 use qunbot::config::{GroupSettings, Settings};
-use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind};
 use qunbot::scheduler::{self, Target};
 use qunbot::store::Db;
+use support::Nowhere;
 
 const GROUPS: i64 = 100_000;
 const CONFIG: &str = r#"
@@ -45,18 +46,6 @@ name = "晚安"
 schedule = "0 22 * * *"
 texts = ["晚安"]
 "#;
-
-struct Nowhere;
-
-#[async_trait]
-impl ChatPort for Nowhere {
-    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
-        Ok(Delivered::Done)
-    }
-    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
-        Ok(Vec::new())
-    }
-}
 
 /// Resident memory of this process, in MiB.
 fn resident_mib() -> f64 {
@@ -287,29 +276,5 @@ async fn main() {
     let settings = Settings::from_toml("bench.toml", CONFIG).expect("config");
     plan_benchmarks(&settings);
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    database_pass("SQLite", Db::connect(&url).await.expect("sqlite")).await;
-
-    match std::env::var("QUNBOT_TEST_PG_URL") {
-        Ok(admin_url) => {
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-            let name = format!("qunbot_bench_sched_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create");
-            let mut url = url::Url::parse(&admin_url).expect("url");
-            url.set_path(&name);
-            let db = Db::connect(url.as_str()).await.expect("connect");
-            database_pass("PostgreSQL", db.clone()).await;
-            db.close().await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await;
-        }
-        Err(_) => println!("PostgreSQL  skipped (set QUNBOT_TEST_PG_URL)"),
-    }
+    support::on_each_database(database_pass).await;
 }

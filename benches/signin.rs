@@ -5,34 +5,22 @@
 //!     cargo bench --bench signin
 //!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench signin
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
 
-use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{TimeZone, Utc};
 use qunbot::app::prepare;
 use qunbot::config::Settings;
-use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 use qunbot::store::{Db, inbox};
+use support::Nowhere;
 
 const MEMBERS: i64 = 10_000;
 const GROUP: i64 = -1_009_999;
-
-/// The platform is not measured: nothing is delivered during the run.
-struct Nowhere;
-
-#[async_trait]
-impl ChatPort for Nowhere {
-    async fn execute(&self, _action: &Action) -> Result<Delivered, PortError> {
-        Ok(Delivered::Done)
-    }
-    async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
-        Ok(Vec::new())
-    }
-}
 
 fn signin(user: i64, at: chrono::DateTime<Utc>) -> Event {
     Event {
@@ -91,52 +79,15 @@ async fn run(name: &str, db: Db) {
         latencies.push(t.elapsed());
     }
     let total = began.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let (count,): (i64,) = db
         .fetch_one("SELECT COUNT(*) FROM signins", Vec::new())
         .await
         .expect("count");
     assert_eq!(count, MEMBERS, "every sign-in recorded once");
-    println!(
-        "{name:<10} {MEMBERS} sign-ins in {:.2} s = {:>6.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
-        total.as_secs_f64(),
-        MEMBERS as f64 / total.as_secs_f64(),
-        ms(pct(0.50)),
-        ms(pct(0.99)),
-        ms(*latencies.last().unwrap()),
-    );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    support::report(name, MEMBERS, "sign-ins", total, &mut latencies);
 }
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    run("SQLite", Db::connect(&url).await.expect("sqlite")).await;
-
-    match std::env::var("QUNBOT_TEST_PG_URL") {
-        Ok(admin_url) => {
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-            let name = format!("qunbot_bench_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create");
-            let mut url = url::Url::parse(&admin_url).expect("url");
-            url.set_path(&name);
-            let db = Db::connect(url.as_str()).await.expect("connect");
-            run("PostgreSQL", db.clone()).await;
-            db.close().await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await;
-        }
-        Err(_) => println!("PostgreSQL    skipped (set QUNBOT_TEST_PG_URL)"),
-    }
+    support::on_each_database(run).await;
 }

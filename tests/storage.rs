@@ -595,3 +595,43 @@ async fn a_timer_fires_once_even_when_two_schedulers_race_and_can_be_set_again()
         test.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_timer_cancelled_after_its_firing_was_claimed_does_nothing() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let clock = ManualClock::starting_at(t0());
+        let engine = engine(db, Arc::new(RecordingPort::default()), clock.clone(), "");
+        // Two of the rules' "delete this notice" timers: one is cancelled once claimed.
+        let due = t0() + Duration::minutes(1);
+        let mut tx = db.begin().await.unwrap();
+        for key in ["notice:a", "notice:b"] {
+            timers::set(
+                &mut tx,
+                GROUP,
+                "moderation",
+                key,
+                due,
+                &format!("mod:{key}"),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(timers::fire_due(db, due).await.unwrap(), 2);
+        let mut tx = db.begin().await.unwrap();
+        timers::cancel(&mut tx, GROUP, "moderation", "notice:a")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        clock.set(due);
+        assert_eq!(engine.handle_pending().await.unwrap(), 2);
+        let queued: Vec<(String,)> = db
+            .fetch_all("SELECT action FROM outbox ORDER BY id", args![])
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), 1, "{}: {queued:?}", test.backend);
+        assert!(queued[0].0.contains("mod:notice:b"), "{queued:?}");
+        test.finish().await;
+    }
+}

@@ -126,6 +126,8 @@ pub struct GroupSection {
     pub moderation: Option<crate::features::moderation::config::ModerationSection>,
     pub welcome: Option<crate::features::welcome::config::WelcomeSection>,
     pub relay: Option<crate::features::relay::config::RelaySection>,
+    #[serde(default)]
+    pub games: Option<crate::features::games::config::GamesSection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,

@@ -24,6 +24,34 @@ use crate::scheduler::spec::JobSchedule;
 
 pub use file::{ConfigFile, DatabaseSection, GroupSection, TelegramSection};
 
+/// Problems found while applying a feature's section: the span of the offending value, and what
+/// is wrong with it.
+pub type Problems = Vec<(std::ops::Range<usize>, String)>;
+
+/// Takes a whole-number setting if it lies within `range`; otherwise reports, at the value,
+/// which values `key` allows.
+pub fn take_in_range(
+    value: &Option<toml::Spanned<i64>>,
+    target: &mut i64,
+    key: &str,
+    range: std::ops::RangeInclusive<i64>,
+    problems: &mut Problems,
+) {
+    let Some(value) = value else { return };
+    if range.contains(value.get_ref()) {
+        *target = *value.get_ref();
+    } else {
+        problems.push((
+            value.span(),
+            format!(
+                "{key} must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+}
+
 /// Where a problem is, as editors understand it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -76,6 +104,7 @@ pub struct GroupSettings {
     pub moderation: crate::features::moderation::config::ModerationSettings,
     pub welcome: crate::features::welcome::config::WelcomeSettings,
     pub relay: crate::features::relay::config::RelaySettings,
+    pub games: crate::features::games::config::GamesSettings,
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
     pub inactive: InactiveSettings,
@@ -186,6 +215,7 @@ impl Settings {
             moderation: Default::default(),
             welcome: Default::default(),
             relay: Default::default(),
+            games: Default::default(),
             jobs: Vec::new(),
             schedule: Default::default(),
             inactive: Default::default(),
@@ -254,6 +284,9 @@ impl Settings {
             }
             if let Some(section) = &section.moderation {
                 settings.moderation = settings.moderation.apply(section, &mut problems);
+            }
+            if let Some(section) = &section.games {
+                settings.games = settings.games.apply(section, &mut problems);
             }
             if let Some(section) = &section.schedule {
                 settings.schedule = settings.schedule.apply(section, &mut problems);

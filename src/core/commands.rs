@@ -15,7 +15,10 @@ use super::i18n::Language;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("ban.toml", include_str!("../../bot-commands/ban.toml")),
     ("find.toml", include_str!("../../bot-commands/find.toml")),
+    ("guess.toml", include_str!("../../bot-commands/guess.toml")),
     ("help.toml", include_str!("../../bot-commands/help.toml")),
+    ("hint.toml", include_str!("../../bot-commands/hint.toml")),
+    ("idiom.toml", include_str!("../../bot-commands/idiom.toml")),
     (
         "inactive.toml",
         include_str!("../../bot-commands/inactive.toml"),
@@ -55,8 +58,13 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "signin.toml",
         include_str!("../../bot-commands/signin.toml"),
     ),
+    ("skip.toml", include_str!("../../bot-commands/skip.toml")),
     ("start.toml", include_str!("../../bot-commands/start.toml")),
     ("stats.toml", include_str!("../../bot-commands/stats.toml")),
+    (
+        "stopgame.toml",
+        include_str!("../../bot-commands/stopgame.toml"),
+    ),
     ("unban.toml", include_str!("../../bot-commands/unban.toml")),
     (
         "unmute.toml",
@@ -69,6 +77,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("warn.toml", include_str!("../../bot-commands/warn.toml")),
     ("warns.toml", include_str!("../../bot-commands/warns.toml")),
     ("whois.toml", include_str!("../../bot-commands/whois.toml")),
+    (
+        "wordchain.toml",
+        include_str!("../../bot-commands/wordchain.toml"),
+    ),
 ];
 
 /// Text in each language, or one text for all.

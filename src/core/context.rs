@@ -271,12 +271,40 @@ impl<'a> Cx<'a> {
         detail: &str,
         buttons: Vec<Vec<Button>>,
     ) -> StoreResult<()> {
+        self.record_audit(actor, target, action, detail).await?;
+        self.post_audit(actor, target, action, detail, buttons);
+        Ok(())
+    }
+
+    /// Records an administrative step in the audit log only (routine steps that would flood the
+    /// log chat, such as the rest of a burst of deleted spam).
+    pub async fn record_audit(
+        &mut self,
+        actor: Option<&User>,
+        target: Option<&User>,
+        action: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
+        self.record_audit_in(self.event.chat.id, actor, target, action, detail)
+            .await
+    }
+
+    /// Records a step taken for another chat (a log chat's button acting on its group) in that
+    /// chat's audit log.
+    pub async fn record_audit_in(
+        &mut self,
+        chat: ChatId,
+        actor: Option<&User>,
+        target: Option<&User>,
+        action: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
         self.tx
             .execute(
                 "INSERT INTO admin_actions (chat_id, actor_id, target_id, action, detail, at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 args![
-                    self.event.chat.id,
+                    chat,
                     actor.map(|user| user.id),
                     target.map(|user| user.id),
                     action,
@@ -285,6 +313,18 @@ impl<'a> Cx<'a> {
                 ],
             )
             .await?;
+        Ok(())
+    }
+
+    /// Posts an audit line in the group's log chat, if it has one.
+    fn post_audit(
+        &mut self,
+        actor: Option<&User>,
+        target: Option<&User>,
+        action: &str,
+        detail: &str,
+        buttons: Vec<Vec<Button>>,
+    ) {
         if let Some(log_chat) = self.group.log_chat {
             let text = self.text(
                 "core.audit_line",
@@ -307,6 +347,5 @@ impl<'a> Cx<'a> {
                 None,
             ));
         }
-        Ok(())
     }
 }

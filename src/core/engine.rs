@@ -26,7 +26,9 @@ use crate::store::{Db, StoreResult, chats, inbox, outbox, timers};
 const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 
 /// Each chat's administrators and when they were fetched.
-type AdminCache = HashMap<ChatId, (DateTime<Utc>, Vec<Admin>)>;
+/// Each chat's administrators and when they were fetched; `None` when the lookup failed (the
+/// failure is remembered briefly, and must not read as "nobody is an admin").
+type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 
 /// What became of one inbox entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +176,11 @@ impl Engine {
         if !inbox::mark_handled(&mut tx, source, update_id, now).await? {
             tx.rollback().await?;
             return Ok(Handled::AlreadyHandled);
+        }
+        if source == timers::INBOX_SOURCE && !timers::still_set(&mut tx, update_id).await? {
+            // The timer was cancelled or set again after this firing was claimed: it is stale.
+            tx.commit().await?;
+            return Ok(Handled::Done);
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
         if is_echo_of_a_join_or_leave(&mut tx, event).await? {
@@ -455,18 +462,22 @@ impl Engine {
         if let Some((fetched, admins)) = self.admin_cache().get(&chat)
             && now - *fetched < ADMIN_LIST_TTL
         {
-            return Ok(admins.clone());
+            return admins.clone().ok_or_else(|| {
+                PortError::Unavailable(
+                    "the administrator list could not be had a moment ago".into(),
+                )
+            });
         }
         match self.port.administrators(chat).await {
             Ok(admins) => {
-                self.admin_cache().insert(chat, (now, admins.clone()));
+                self.admin_cache().insert(chat, (now, Some(admins.clone())));
                 Ok(admins)
             }
             Err(error) => {
                 // Remember the failure for a minute, so that a flaky network does not make
                 // every event of the chat wait for the same lookup to fail again.
                 let retry_at = now - ADMIN_LIST_TTL + Duration::minutes(1);
-                self.admin_cache().insert(chat, (retry_at, Vec::new()));
+                self.admin_cache().insert(chat, (retry_at, None));
                 Err(error)
             }
         }

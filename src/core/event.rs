@@ -116,6 +116,10 @@ pub enum EventKind {
         /// Telegram's "X joined" service message, when the join came as one (for deleting it).
         #[serde(default)]
         message: Option<MessageId>,
+        /// They come back still restricted (a mute outlives leaving): nothing may lift it for
+        /// them by accident.
+        #[serde(default)]
+        restricted: bool,
     },
     MemberLeft {
         member: User,
@@ -133,6 +137,8 @@ pub enum EventKind {
     },
     /// A member's standing changed (promoted, demoted): cached admin lists are out of date.
     MemberUpdated { member: User },
+    /// An admin let a restricted member write again.
+    RestrictionLifted { member: User, by: Option<User> },
     /// The group became a supergroup with a new id; everything kept for it moves along.
     ChatMigrated { to: ChatId },
     /// A scheduled job came due.
@@ -249,6 +255,7 @@ impl Event {
             EventKind::MemberLeft { .. } => "leave",
             EventKind::ButtonPressed { .. } => "button",
             EventKind::MemberUpdated { .. } => "member_updated",
+            EventKind::RestrictionLifted { .. } => "restriction_lifted",
             EventKind::ChatMigrated { .. } => "migrated",
             EventKind::Tick { .. } => "scheduled_post",
             EventKind::Timer { .. } => "timer",
@@ -267,6 +274,7 @@ impl Event {
             } => removed_by.as_ref().or(Some(member)),
             EventKind::ButtonPressed { from, .. } => Some(from),
             EventKind::MemberUpdated { member } => Some(member),
+            EventKind::RestrictionLifted { member, by } => by.as_ref().or(Some(member)),
             EventKind::ChatMigrated { .. } | EventKind::Tick { .. } | EventKind::Timer { .. } => {
                 None
             }

@@ -1,6 +1,7 @@
 //! The features, one folder each, holding its handlers, queries and messages.
 
 pub mod basics;
+pub mod games;
 pub mod levels;
 pub mod members;
 pub mod moderation;
@@ -19,6 +20,7 @@ use crate::core::templates::Templates;
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
 pub const NAMES: &[&str] = &[
+    "games",
     "levels",
     "moderation",
     "relay",
@@ -40,6 +42,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(schedule::Schedule),
         Arc::new(welcome::Welcome),
         Arc::new(relay::Relay),
+        Arc::new(games::Games),
         Arc::new(stats::Stats),
     ]
 }

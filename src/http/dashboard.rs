@@ -387,7 +387,7 @@ async fn group(
         (
             "活动参与率 participation",
             stats::rate(period.participants as f64, members),
-            "members who signed in or joined a relay list ÷ members",
+            "members who signed in, joined a relay list or played a game ÷ members",
         ),
     ]
     .map(|(name, value, meaning)| context! { name, value, meaning });
@@ -407,6 +407,7 @@ async fn group(
                 messages => d.messages,
                 signins => d.signins,
                 relay_entries => d.relay_entries,
+                game_players => d.game_players,
             }
         })
         .collect();

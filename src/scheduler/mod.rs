@@ -45,17 +45,23 @@ pub struct Due<'a> {
 
 /// The group chats that have jobs, with their settings.
 pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
-    let known: Vec<(i64, String, Option<String>)> = engine
+    // (id, kind, title, active, migrated to)
+    type Row = (i64, String, Option<String>, i64, Option<i64>);
+    let known: Vec<Row> = engine
         .db
         .fetch_all(
-            "SELECT chat_id, kind, title FROM chats
-             WHERE active = 1 AND migrated_to IS NULL AND kind IN ('group', 'supergroup')",
+            "SELECT chat_id, kind, title, active, migrated_to FROM chats
+             WHERE kind IN ('group', 'supergroup')",
             args![],
         )
         .await?;
+    // Every chat the bot knows, served or not: a group the config names by an id that has
+    // since moved, or that removed the bot, is not a target of its own.
+    let seen: HashSet<i64> = known.iter().map(|(id, ..)| *id).collect();
     let mut chats: Vec<Chat> = known
         .into_iter()
-        .map(|(id, kind, title)| Chat {
+        .filter(|(_, _, _, active, migrated_to)| *active == 1 && migrated_to.is_none())
+        .map(|(id, kind, title, ..)| Chat {
             id,
             kind: if kind == "supergroup" {
                 ChatKind::Supergroup
@@ -66,7 +72,6 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
         })
         .collect();
     // Groups the config names but the bot has not heard from yet.
-    let seen: HashSet<i64> = chats.iter().map(|chat| chat.id).collect();
     for &id in engine.settings.groups.keys() {
         if id < 0 && !seen.contains(&id) {
             let kind = if id <= -1_000_000_000_000 {
@@ -216,7 +221,7 @@ pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize
             .is_quiet(at.with_timezone(&settings.timezone).time())
         {
             Outcome::Quiet
-        } else if posted_within(&mut tx, chat.id, at, settings.schedule.min_interval).await? {
+        } else if posted_within(&mut tx, chat.id, settings, at).await? {
             Outcome::Crowded
         } else {
             Outcome::Fired
@@ -283,24 +288,33 @@ impl Outcome {
     }
 }
 
-/// Whether the group had a scheduled post less than `interval` before `at`.
+/// Whether the group had a scheduled post less than its `min_interval` before `at`. Jobs due
+/// at the same minute do not hold each other back (the operator put them there), and kinds that
+/// usually post nothing (a festival job on an ordinary day, birthdays, the review) do not count.
 async fn posted_within(
     tx: &mut crate::store::Tx,
     chat: i64,
+    settings: &GroupSettings,
     at: DateTime<Utc>,
-    interval: Duration,
 ) -> StoreResult<bool> {
+    let interval = settings.schedule.min_interval;
     if interval <= Duration::zero() {
         return Ok(false);
     }
-    let row: Option<(i64,)> = tx
-        .fetch_optional(
-            "SELECT fire_at FROM job_firings
-             WHERE chat_id = $1 AND outcome = 'fired' AND fire_at > $2 AND fire_at <= $3 LIMIT 1",
+    let recent: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT job FROM job_firings
+             WHERE chat_id = $1 AND outcome = 'fired' AND fire_at > $2 AND fire_at < $3",
             args![chat, (at - interval).timestamp(), at.timestamp()],
         )
         .await?;
-    Ok(row.is_some())
+    Ok(recent.iter().any(|(name,)| {
+        settings
+            .jobs
+            .iter()
+            .find(|job| job.name == *name)
+            .is_some_and(|job| job.kind.always_posts())
+    }))
 }
 
 /// The earliest firing of any job or timer after `after` (for the simulator, which moves its

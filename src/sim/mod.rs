@@ -175,6 +175,18 @@ impl Simulator {
                 self.receive(self.group.clone(), EventKind::Message(said))
                     .await?;
             }
+            Step::LiftRestriction { who, target } => {
+                let by = self.member(&who);
+                let member = self.member(&target);
+                self.receive(
+                    self.group.clone(),
+                    EventKind::RestrictionLifted {
+                        member,
+                        by: Some(by),
+                    },
+                )
+                .await?;
+            }
             Step::Media { who, media } => {
                 let user = self.member(&who);
                 let id = self.port.member_message(self.group.id, user.id, "");
@@ -227,6 +239,7 @@ impl Simulator {
                         member,
                         added_by: None,
                         message: Some(service),
+                        restricted: false,
                     },
                 )
                 .await?;

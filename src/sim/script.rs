@@ -8,6 +8,7 @@
 //! alice edits: new text       alice edits her last message
 //! alice forwards: text        alice forwards a channel's post
 //! alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
+//! alice unmutes erin          alice (an admin) lifts erin's restriction in Telegram itself
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
@@ -41,6 +42,11 @@ pub enum Step {
     Forward {
         who: String,
         text: String,
+    },
+    /// `who` (an admin) lets `target` write again by hand, in Telegram's own member settings.
+    LiftRestriction {
+        who: String,
+        target: String,
     },
     /// A sticker, a photo… without text.
     Media {
@@ -136,6 +142,10 @@ pub fn parse(line: &str) -> Result<Step, String> {
             who: name(who)?,
             label,
         }),
+        (Some("unmutes"), target) if !target.is_empty() => Ok(Step::LiftRestriction {
+            who: name(who)?,
+            target: name(&target)?,
+        }),
         (Some("sends"), what) => {
             let what = what.trim_start_matches("a ").trim_start_matches("an ");
             let media = match what {
@@ -230,6 +240,7 @@ alice (to #8): +1           …or replying to the bot's message #8
 alice edits: new text       alice edits her last message
 alice forwards: text        alice forwards a channel's post
 alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
+alice unmutes erin          alice (an admin) lifts erin's restriction in Telegram itself
 alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)

@@ -114,13 +114,39 @@ pub async fn fire_due(db: &Db, now: DateTime<Utc>) -> StoreResult<usize> {
         }
         tx.commit().await?;
     }
-    // Fired timers are kept for a day (for the record), then dropped.
+    // A fired timer's row says its event is still wanted (see `still_set`); once the event is
+    // handled and a day has passed, it goes.
     db.execute(
-        "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1",
-        args![now.timestamp() - 86_400],
+        "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1
+           AND id IN (SELECT update_id FROM inbox WHERE source = $2 AND handled_at IS NOT NULL)",
+        args![now.timestamp() - 86_400, INBOX_SOURCE],
     )
     .await?;
     Ok(fired)
+}
+
+/// Whether the timer `key` is set and has not done its work yet: not fired, or fired with its
+/// event still waiting in the inbox.
+pub async fn waiting(tx: &mut Tx, chat: ChatId, feature: &str, key: &str) -> StoreResult<bool> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT t.id FROM timers t
+             WHERE t.chat_id = $1 AND t.feature = $2 AND t.key = $3
+               AND (t.fired_at IS NULL OR EXISTS (SELECT 1 FROM inbox i
+                    WHERE i.source = $4 AND i.update_id = t.id AND i.handled_at IS NULL))",
+            args![chat, feature, key, INBOX_SOURCE],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Whether the timer whose firing is inbox entry `id` is still set: cancelling or setting a
+/// timer again removes its row, and then an already claimed firing must not run.
+pub async fn still_set(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional("SELECT id FROM timers WHERE id = $1", args![id])
+        .await?;
+    Ok(row.is_some())
 }
 
 /// When the next unfired timer is due (never before `after`: an overdue one is due now).
@@ -139,6 +165,14 @@ pub async fn next_due(db: &Db, after: DateTime<Utc>) -> StoreResult<Option<DateT
 
 /// Moves a group's timers to its new id (group → supergroup).
 pub async fn migrate(tx: &mut Tx, from: ChatId, to: ChatId) -> StoreResult<()> {
+    // Where the new id already has a timer of the same name, it wins (features decide the same
+    // way for their rows).
+    tx.execute(
+        "DELETE FROM timers WHERE chat_id = $2 AND EXISTS (SELECT 1 FROM timers n
+             WHERE n.chat_id = $1 AND n.feature = timers.feature AND n.key = timers.key)",
+        args![to, from],
+    )
+    .await?;
     tx.execute(
         "UPDATE timers SET chat_id = $1 WHERE chat_id = $2",
         args![to, from],

@@ -148,6 +148,8 @@ pub fn to_events(update: &Update) -> Vec<Event> {
                         .filter(|from| from.id != member.id)
                         .map(user),
                     message: Some(i64::from(message.id.0)),
+                    // The service message does not say; the `chat_member` update does.
+                    restricted: false,
                 },
             })
             .collect();
@@ -182,6 +184,7 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
             member,
             added_by: by,
             message: None,
+            restricted: cannot_write(new),
         },
         (true, false) => EventKind::MemberLeft {
             member,
@@ -191,6 +194,9 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
         _ if old.is_privileged() != new.is_privileged() || old.is_owner() != new.is_owner() => {
             EventKind::MemberUpdated { member }
         }
+        (true, true) if cannot_write(old) && !cannot_write(new) => {
+            EventKind::RestrictionLifted { member, by }
+        }
         _ => return None,
     };
     Some(Event {
@@ -198,6 +204,14 @@ fn from_member_change(change: &ChatMemberUpdated) -> Option<Event> {
         at: change.date,
         kind,
     })
+}
+
+/// Restricted so that they cannot send messages.
+fn cannot_write(member: &teloxide::types::ChatMember) -> bool {
+    match &member.kind {
+        teloxide::types::ChatMemberKind::Restricted(restricted) => !restricted.can_send_messages,
+        _ => false,
+    }
 }
 
 /// The bot's own standing changed (made an admin, given or denied a right): what it may do in

@@ -7,11 +7,13 @@ use minijinja::context;
 
 use super::config::Penalty;
 use super::records::{self, NewReport};
-use super::{describe, describe_kind, give_warning, next_step, restrict, settings};
+use super::{describe, describe_kind, give_warning, group_settings, next_step, restrict, settings};
+use crate::args;
 use crate::core::action::{Action, Button, MessageRef};
 use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
 use crate::core::duration;
+use crate::core::event::ChatId;
 use crate::core::event::{MessageId, User};
 use crate::core::feature::{CommandOutcome, FeatureResult};
 use crate::features::members;
@@ -500,8 +502,11 @@ pub async fn button(
     };
     // Only from the log chat of the group the record belongs to, and only by its admins (a
     // private log chat is the operator's own).
-    let group = records::chat_of(cx.tx, kind, id).await?;
-    let allowed = group.is_some_and(|group| cx.settings.group(group).log_chat == Some(cx.chat()))
+    let group_log_chat = match records::chat_of(cx.tx, kind, id).await? {
+        Some(group) => group_settings(cx, group).await?.log_chat,
+        None => None,
+    };
+    let allowed = group_log_chat == Some(cx.chat())
         && (cx.role >= Role::Admin || !cx.event.chat.kind.is_group());
     if !allowed {
         let text = cx.text("moderation.admins_only_button", context! {});
@@ -527,8 +532,10 @@ pub async fn button(
             .await?
             .map(|k| k.user);
         let rule = cx.text("moderation.rule", context! { rule => &violation.rule });
-        cx.audit(
-            Some(from),
+        log_for_group(
+            cx,
+            chat,
+            from,
             target.as_ref(),
             "undo",
             &format!("{rule} #{}", violation.id),
@@ -576,10 +583,39 @@ pub async fn button(
             until: None,
         });
     }
-    cx.audit(Some(from), Some(&target), outcome, "report")
-        .await?;
+    log_for_group(cx, chat, from, Some(&target), outcome, "report").await?;
     let text = cx.text("moderation.report_handled", context! { outcome });
     answer(cx, callback_id, text);
+    Ok(())
+}
+
+/// Records a step a log chat's button took for `group` in the group's audit log, and says so in
+/// the log chat (where the button was pressed).
+async fn log_for_group(
+    cx: &mut Cx<'_>,
+    group: ChatId,
+    actor: &User,
+    target: Option<&User>,
+    action: &str,
+    detail: &str,
+) -> FeatureResult {
+    cx.record_audit_in(group, Some(actor), target, action, detail)
+        .await?;
+    let title: Option<(Option<String>,)> = cx
+        .tx
+        .fetch_optional("SELECT title FROM chats WHERE chat_id = $1", args![group])
+        .await?;
+    let chat = title
+        .and_then(|(title,)| title)
+        .unwrap_or_else(|| group.to_string());
+    let text = cx.text(
+        "core.audit_line",
+        context! {
+            chat, actor => actor.display_name(), target => target.map(User::display_name),
+            action, detail,
+        },
+    );
+    cx.send(text);
     Ok(())
 }
 

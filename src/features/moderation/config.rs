@@ -13,7 +13,7 @@ use toml::Spanned;
 use crate::core::duration;
 use crate::core::event::Media;
 
-type Problems = Vec<(std::ops::Range<usize>, String)>;
+use crate::config::Problems;
 
 /// As written in the config: every key optional; a group's table names only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -32,11 +32,30 @@ pub async fn check(cx: &mut Cx<'_>, message: &Message) -> FeatureResult {
         let at = cx.event.at.timestamp();
         records::remember(cx.tx, cx.chat(), message, &checks::fingerprint(&folded), at).await?;
     }
-    let Some(found) = first_broken_rule(cx, message, &folded).await? else {
+    let Some(mut found) = first_broken_rule(cx, message, &folded).await? else {
         return Ok(());
     };
+    // An album or a batch of forwards breaks a rule several times in a second: that is one
+    // offence, answered once; the rest of the burst just goes.
+    let at = cx.event.at.timestamp();
+    if !found.quiet
+        && records::broke_recently(
+            cx.tx,
+            cx.chat(),
+            message.from.id,
+            found.rule,
+            at - BURST_SECS,
+        )
+        .await?
+    {
+        found.penalty = Penalty::Delete;
+        found.quiet = true;
+    }
     punish(cx, message, found).await
 }
+
+/// Breaking the same rule again within this many seconds belongs to the same burst.
+const BURST_SECS: i64 = 10;
 
 /// Admins, the bot, the operator's allow-list, anonymous admins and channels (the group's
 /// linked channel posts through Telegram's service account) are not policed.
@@ -145,7 +164,7 @@ async fn first_broken_rule(
     let fingerprint = checks::fingerprint(folded);
     if rules.repeats.penalty != Penalty::Off && !fingerprint.is_empty() {
         let since = at - rules.repeats.seconds;
-        let times = records::repeats_since(cx.tx, chat, user, &fingerprint, since).await?;
+        let times = records::repeats_between(cx.tx, chat, user, &fingerprint, since, at).await?;
         if times >= rules.repeats.count {
             let quiet = records::broke_recently(cx.tx, chat, user, "repeats", since).await?;
             return Ok(Some(Found {
@@ -162,7 +181,7 @@ async fn first_broken_rule(
     }
     if rules.flood.penalty != Penalty::Off {
         let since = at - rules.flood.seconds;
-        let sent = records::messages_since(cx.tx, chat, user, since).await?;
+        let sent = records::messages_between(cx.tx, chat, user, since, at).await?;
         if sent > rules.flood.count {
             // One flood is one offence: its first message over the limit is answered, the rest
             // of the burst just goes.
@@ -281,6 +300,14 @@ async fn punish(cx: &mut Cx<'_>, message: &Message, found: Found) -> FeatureResu
     log(cx, &member, violation, &found, outcome, &message.text).await
 }
 
+/// The rest of a burst: recorded in the audit log, not posted (it would flood the log chat).
+async fn record_quietly(cx: &mut Cx<'_>, member: &User, found: &Found) -> FeatureResult {
+    let detail = format!("{} {}", found.rule, found.detail);
+    cx.record_audit(None, Some(member), "auto_quiet", &detail)
+        .await?;
+    Ok(())
+}
+
 /// What a violation cost beyond the message, for the log chat.
 #[derive(Default)]
 struct Outcome {
@@ -301,6 +328,9 @@ async fn log(
 ) -> FeatureResult {
     let rule = cx.text("moderation.rule", context! { rule => found.rule });
     let excerpt: String = text.chars().take(120).collect();
+    if found.quiet {
+        return record_quietly(cx, member, found).await;
+    }
     let (count, limit) = outcome.warned.unwrap_or_default();
     let detail = cx.text(
         "moderation.auto_detail",

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use minijinja::context;
 
+use crate::config::{GroupSettings, Settings};
 use crate::core::action::{Action, MessageRef};
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
@@ -122,6 +123,26 @@ fn describe_kind(cx: &Cx<'_>, kind: &str, lasting: Option<Duration>) -> String {
     cx.text("moderation.penalty", context! { kind, lasting })
 }
 
+/// Another chat's settings (a log chat's button acting on its group), including the settings
+/// written under a group's old id after it became a supergroup.
+async fn group_settings<'s>(cx: &mut Cx<'s>, chat: ChatId) -> FeatureResult<&'s GroupSettings> {
+    let settings: &'s Settings = cx.settings;
+    if settings.has_group_table(chat) || settings.groups.is_empty() {
+        return Ok(settings.group(chat));
+    }
+    let old: Option<(i64,)> = cx
+        .tx
+        .fetch_optional(
+            "SELECT chat_id FROM chats WHERE migrated_to = $1",
+            crate::args![chat],
+        )
+        .await?;
+    Ok(match old {
+        Some((old,)) if settings.has_group_table(old) => settings.group(old),
+        _ => settings.group(chat),
+    })
+}
+
 /// What a warning led to.
 struct Warned {
     /// Warnings that count now, this one included.
@@ -154,7 +175,7 @@ async fn give_warning(
         cx.group.moderation.clone()
     } else {
         // A button in the log chat acts on the group the record belongs to.
-        cx.settings.group(chat).moderation.clone()
+        group_settings(cx, chat).await?.moderation.clone()
     };
     let at = cx.event.at.timestamp();
     let count = records::warn(

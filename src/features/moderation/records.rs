@@ -38,36 +38,40 @@ pub async fn remember(
     Ok(())
 }
 
-/// How many messages a member sent since `since` (an album counts once).
-pub async fn messages_since(
+/// How many messages a member sent from `since` up to `until` (an album counts once). The
+/// window ends at the message being judged: one handled late must not be blamed for the
+/// messages that came after it.
+pub async fn messages_between(
     tx: &mut Tx,
     chat: ChatId,
     user: UserId,
     since: i64,
+    until: i64,
 ) -> StoreResult<i64> {
     let (count,): (i64,) = tx
         .fetch_one(
             "SELECT COUNT(DISTINCT COALESCE(album, CAST(message_id AS TEXT))) FROM mod_recent
-             WHERE chat_id = $1 AND user_id = $2 AND at >= $3",
-            args![chat, user, since],
+             WHERE chat_id = $1 AND user_id = $2 AND at >= $3 AND at <= $4",
+            args![chat, user, since, until],
         )
         .await?;
     Ok(count)
 }
 
-/// How many times a member sent this text since `since`.
-pub async fn repeats_since(
+/// How many times a member sent this text from `since` up to `until`.
+pub async fn repeats_between(
     tx: &mut Tx,
     chat: ChatId,
     user: UserId,
     fingerprint: &str,
     since: i64,
+    until: i64,
 ) -> StoreResult<i64> {
     let (count,): (i64,) = tx
         .fetch_one(
             "SELECT COUNT(*) FROM mod_recent
-             WHERE chat_id = $1 AND user_id = $2 AND fingerprint = $3 AND at >= $4",
-            args![chat, user, fingerprint, since],
+             WHERE chat_id = $1 AND user_id = $2 AND fingerprint = $3 AND at >= $4 AND at <= $5",
+            args![chat, user, fingerprint, since, until],
         )
         .await?;
     Ok(count)
@@ -340,14 +344,21 @@ pub async fn chat_of(tx: &mut Tx, table: &str, id: i64) -> StoreResult<Option<Ch
     Ok(row.map(|(chat,)| chat))
 }
 
-/// Moves a group's records to its new id (group → supergroup).
+/// Moves a group's records to its new id (group → supergroup). The supergroup numbers its
+/// messages afresh, so the old group's message ids are kept negated: they can neither collide
+/// with new ones nor make a new message look "already dealt with". Recent messages (flood and
+/// repeat windows, minutes long) are dropped.
 pub async fn migrate(tx: &mut Tx, from: ChatId, to: ChatId) -> StoreResult<()> {
     for sql in [
-        "UPDATE mod_recent SET chat_id = $1 WHERE chat_id = $2",
-        "UPDATE mod_violations SET chat_id = $1 WHERE chat_id = $2",
+        "DELETE FROM mod_recent WHERE chat_id = $1",
+        "DELETE FROM mod_notices WHERE chat_id = $1",
+    ] {
+        tx.execute(sql, args![from]).await?;
+    }
+    for sql in [
+        "UPDATE mod_violations SET chat_id = $1, message_id = -message_id WHERE chat_id = $2",
         "UPDATE mod_warnings SET chat_id = $1 WHERE chat_id = $2",
-        "UPDATE mod_reports SET chat_id = $1 WHERE chat_id = $2",
-        "UPDATE mod_notices SET chat_id = $1 WHERE chat_id = $2",
+        "UPDATE mod_reports SET chat_id = $1, message_id = -message_id WHERE chat_id = $2",
     ] {
         tx.execute(sql, args![to, from]).await?;
     }

@@ -40,6 +40,11 @@ use queries::{Entry, List, NewEntry, NewList};
 /// The name of the feature, its timers and its message keys.
 const FEATURE: &str = "relay";
 
+/// Lines a list holds at most (waitlist included): a longer one is many pages of edits.
+const MAX_LINES: i64 = 1_000;
+/// Lines one member may add to a list that allows several.
+const MAX_LINES_PER_MEMBER: i64 = 20;
+
 pub struct Relay;
 
 #[async_trait]
@@ -553,6 +558,19 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
             let toast = cx.text("relay.already", context! { rank });
             via.done(cx, "👌", toast);
         }
+        return Ok(());
+    }
+    // However many lines a list allows per member, it stays a list people can read and
+    // Telegram lets the bot keep up to date.
+    if queries::count_entries(cx.tx, list.id).await? >= MAX_LINES
+        || (!list.one_per_member()
+            && queries::count_of(cx.tx, list.id, member.id).await? >= MAX_LINES_PER_MEMBER)
+    {
+        let toast = cx.text(
+            "relay.full_up",
+            context! { lines => MAX_LINES, mine => MAX_LINES_PER_MEMBER },
+        );
+        via.done(cx, "🙅", toast);
         return Ok(());
     }
     let source = if list.one_per_member() {

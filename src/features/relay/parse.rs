@@ -391,7 +391,8 @@ pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc
             .earliest()
             .map(|t| t.with_timezone(&Utc))
     };
-    let in_future = |t: DateTime<Utc>| (t > now).then_some(t);
+    // Ahead, and not absurdly far: a list open for years would hold a slot for nothing.
+    let in_future = |t: DateTime<Utc>| (t > now && t <= now + Duration::days(366)).then_some(t);
 
     // A time alone: today, or tomorrow if that time has passed.
     if time_word.is_none()

@@ -173,6 +173,17 @@ pub async fn count_entries(tx: &mut Tx, list: i64) -> StoreResult<i64> {
 }
 
 /// A member's latest line on a list.
+/// How many lines `user` has on the list.
+pub async fn count_of(tx: &mut Tx, list: i64, user: i64) -> StoreResult<i64> {
+    let (count,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM relay_entries WHERE list_id = $1 AND user_id = $2",
+            args![list, user],
+        )
+        .await?;
+    Ok(count)
+}
+
 pub async fn latest_of(tx: &mut Tx, list: i64, user: i64) -> StoreResult<Option<Entry>> {
     tx.fetch_optional(
         "SELECT id, user_id, username, name, content, created_at FROM relay_entries
@@ -279,8 +290,19 @@ pub async fn mark_exported(tx: &mut Tx, list: i64, version: i64) -> StoreResult<
 }
 
 pub async fn migrate_chat(tx: &mut Tx, from: i64, to: i64) -> StoreResult<()> {
+    // A supergroup numbers its messages afresh, so sources naming the old group's messages
+    // (`m:57`) are tagged with the old id: they can neither collide with the new group's nor
+    // make a new message look like one already taken.
     tx.execute(
-        "UPDATE relay_lists SET chat_id = $1 WHERE chat_id = $2",
+        "UPDATE relay_entries SET source = 'g' || CAST($1 AS TEXT) || ':' || source,
+                                  message_id = -message_id
+         WHERE source LIKE 'm:%' AND list_id IN (SELECT id FROM relay_lists WHERE chat_id = $1)",
+        args![from],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE relay_lists SET chat_id = $1, source = 'g' || CAST($2 AS TEXT) || ':' || source
+         WHERE chat_id = $2",
         args![to, from],
     )
     .await?;

@@ -7,9 +7,8 @@ use chrono::{Duration, NaiveTime};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::{Problems, take_in_range};
 use crate::core::duration;
-
-type Problems = Vec<(std::ops::Range<usize>, String)>;
 
 /// What a job does when it fires.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +38,15 @@ impl JobKind {
             JobKind::InactiveReview => "inactive_review",
             JobKind::Task { .. } => "task",
         }
+    }
+
+    /// Whether a firing always posts something (a festival job on an ordinary day, a birthday
+    /// job with nobody to wish and the review usually post nothing).
+    pub fn always_posts(&self) -> bool {
+        matches!(
+            self,
+            JobKind::Message | JobKind::Digest | JobKind::Task { .. }
+        )
     }
 
     /// Whether the job's `texts` are required (the others have built-in messages).
@@ -168,41 +176,27 @@ impl Default for InactiveSettings {
 impl InactiveSettings {
     pub fn apply(&self, section: &InactiveSection, problems: &mut Problems) -> InactiveSettings {
         let mut settings = self.clone();
-        for (value, target, name, range) in [
-            (
-                &section.warn_after_days,
-                &mut settings.warn_after_days,
-                "warn_after_days",
-                1..=3650,
-            ),
-            (
-                &section.grace_days,
-                &mut settings.grace_days,
-                "grace_days",
-                1..=365,
-            ),
-            (
-                &section.new_member_days,
-                &mut settings.new_member_days,
-                "new_member_days",
-                0..=3650,
-            ),
-        ] {
-            if let Some(value) = value {
-                if range.contains(value.get_ref()) {
-                    *target = *value.get_ref();
-                } else {
-                    problems.push((
-                        value.span(),
-                        format!(
-                            "inactive.{name} must be between {} and {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    ));
-                }
-            }
-        }
+        take_in_range(
+            &section.warn_after_days,
+            &mut settings.warn_after_days,
+            "inactive.warn_after_days",
+            1..=3650,
+            problems,
+        );
+        take_in_range(
+            &section.grace_days,
+            &mut settings.grace_days,
+            "inactive.grace_days",
+            1..=365,
+            problems,
+        );
+        take_in_range(
+            &section.new_member_days,
+            &mut settings.new_member_days,
+            "inactive.new_member_days",
+            0..=3650,
+            problems,
+        );
         if let Some(action) = &section.action {
             match action.get_ref().as_str() {
                 "report" => settings.action = InactiveAction::Report,

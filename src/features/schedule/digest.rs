@@ -23,6 +23,12 @@ pub struct DayFigures {
     pub joined: i64,
     pub left: i64,
     pub signins: i64,
+    /// Relay lists started, and lines added to any list, that day.
+    pub relay_lists: i64,
+    pub relay_entries: i64,
+    /// Games and guessing rounds started, and the members who played (moved or answered).
+    pub games: i64,
+    pub players: i64,
 }
 
 /// The day a digest fired at `cx.event.at` reports on.
@@ -54,6 +60,20 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
             args![chat, day, TOP],
         )
         .await?;
+    // Lists and games started that day; the lines and players are the statistics' counts.
+    let (Some(from), Some(to)) = (calendar.start(day), calendar.start(day + 1)) else {
+        return Ok(DayFigures::default());
+    };
+    let (relay_lists, games): (i64, i64) = cx
+        .tx
+        .fetch_one(
+            "SELECT (SELECT COUNT(*) FROM relay_lists
+                     WHERE chat_id = $1 AND created_at >= $2 AND created_at < $3),
+                    (SELECT COUNT(*) FROM games
+                     WHERE chat_id = $1 AND started_at >= $2 AND started_at < $3)",
+            args![chat, from, to],
+        )
+        .await?;
     Ok(DayFigures {
         messages: counts.messages,
         speakers: counts.speakers,
@@ -61,6 +81,10 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
         joined: counts.joins,
         left: counts.leaves,
         signins: counts.signins,
+        relay_lists,
+        relay_entries: counts.relay_entries,
+        games,
+        players: counts.game_players,
     })
 }
 
@@ -84,6 +108,10 @@ pub async fn post(cx: &mut Cx<'_>, template: Option<&String>) -> FeatureResult {
         joined => figures.joined,
         left => figures.left,
         signins => figures.signins,
+        relay_lists => figures.relay_lists,
+        relay_entries => figures.relay_entries,
+        games => figures.games,
+        players => figures.players,
     };
     let text = match template {
         Some(template) => cx.render(template, vars),

@@ -18,6 +18,8 @@ use crate::core::feature::FeatureResult;
 
 /// Mentions per message: more reads as spam and may be cut by Telegram.
 const MENTIONS_PER_MESSAGE: usize = 20;
+/// Names a report to the admins lists before "+N" (the rest are in the audit log and /inactive).
+const NAMES_IN_REPORT: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct Silent {
@@ -35,21 +37,26 @@ pub async fn silent_members(cx: &mut Cx<'_>, days: i64) -> FeatureResult<Vec<Sil
     let policy = cx.group.inactive.clone();
     // (user, name, username, last seen, reminded at)
     type Row = (i64, String, Option<String>, i64, Option<i64>);
+    // "Seen" is the later of their last activity and their last join: a member who left and
+    // came back starts afresh, and so does a reminder or a settled case from before.
     let rows: Vec<Row> = cx
         .tx
         .fetch_all(
-            "SELECT m.user_id, m.display_name, m.username,
-                    COALESCE(m.last_active, m.joined_at, m.first_seen),
-                    CASE WHEN r.reminded_at >= COALESCE(m.last_active, 0) THEN r.reminded_at END
-             FROM members m
-             LEFT JOIN inactive_reminders r ON r.chat_id = m.chat_id AND r.user_id = m.user_id
-             WHERE m.chat_id = $1 AND m.left_at IS NULL AND m.is_bot = 0
-               AND COALESCE(m.last_active, m.joined_at, m.first_seen) <= $2
+            "SELECT user_id, display_name, username, seen,
+                    CASE WHEN reminded_at >= seen THEN reminded_at END
+             FROM (SELECT m.user_id, m.display_name, m.username, m.joined_at,
+                          r.reminded_at, r.settled_at,
+                          CASE WHEN COALESCE(m.last_active, 0) > COALESCE(m.joined_at, m.first_seen)
+                               THEN m.last_active ELSE COALESCE(m.joined_at, m.first_seen) END AS seen
+                   FROM members m
+                   LEFT JOIN inactive_reminders r ON r.chat_id = m.chat_id AND r.user_id = m.user_id
+                   WHERE m.chat_id = $1 AND m.left_at IS NULL AND m.is_bot = 0) AS known
+             WHERE seen <= $2
                -- a join the bot saw; members it found already there are not newcomers
-               AND (m.joined_at IS NULL OR m.joined_at <= $3)
-               -- dealt with already, and silent ever since
-               AND (r.settled_at IS NULL OR r.settled_at < COALESCE(m.last_active, 0))
-             ORDER BY 4, m.user_id",
+               AND (joined_at IS NULL OR joined_at <= $3)
+               -- dealt with already, and not seen since
+               AND (settled_at IS NULL OR settled_at < seen)
+             ORDER BY seen, user_id",
             args![
                 chat,
                 now - days * 86_400,
@@ -73,6 +80,19 @@ pub async fn silent_members(cx: &mut Cx<'_>, days: i64) -> FeatureResult<Vec<Sil
         .collect())
 }
 
+/// Names for a report to the admins: at most `NAMES_IN_REPORT`, then "+N".
+fn capped_names(members: &[Silent]) -> Vec<String> {
+    let mut names: Vec<String> = members
+        .iter()
+        .take(NAMES_IN_REPORT)
+        .map(|m| m.user.display_name())
+        .collect();
+    if members.len() > NAMES_IN_REPORT {
+        names.push(format!("+{}", members.len() - NAMES_IN_REPORT));
+    }
+    names
+}
+
 /// How a member is named in a reminder: an @mention where they have a username.
 fn mention(user: &User) -> String {
     match &user.username {
@@ -83,6 +103,14 @@ fn mention(user: &User) -> String {
 
 /// One review: reminders for the newly silent, the policy's action for those whose grace ran out.
 pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
+    if cx.bot_rights.is_none() {
+        // Without the administrator list the review could not tell admins apart: next time.
+        tracing::warn!(
+            chat = cx.chat(),
+            "inactive review skipped: the administrator list is unavailable"
+        );
+        return Ok(());
+    }
     let policy = cx.group.inactive.clone();
     let now = cx.event.at.timestamp();
     let chat = cx.chat();
@@ -102,8 +130,8 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
         InactiveAction::Mute => "mute",
         InactiveAction::Remove => "remove",
     };
-    let remind_names: Vec<String> = to_remind.iter().map(|m| m.user.display_name()).collect();
-    let due_names: Vec<String> = due.iter().map(|m| m.user.display_name()).collect();
+    let remind_names = capped_names(&to_remind);
+    let due_names = capped_names(&due);
 
     if policy.dry_run {
         if to_remind.is_empty() && due.is_empty() {

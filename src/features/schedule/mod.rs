@@ -72,6 +72,37 @@ impl Feature for Schedule {
         }
     }
 
+    /// A group that became a supergroup keeps its firing history (so nothing fires twice and
+    /// the minimum interval holds), its tasks and the review's reminders. Rows the new id
+    /// already has win.
+    async fn migrate_chat(
+        &self,
+        tx: &mut crate::store::Tx,
+        from: crate::core::event::ChatId,
+        to: crate::core::event::ChatId,
+    ) -> FeatureResult {
+        for sql in [
+            "UPDATE job_firings SET chat_id = $1 WHERE chat_id = $2 AND NOT EXISTS
+                 (SELECT 1 FROM job_firings n WHERE n.chat_id = $1
+                  AND n.job = job_firings.job AND n.fire_at = job_firings.fire_at)",
+            "UPDATE tasks SET chat_id = $1 WHERE chat_id = $2 AND NOT EXISTS
+                 (SELECT 1 FROM tasks n WHERE n.chat_id = $1
+                  AND n.job = tasks.job AND n.posted_at = tasks.posted_at)",
+            "UPDATE inactive_reminders SET chat_id = $1 WHERE chat_id = $2 AND NOT EXISTS
+                 (SELECT 1 FROM inactive_reminders n WHERE n.chat_id = $1
+                  AND n.user_id = inactive_reminders.user_id)",
+        ] {
+            tx.execute(sql, args![to, from]).await?;
+        }
+        for sql in [
+            "DELETE FROM job_firings WHERE chat_id = $1",
+            "DELETE FROM inactive_reminders WHERE chat_id = $1",
+        ] {
+            tx.execute(sql, args![from]).await?;
+        }
+        Ok(())
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

@@ -8,7 +8,7 @@
 
 pub mod config;
 mod day;
-mod queries;
+pub(crate) mod queries;
 
 use async_trait::async_trait;
 use minijinja::context;

@@ -1,5 +1,5 @@
 //! A group's numbers per local calendar day, read from what the other features record:
-//! `members`, `member_days`, `member_moves`, `signins` and `relay_entries`.
+//! `members`, `member_days`, `member_moves`, `signins`, `relay_entries` and `game_moves`.
 //!
 //! Everything is read in a handful of range queries and bucketed here, so a 90-day chart costs
 //! the same few queries as a one-day digest, on SQLite and PostgreSQL alike (time zones are
@@ -27,8 +27,8 @@ pub struct DayStats {
     pub members: i64,
     pub joins: i64,
     pub leaves: i64,
-    /// Members who did something qunbot records: spoke, signed in or put their name on a
-    /// relay list.
+    /// Members who did something qunbot records: spoke, signed in, put their name on a relay
+    /// list or played a game.
     pub active: i64,
     /// Members who sent at least one message.
     pub speakers: i64,
@@ -36,6 +36,8 @@ pub struct DayStats {
     pub signins: i64,
     /// Lines members added to relay lists (and still there).
     pub relay_entries: i64,
+    /// Members who played a word game or guessing round (a move or an answer that counted).
+    pub game_players: i64,
 }
 
 /// Days `first..=last` plus the distinct members behind them.
@@ -48,7 +50,7 @@ pub struct Period {
     pub weekly_active: i64,
     /// Distinct members who spoke during the period.
     pub speakers: i64,
-    /// Distinct members who signed in or joined a relay list during the period.
+    /// Distinct members who signed in, joined a relay list or played a game during the period.
     pub participants: i64,
 }
 
@@ -183,6 +185,31 @@ pub async fn period(
             stats.relay_entries += 1;
             active.entry(day).or_default().insert(user);
             participants.insert(user);
+        }
+    }
+
+    let played: Vec<(i64, i64)> = tx
+        .fetch_all(
+            "SELECT MIN(m.at), m.user_id FROM game_moves m JOIN games g ON g.id = m.game_id
+             WHERE g.chat_id = $1 AND m.by_bot = 0 AND m.at >= $2 AND m.at < $3
+             GROUP BY m.game_id, m.user_id",
+            args![chat, from, to],
+        )
+        .await?;
+    let mut players: HashMap<i64, HashSet<UserId>> = HashMap::new();
+    for (at, user) in played {
+        let Some(day) = calendar.day_of_unix(at) else {
+            continue;
+        };
+        if days.contains_key(&day) {
+            players.entry(day).or_default().insert(user);
+            active.entry(day).or_default().insert(user);
+            participants.insert(user);
+        }
+    }
+    for (day, users) in players {
+        if let Some(stats) = days.get_mut(&day) {
+            stats.game_players = users.len() as i64;
         }
     }
 

@@ -200,6 +200,7 @@ fn summary(cx: &Cx<'_>, days: i64, period: &Period, before: &Period, today: i64)
             speak_rate => rate(period.speakers as f64, members),
             signins => period.total(|d| d.signins),
             relay => period.total(|d| d.relay_entries),
+            players => period.total(|d| d.game_players),
             participants => period.participants,
             participation_rate => rate(period.participants as f64, members),
             best,

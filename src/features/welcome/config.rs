@@ -162,46 +162,33 @@ impl WelcomeSettings {
         if let Some(flag) = section.find_for_members {
             settings.find_for_members = flag;
         }
-        for (value, target, name, range) in [
+        for (value, target, key, range) in [
             (
                 &section.delay_secs,
                 &mut settings.delay_secs,
-                "delay_secs",
+                "welcome.delay_secs",
                 0..=3600,
             ),
             (
                 &section.captcha_minutes,
                 &mut settings.captcha_minutes,
-                "captcha_minutes",
+                "welcome.captcha_minutes",
                 1..=1440,
             ),
             (
                 &section.remind_after_hours,
                 &mut settings.remind_after_hours,
-                "remind_after_hours",
+                "welcome.remind_after_hours",
                 0..=8760,
             ),
             (
                 &section.act_after_hours,
                 &mut settings.act_after_hours,
-                "act_after_hours",
+                "welcome.act_after_hours",
                 0..=8760,
             ),
         ] {
-            if let Some(value) = value {
-                if range.contains(value.get_ref()) {
-                    *target = *value.get_ref();
-                } else {
-                    problems.push((
-                        value.span(),
-                        format!(
-                            "welcome.{name} must be between {} and {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    ));
-                }
-            }
+            crate::config::take_in_range(value, target, key, range, problems);
         }
         if let Some(captcha) = &section.captcha {
             match captcha.get_ref().as_str() {

@@ -17,7 +17,7 @@ pub mod intro;
 mod queries;
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration};
 use minijinja::context;
 
 use crate::core::action::{Action, Button, MAX_MESSAGE_CHARS};
@@ -38,7 +38,8 @@ const MAX_WRONG: i64 = 2;
 /// A newcomer who joined longer ago than this (the bot was down) is not welcomed any more.
 const STALE_WELCOME_SECS: i64 = 30 * 60;
 /// A newcomer's message this soon after the captcha restricted them was sent before the
-/// restriction took hold; one later means the restriction was lifted.
+/// restriction took hold (the mute is on its way); one later means it did not hold, and the
+/// mute is sent again.
 const RESTRICTION_LAG_SECS: i64 = 30;
 /// Follow-up timers falling due within this many seconds of each other (people who joined in
 /// one wave) are handled in one message.
@@ -84,10 +85,22 @@ impl Feature for Welcome {
         }
         match &cx.event.kind {
             EventKind::MemberJoined {
-                member, message, ..
+                member,
+                message,
+                restricted,
+                ..
             } => {
-                let (member, message) = (member.clone(), *message);
-                on_join(cx, &member, message).await
+                let (member, message, restricted) = (member.clone(), *message, *restricted);
+                on_join(cx, &member, message, restricted).await
+            }
+            EventKind::RestrictionLifted { member, by } => {
+                // An admin let a newcomer write by hand: their captcha is settled. (The bot's
+                // own unmutes come back as such updates too; those settle nothing new.)
+                if by.as_ref().is_some_and(|admin| admin.id != cx.bot.id) {
+                    let member = member.clone();
+                    let_in_by_hand(cx, &member).await?;
+                }
+                Ok(())
             }
             EventKind::MemberLeft {
                 member,
@@ -144,7 +157,12 @@ impl Feature for Welcome {
 // ---------------------------------------------------------------------------------------------
 // Joining and leaving
 
-async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> FeatureResult {
+async fn on_join(
+    cx: &mut Cx<'_>,
+    member: &User,
+    service: Option<MessageId>,
+    still_restricted: bool,
+) -> FeatureResult {
     let settings = cx.group.welcome.clone();
     let chat = cx.chat();
     delete_service_message(cx, service);
@@ -156,8 +174,12 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     // the member, so `role` is the adder's standing.)
     let added_by_admin =
         cx.event.actor().is_some_and(|actor| actor.id != member.id) && cx.role >= Role::Admin;
-    let captcha =
-        settings.captcha != Captcha::Off && !added_by_admin && can_restrict_for_captcha(cx).await?;
+    // Someone who comes back still muted (by the rules, an admin or the follow-up) gets no
+    // captcha: passing it would lift a mute that is not the captcha's.
+    let captcha = settings.captcha != Captcha::Off
+        && !added_by_admin
+        && !still_restricted
+        && can_restrict_for_captcha(cx).await?;
     if captcha {
         queries::open_captcha(cx.tx, chat, member.id, at.timestamp()).await?;
         cx.queue(Action::Mute {
@@ -192,10 +214,9 @@ async fn on_join(cx: &mut Cx<'_>, member: &User, service: Option<MessageId>) -> 
     if greets || captcha {
         queries::add_pending(cx.tx, chat, member.id, at.timestamp(), captcha).await?;
         // The first joiner of a wave sets the time; later ones ride along.
-        if crate::store::timers::pending(cx.tx, chat, NAME, "greet")
-            .await?
-            .is_none()
-        {
+        // A greeting already claimed but not yet handled counts too: setting the timer again
+        // would make that firing stale and push the greeting (and the question) back.
+        if !crate::store::timers::waiting(cx.tx, chat, NAME, "greet").await? {
             let due = at + Duration::seconds(settings.delay_secs);
             cx.set_timer(NAME, "greet", due, "").await?;
         }
@@ -650,8 +671,27 @@ fn answer(cx: &mut Cx<'_>, callback: &str, text: String) {
 }
 
 async fn captcha_expired(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
-    if queries::captcha(cx.tx, cx.chat(), user).await?.is_none() {
+    let Some(open) = queries::captcha(cx.tx, cx.chat(), user).await? else {
         // Answered or gone in the meantime.
+        return Ok(());
+    };
+    // The newcomer gets the whole time from when the question was actually asked: not yet
+    // (a long welcome delay, or both timers fired together after an outage) or only just.
+    let minutes = Duration::minutes(cx.group.welcome.captcha_minutes);
+    let asked_at = match open.batch {
+        Some(batch) => queries::posted_at(cx.tx, cx.chat(), batch).await?,
+        None => None,
+    };
+    let full_time_from = match (open.batch, asked_at) {
+        (None, _) => Some(cx.now.max(cx.event.at)),
+        (Some(_), Some(asked)) => DateTime::from_timestamp(asked, 0),
+        (Some(_), None) => None,
+    };
+    if let Some(from) = full_time_from
+        && from + minutes > cx.event.at
+    {
+        cx.set_timer(NAME, &format!("captcha:{user}"), from + minutes, "")
+            .await?;
         return Ok(());
     }
     let why = cx.text(
@@ -695,7 +735,9 @@ async fn member_user(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<User> {
 /// Whether the follow-up still applies: the member is here and has not introduced themselves.
 async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
     let chat = cx.chat();
-    Ok(queries::is_present(cx.tx, chat, user).await?
+    // A newcomer made an admin meanwhile is vouched for.
+    Ok(!cx.is_admin(user)
+        && queries::is_present(cx.tx, chat, user).await?
         && !queries::has_profile(cx.tx, chat, user).await?)
 }
 
@@ -812,6 +854,21 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 // ---------------------------------------------------------------------------------------------
 // Introductions and cards
 
+/// An admin lifted a newcomer's restriction by hand: their captcha is settled and its
+/// question taken off the welcome.
+async fn let_in_by_hand(cx: &mut Cx<'_>, member: &User) -> FeatureResult {
+    let Some(open) = queries::captcha(cx.tx, cx.chat(), member.id).await? else {
+        return Ok(());
+    };
+    queries::close_captcha(cx.tx, cx.chat(), member.id).await?;
+    cx.cancel_timer(NAME, &format!("captcha:{}", member.id))
+        .await?;
+    if let Some(batch) = open.batch {
+        tidy_welcome(cx, batch).await?;
+    }
+    Ok(())
+}
+
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
     if let Some(open) = queries::captcha(cx.tx, cx.chat(), from.id).await? {
         if cx.event.at.timestamp() - open.opened_at < RESTRICTION_LAG_SECS {
@@ -825,18 +882,21 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
             }
             return Ok(());
         }
-        // Writing later means an admin lifted the restriction by hand (or the bot was down
-        // meanwhile): let them be, and make sure a late mute does not stick.
-        queries::close_captcha(cx.tx, cx.chat(), from.id).await?;
-        cx.cancel_timer(NAME, &format!("captcha:{}", from.id))
-            .await?;
-        cx.queue(Action::Unmute {
+        // Writing later means the restriction did not hold (it was delivered late in a raid,
+        // or refused): the message goes, the mute is sent again, and the question stays. An
+        // admin lets someone in by lifting the restriction, which Telegram reports.
+        if cx
+            .bot_rights
+            .is_none_or(|rights| rights.can_delete_messages)
+        {
+            cx.delete_message(message);
+        }
+        cx.queue(Action::Mute {
             chat: cx.chat(),
             user: from.id,
+            until: None,
         });
-        if let Some(batch) = open.batch {
-            tidy_welcome(cx, batch).await?;
-        }
+        return Ok(());
     }
     let language = cx.language();
     let Some(introduction) = intro::parse(text, cx.group.welcome.intro_template(language)) else {

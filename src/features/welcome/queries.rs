@@ -189,6 +189,17 @@ pub async fn captcha(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<Option<Op
     .await
 }
 
+/// When welcome `batch` was posted.
+pub async fn posted_at(tx: &mut Tx, chat: i64, batch: i64) -> StoreResult<Option<i64>> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT posted_at FROM welcome_posts WHERE chat_id = $1 AND batch = $2",
+            args![chat, batch],
+        )
+        .await?;
+    Ok(row.map(|(at,)| at))
+}
+
 pub async fn ask_captcha(
     tx: &mut Tx,
     chat: i64,
