@@ -96,8 +96,10 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
     let update_id = fake.push_update(FakeBotApi::group_text(group, (7, "Ann"), "签到", now));
     fake.wait_for_call("sendMessage", 1, Duration::from_secs(20))
         .await;
+    // The fake saw the reply; the bot counts it once Telegram's answer is back and recorded.
     let (_, metrics) = until(port, "/metrics", |_, body| {
         body.contains("qunbot_updates_handled_total{kind=\"message\",outcome=\"done\"} 1")
+            && body.contains("qunbot_outbox_pending 0")
     })
     .await;
     for expected in [
