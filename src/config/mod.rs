@@ -681,6 +681,7 @@ fn job_kind(
         "birthday" => JobKind::Birthday,
         "digest" => JobKind::Digest,
         "inactive_review" => JobKind::InactiveReview,
+        "stats" => JobKind::Stats,
         "festival" => {
             let Some(festivals) = &job.festivals else {
                 problem(
@@ -727,7 +728,7 @@ fn job_kind(
             problem(
                 kind_span(),
                 format!(
-                    "job `{name}`: unknown kind `{other}` (message, birthday, festival, digest, inactive_review, task)"
+                    "job `{name}`: unknown kind `{other}` (message, birthday, festival, digest, inactive_review, task, stats)"
                 ),
             );
             return None;

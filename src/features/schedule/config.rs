@@ -26,6 +26,8 @@ pub enum JobKind {
     InactiveReview,
     /// A task announcement with a ✅ button; a summary of who did it after `deadline`.
     Task { deadline: Duration },
+    /// The statistics report: the chart and summary of the 7 days before the firing's day.
+    Stats,
 }
 
 impl JobKind {
@@ -37,6 +39,7 @@ impl JobKind {
             JobKind::Digest => "digest",
             JobKind::InactiveReview => "inactive_review",
             JobKind::Task { .. } => "task",
+            JobKind::Stats => "stats",
         }
     }
 
@@ -45,7 +48,7 @@ impl JobKind {
     pub fn always_posts(&self) -> bool {
         matches!(
             self,
-            JobKind::Message | JobKind::Digest | JobKind::Task { .. }
+            JobKind::Message | JobKind::Digest | JobKind::Task { .. } | JobKind::Stats
         )
     }
 

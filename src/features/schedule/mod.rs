@@ -196,6 +196,7 @@ async fn run(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
         JobKind::Birthday => birthday::post(cx, first_text).await,
         JobKind::Digest => digest::post(cx, first_text).await,
         JobKind::InactiveReview => inactive::review(cx).await,
+        JobKind::Stats => crate::features::stats::weekly_report(cx).await,
         JobKind::Task { deadline } => {
             let Some(text) = render_job_text(cx, job, cx.event.at, Value::UNDEFINED).await? else {
                 return Ok(());

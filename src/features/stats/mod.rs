@@ -138,14 +138,25 @@ fn best_and_worst(days: &[DayStats], today: i64) -> Option<(&DayStats, &DayStats
     Some((best, worst))
 }
 
+/// The scheduled report (a job of kind `stats`): the 7 complete days before the firing's day.
+pub async fn weekly_report(cx: &mut Cx<'_>) -> FeatureResult {
+    let yesterday = today(cx) - 1;
+    report(cx, 7, yesterday).await
+}
+
 async fn group(cx: &mut Cx<'_>, days: i64) -> FeatureResult {
-    let last = today(cx);
+    let today = today(cx);
+    report(cx, days, today).await
+}
+
+/// The chart and summary of the `days` days ending with day `last`.
+async fn report(cx: &mut Cx<'_>, days: i64, last: i64) -> FeatureResult {
     let first = last - days + 1;
     let calendar = calendar(cx);
     let chat = cx.chat();
     let period = figures::period(cx.tx, chat, calendar, first, last).await?;
     let before = figures::period(cx.tx, chat, calendar, first - days, first - 1).await?;
-    let caption = summary(cx, days, &period, &before, last);
+    let caption = summary(cx, days, &period, &before, today(cx));
     let title = cx.text(
         "stats.chart_title",
         context! { days, from => short_date(first), to => short_date(last) },
@@ -168,6 +179,7 @@ async fn group(cx: &mut Cx<'_>, days: i64) -> FeatureResult {
     Ok(())
 }
 
+/// `today` is the first day that is not over yet (the busiest and quietest are complete days).
 fn summary(cx: &Cx<'_>, days: i64, period: &Period, before: &Period, today: i64) -> String {
     let members = period.members_at_end();
     let dau = period.mean(|d| d.active);
