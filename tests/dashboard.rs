@@ -14,8 +14,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use qunbot::app::prepare;
-use qunbot::config::Settings;
 use serde_json::json;
 use support::fake_bot_api::FakeBotApi;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -78,25 +76,13 @@ fn group_text(from: (i64, &str), text: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_needs_the_token_and_shows_a_group_to_a_browser() {
     let fake = FakeBotApi::start().await;
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = format!(
-        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"sqlite://{}\"\n\n\
-         [http]\nlisten = \"127.0.0.1:{port}\"\ndashboard_token = \"{TOKEN}\"\n\n\
-         [[defaults.jobs]]\nname = \"早安\"\nschedule = \"每天 08:00\"\ntexts = [\"早安\"]\n",
-        fake.url(),
-        dir.path().join("bot.db").display()
+    let extra = format!(
+        "\n[http]\nlisten = \"127.0.0.1:{port}\"\ndashboard_token = \"{TOKEN}\"\n\n\
+         [[defaults.jobs]]\nname = \"早安\"\nschedule = \"每天 08:00\"\ntexts = [\"早安\"]\n"
     );
-    let prepared = prepare(Settings::from_toml("test.toml", &config).unwrap()).unwrap();
     fake.set_admins(GROUP, &[7]);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(qunbot::telegram::run_until(
-        prepared,
-        fake.token().to_owned(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let bot = support::run::start(fake.clone(), &extra).await;
     fake.push_update(group_text((7, "Ann"), "签到"));
     fake.push_update(group_text((8, "Bo"), "大家好"));
     // An admin's warning goes to the audit log.
@@ -201,12 +187,7 @@ async fn the_dashboard_needs_the_token_and_shows_a_group_to_a_browser() {
 
     browser_check(port, &group_path);
 
-    let _ = stop_tx.send(());
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("run stops")
-        .unwrap()
-        .unwrap();
+    bot.stop().await.unwrap();
 }
 
 fn chromium() -> Option<PathBuf> {

@@ -326,21 +326,7 @@ async fn a_closed_list_refuses_a_stale_button_and_a_repeated_close() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
     let fake = FakeBotApi::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = format!(
-        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
-        fake.url()
-    );
-    let prepared = prepare(Settings::from_toml("test.toml", &config).unwrap()).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(qunbot::telegram::run_until(
-        prepared,
-        fake.token().to_owned(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let bot = support::run::start(fake.clone(), "").await;
     let now = Utc::now().timestamp();
     let group = -1_001_234_567_890;
     fake.push_update(FakeBotApi::group_text(
@@ -357,7 +343,7 @@ async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
         "{keyboard}"
     );
     // The list's message id, as delivery remembered it under the list's key.
-    let db = Db::connect(&db_url).await.unwrap();
+    let db = bot.db().await;
     let deadline = tokio::time::Instant::now() + wait;
     let list_id = loop {
         if let Some(id) = outbox::message_by_key(&db, group, "relay:1").await.unwrap() {
@@ -419,12 +405,7 @@ async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
             .is_some_and(|t| t.contains("候补第 1 位"))),
         "{toasts:?}"
     );
-    let _ = stop_tx.send(());
-    tokio::time::timeout(wait, task)
-        .await
-        .expect("run stops")
-        .unwrap()
-        .unwrap();
+    bot.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -496,21 +477,7 @@ async fn a_list_longer_than_one_message_is_split_into_pages_and_shrinks_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
     let fake = FakeBotApi::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = format!(
-        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
-        fake.url()
-    );
-    let prepared = prepare(Settings::from_toml("test.toml", &config).unwrap()).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(qunbot::telegram::run_until(
-        prepared,
-        fake.token().to_owned(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let bot = support::run::start(fake.clone(), "").await;
     let group = -1_001_234_567_891;
     fake.push_update(FakeBotApi::group_text(
         group,
@@ -520,7 +487,7 @@ async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
     ));
     let wait = Duration::from_secs(30);
     fake.wait_for_call("sendMessage", 1, wait).await;
-    let db = Db::connect(&db_url).await.unwrap();
+    let db = bot.db().await;
     let deadline = tokio::time::Instant::now() + wait;
     let list_id = loop {
         if let Some(id) = outbox::message_by_key(&db, group, "relay:1").await.unwrap() {
@@ -582,12 +549,7 @@ async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
         1,
         "no message per member"
     );
-    let _ = stop_tx.send(());
-    tokio::time::timeout(wait, task)
-        .await
-        .expect("run stops")
-        .unwrap()
-        .unwrap();
+    bot.stop().await.unwrap();
 }
 
 #[tokio::test]

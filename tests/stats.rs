@@ -7,30 +7,14 @@ mod support;
 use std::time::Duration;
 
 use chrono::Utc;
-use qunbot::app::prepare;
-use qunbot::config::Settings;
 use support::fake_bot_api::FakeBotApi;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_telegram_stats_arrive_as_a_png_photo_with_the_summary() {
     let fake = FakeBotApi::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = format!(
-        "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
-        fake.url()
-    );
-    let prepared = prepare(Settings::from_toml("test.toml", &config).unwrap()).unwrap();
     let group = -1_001_234_567_890;
     fake.set_admins(group, &[7]);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(qunbot::telegram::run_until(
-        prepared,
-        fake.token().to_owned(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let bot = support::run::start(fake.clone(), "").await;
     let now = Utc::now().timestamp();
     fake.push_update(FakeBotApi::group_text(group, (7, "Ann"), "签到", now));
     fake.push_update(FakeBotApi::group_text(group, (8, "Bo"), "早上好", now));
@@ -58,10 +42,5 @@ async fn on_telegram_stats_arrive_as_a_png_photo_with_the_summary() {
         texts.iter().any(|t| t.contains("群统计只有管理员能看")),
         "{texts:?}"
     );
-    let _ = stop_tx.send(());
-    tokio::time::timeout(wait, task)
-        .await
-        .expect("run stops")
-        .unwrap()
-        .unwrap();
+    bot.stop().await.unwrap();
 }

@@ -12,64 +12,13 @@ use qunbot::config::Settings;
 use qunbot::store::Db;
 use serde_json::Value;
 use support::fake_bot_api::{Failure, FakeBotApi};
+use support::run::{WAIT, start, start_with};
 use tokio::sync::oneshot;
 
 const GROUP: i64 = -1_001_234_567_890;
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Running {
-    db_url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Running {
-    async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("run stops in time")
-            .expect("no panic")
-    }
-
-    async fn db(&self) -> Db {
-        Db::connect(&self.db_url).await.unwrap()
-    }
-}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Starts `qunbot run` in this process against `fake`, with `extra` appended to the config.
-async fn start(fake: FakeBotApi, extra: &str) -> Running {
-    start_with(fake, "", extra).await
-}
-
-/// `top` goes before the config's first table (top-level keys), `extra` after its last.
-async fn start_with(fake: FakeBotApi, top: &str, extra: &str) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = format!(
-        "{top}\n[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n{extra}",
-        fake.url()
-    );
-    let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
-    let prepared = prepare(settings).unwrap();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let token = fake.token().to_owned();
-    let task = tokio::spawn(qunbot::telegram::run_until(prepared, token, async {
-        let _ = stop_rx.await;
-    }));
-    Running {
-        db_url,
-        stop: Some(stop_tx),
-        task,
-        _dir: dir,
-    }
 }
 
 fn text_of(call: &support::fake_bot_api::Call) -> String {
@@ -313,7 +262,7 @@ async fn a_second_poller_is_refused_with_a_clear_message() {
     let fake = FakeBotApi::start().await;
     fake.fail_next("getUpdates", Failure::Conflict);
     let bot = start(fake.clone(), "").await;
-    let result = tokio::time::timeout(WAIT, bot.task).await.unwrap().unwrap();
+    let result = bot.finished().await;
     let error = result.unwrap_err().to_string();
     assert!(
         error.contains("another process is polling this bot token"),
