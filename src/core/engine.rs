@@ -25,7 +25,6 @@ use crate::store::{Db, StoreResult, chats, inbox, outbox, timers};
 /// takes effect within this time.
 const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 
-/// Each chat's administrators and when they were fetched.
 /// Each chat's administrators and when they were fetched; `None` when the lookup failed (the
 /// failure is remembered briefly, and must not read as "nobody is an admin").
 type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
