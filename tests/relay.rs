@@ -323,6 +323,21 @@ async fn a_closed_list_refuses_a_stale_button_and_a_repeated_close() {
     test.finish().await;
 }
 
+/// The id of the message delivery remembered under `key`, once it has (the list's message).
+async fn remembered(db: &Db, group: i64, key: &str, wait: Duration) -> i64 {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(id) = outbox::message_by_key(db, group, key).await.unwrap() {
+            return id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{key} was never remembered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
     let fake = FakeBotApi::start().await;
@@ -344,17 +359,7 @@ async fn on_telegram_buttons_join_and_the_export_arrives_as_two_files() {
     );
     // The list's message id, as delivery remembered it under the list's key.
     let db = bot.db().await;
-    let deadline = tokio::time::Instant::now() + wait;
-    let list_id = loop {
-        if let Some(id) = outbox::message_by_key(&db, group, "relay:1").await.unwrap() {
-            break id;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the list was never remembered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let list_id = remembered(&db, group, "relay:1", wait).await;
     db.close().await;
     fake.push_update(FakeBotApi::callback_query(
         group,
@@ -488,17 +493,7 @@ async fn on_telegram_a_rush_of_presses_gets_toasts_and_a_few_paced_edits() {
     let wait = Duration::from_secs(30);
     fake.wait_for_call("sendMessage", 1, wait).await;
     let db = bot.db().await;
-    let deadline = tokio::time::Instant::now() + wait;
-    let list_id = loop {
-        if let Some(id) = outbox::message_by_key(&db, group, "relay:1").await.unwrap() {
-            break id;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the list was never remembered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let list_id = remembered(&db, group, "relay:1", wait).await;
     db.close().await;
     for n in 0..MEMBERS {
         fake.push_update(FakeBotApi::callback_query(

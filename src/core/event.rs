@@ -281,6 +281,15 @@ impl Event {
         }
     }
 
+    /// The member who caused the event, when a person did it in their own name (not an
+    /// anonymous admin or a channel, which have no points, streaks or moves of their own).
+    pub fn person(&self) -> Option<&User> {
+        match self.message() {
+            Some(message) if !message.by_a_person() => None,
+            _ => self.actor(),
+        }
+    }
+
     pub fn message(&self) -> Option<&Message> {
         match &self.kind {
             EventKind::Message(message) => Some(message),

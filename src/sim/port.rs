@@ -70,13 +70,8 @@ impl SimPort {
 
     /// Gives a member's message its id, as the platform would.
     pub fn member_message(&self, chat: ChatId, author: UserId, text: &str) -> MessageId {
-        let mut world = self.world();
-        world.next_message_id += 1;
-        let id = world.next_message_id;
-        world
-            .messages
-            .insert((chat, id), (Some(author), text.to_owned(), Vec::new()));
-        id
+        self.world()
+            .add_message(chat, Some(author), text.to_owned(), Vec::new())
     }
 
     /// The "X joined / left the group" line Telegram shows; `what` is "joined" or "left".
@@ -138,6 +133,21 @@ fn buttons_line(buttons: &[Vec<Button>]) -> String {
 }
 
 impl World {
+    /// A new message in `chat` (by `author`, or the bot when `None`), with the next id, as the
+    /// platform numbers them.
+    fn add_message(
+        &mut self,
+        chat: ChatId,
+        author: Option<UserId>,
+        text: String,
+        buttons: Vec<Vec<Button>>,
+    ) -> MessageId {
+        self.next_message_id += 1;
+        let id = self.next_message_id;
+        self.messages.insert((chat, id), (author, text, buttons));
+        id
+    }
+
     fn name(&self, user: UserId) -> String {
         self.names
             .get(&user)
@@ -207,11 +217,7 @@ impl ChatPort for SimPort {
                 buttons,
                 ..
             } => {
-                world.next_message_id += 1;
-                let id = world.next_message_id;
-                world
-                    .messages
-                    .insert((*chat, id), (None, text.clone(), buttons.clone()));
+                let id = world.add_message(*chat, None, text.clone(), buttons.clone());
                 let to = reply_to
                     .and_then(|r| world.messages.get(&(*chat, r)).and_then(|m| m.0))
                     .map(|author| format!(" → {}", world.name(author)))
@@ -237,12 +243,8 @@ impl ChatPort for SimPort {
                 caption,
                 ..
             } => {
-                world.next_message_id += 1;
-                let id = world.next_message_id;
                 let caption = caption.clone().unwrap_or_default();
-                world
-                    .messages
-                    .insert((*chat, id), (None, caption.clone(), Vec::new()));
+                let id = world.add_message(*chat, None, caption.clone(), Vec::new());
                 let caption = if caption.is_empty() {
                     String::new()
                 } else {
@@ -260,12 +262,8 @@ impl ChatPort for SimPort {
                 caption,
                 ..
             } => {
-                world.next_message_id += 1;
-                let id = world.next_message_id;
                 let caption = caption.clone().unwrap_or_default();
-                world
-                    .messages
-                    .insert((*chat, id), (None, caption.clone(), Vec::new()));
+                let id = world.add_message(*chat, None, caption.clone(), Vec::new());
                 // The picture itself cannot be shown; its name, kind and size can.
                 let kind = if png.starts_with(b"\x89PNG\r\n\x1a\n") {
                     "PNG"

@@ -46,22 +46,6 @@ pub async fn cancel(tx: &mut Tx, chat: ChatId, feature: &str, key: &str) -> Stor
     Ok(())
 }
 
-/// When the timer `key` of `feature` in `chat` is due, if it is set and has not fired.
-pub async fn pending(
-    tx: &mut Tx,
-    chat: ChatId,
-    feature: &str,
-    key: &str,
-) -> StoreResult<Option<DateTime<Utc>>> {
-    let row: Option<(i64,)> = tx
-        .fetch_optional(
-            "SELECT due_at FROM timers WHERE chat_id = $1 AND feature = $2 AND key = $3 AND fired_at IS NULL",
-            args![chat, feature, key],
-        )
-        .await?;
-    Ok(row.and_then(|(at,)| DateTime::from_timestamp(at, 0)))
-}
-
 #[derive(sqlx::FromRow)]
 struct DueRow {
     id: i64,

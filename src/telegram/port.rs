@@ -25,7 +25,7 @@ use teloxide::{ApiError, RequestError};
 use crate::core::action::{
     Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError, fit_message,
 };
-use crate::core::event::{ChatId as CoreChatId, UserId as CoreUserId};
+use crate::core::event::{ChatId as CoreChatId, MessageId as CoreMessageId, UserId as CoreUserId};
 use crate::metrics::{ApiOutcome, metrics};
 
 /// How many times a call is tried on network errors before it is left for later.
@@ -124,6 +124,18 @@ fn keyboard(buttons: &[Vec<Button>]) -> Option<InlineKeyboardMarkup> {
     })
 }
 
+/// The forum topic to post in, as Telegram numbers it.
+fn topic(thread: Option<CoreMessageId>) -> Option<ThreadId> {
+    thread
+        .and_then(|id| i32::try_from(id).ok())
+        .map(|id| ThreadId(MessageId(id)))
+}
+
+/// A caption cut to Telegram's limit (1,024 characters).
+fn clip_caption(caption: &str) -> String {
+    caption.chars().take(1024).collect()
+}
+
 fn message_id(message: &MessageRef) -> Result<MessageId, PortError> {
     match message {
         MessageRef::Id(id) => i32::try_from(*id)
@@ -213,8 +225,8 @@ impl ChatPort for TelegramPort {
                                     .allow_sending_without_reply(),
                             );
                         }
-                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
-                            request = request.message_thread_id(ThreadId(MessageId(thread)));
+                        if let Some(thread) = topic(*thread) {
+                            request = request.message_thread_id(thread);
                         }
                         if let Some(markup) = keyboard(buttons) {
                             request = request.reply_markup(markup);
@@ -237,12 +249,10 @@ impl ChatPort for TelegramPort {
                             .file_name(file_name.clone());
                         let mut request = bot.send_document(ChatId(*chat), file);
                         if let Some(caption) = caption {
-                            // Telegram's limit on a caption.
-                            request =
-                                request.caption(caption.chars().take(1024).collect::<String>());
+                            request = request.caption(clip_caption(caption));
                         }
-                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
-                            request = request.message_thread_id(ThreadId(MessageId(thread)));
+                        if let Some(thread) = topic(*thread) {
+                            request = request.message_thread_id(thread);
                         }
                         request.into_future()
                     })
@@ -261,12 +271,10 @@ impl ChatPort for TelegramPort {
                         let file = InputFile::memory(png.clone()).file_name(file_name.clone());
                         let mut request = bot.send_photo(ChatId(*chat), file);
                         if let Some(caption) = caption {
-                            // Telegram's limit on a caption.
-                            request =
-                                request.caption(caption.chars().take(1024).collect::<String>());
+                            request = request.caption(clip_caption(caption));
                         }
-                        if let Some(thread) = thread.and_then(|id| i32::try_from(id).ok()) {
-                            request = request.message_thread_id(ThreadId(MessageId(thread)));
+                        if let Some(thread) = topic(*thread) {
+                            request = request.message_thread_id(thread);
                         }
                         request.into_future()
                     })

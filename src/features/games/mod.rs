@@ -51,16 +51,9 @@ impl Feature for Games {
         cx: &mut Cx<'_>,
         invocation: &Invocation,
     ) -> FeatureResult<CommandOutcome> {
-        let Some(member) = cx.event.actor().cloned() else {
+        let Some(member) = cx.event.person().cloned() else {
             return Ok(CommandOutcome::Done);
         };
-        if cx
-            .event
-            .message()
-            .is_some_and(|message| !message.by_a_person())
-        {
-            return Ok(CommandOutcome::Done);
-        }
         let args = invocation.args.trim();
         match invocation.name.as_str() {
             "idiom" => chain::start(cx, &member, chain::Chain::Idiom, args).await,

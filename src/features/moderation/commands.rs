@@ -39,7 +39,9 @@ pub async fn run(cx: &mut Cx<'_>, invocation: &Invocation) -> FeatureResult<Comm
         "unwarn" => unwarn(cx, &actor, &target).await,
         "warns" => list(cx, &target).await,
         "mute" | "ban" => timed(cx, &actor, &target, &invocation.name, rest).await,
-        "kick" => lasting(cx, &actor, &target, Penalty::Kick, None, rest.trim()).await,
+        "kick" => {
+            lasting_penalty(cx, &actor, &target, Penalty::Kick, None, None, rest.trim()).await
+        }
         "unmute" | "unban" => lift(cx, &actor, &target, &invocation.name).await,
         _ => Ok(CommandOutcome::Done),
     }
@@ -257,17 +259,6 @@ async fn timed(
         _ => Penalty::Ban,
     };
     lasting_penalty(cx, admin, target, penalty, until, lasting, reason.trim()).await
-}
-
-async fn lasting(
-    cx: &mut Cx<'_>,
-    admin: &User,
-    target: &User,
-    penalty: Penalty,
-    until: Option<DateTime<Utc>>,
-    reason: &str,
-) -> FeatureResult<CommandOutcome> {
-    lasting_penalty(cx, admin, target, penalty, until, None, reason).await
 }
 
 async fn lasting_penalty(

@@ -50,17 +50,10 @@ impl Feature for Signin {
         cx: &mut Cx<'_>,
         invocation: &Invocation,
     ) -> FeatureResult<CommandOutcome> {
-        let Some(member) = cx.event.actor().cloned() else {
+        // An anonymous admin or a channel has no points of its own.
+        let Some(member) = cx.event.person().cloned() else {
             return Ok(CommandOutcome::Done);
         };
-        // An anonymous admin or a channel has no points of its own.
-        if cx
-            .event
-            .message()
-            .is_some_and(|message| !message.by_a_person())
-        {
-            return Ok(CommandOutcome::Done);
-        }
         match invocation.name.as_str() {
             "signin" => sign_in(cx, &member).await,
             "me" => card(cx, &member).await,
