@@ -13,27 +13,16 @@ use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
 use qunbot::core::engine::Engine;
-use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::core::event::Event;
 use qunbot::store::{Db, inbox, timers};
 use support::db::TestDb;
+use support::events::member_said;
 use support::port::RecordingPort;
 
 const GROUP: i64 = -100_888;
 
 fn say(user: i64, message: i64, text: &str, at: DateTime<Utc>) -> Event {
-    Event {
-        chat: Chat {
-            id: GROUP,
-            kind: ChatKind::Supergroup,
-            title: Some("g".into()),
-        },
-        at,
-        kind: EventKind::Message(Message::text(
-            message,
-            User::named(user, format!("m{user}")),
-            text,
-        )),
-    }
+    member_said(GROUP, user, message, text, at)
 }
 
 fn engine(prepared: &Prepared, db: &Db, clock: &ManualClock) -> (Engine, Arc<RecordingPort>) {

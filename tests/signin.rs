@@ -11,27 +11,16 @@ use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
 use qunbot::core::context::BotIdentity;
-use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::core::event::Event;
 use qunbot::store::inbox;
 use support::db::TestDb;
+use support::events::member_said;
 use support::port::RecordingPort;
 
 const GROUP: i64 = -100_777;
 
 fn signin(user: i64, message: i64, at: chrono::DateTime<Utc>) -> Event {
-    Event {
-        chat: Chat {
-            id: GROUP,
-            kind: ChatKind::Supergroup,
-            title: Some("g".into()),
-        },
-        at,
-        kind: EventKind::Message(Message::text(
-            message,
-            User::named(user, format!("m{user}")),
-            "签到",
-        )),
-    }
+    member_said(GROUP, user, message, "签到", at)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

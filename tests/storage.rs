@@ -13,9 +13,10 @@ use qunbot::core::clock::{Clock, ManualClock};
 use qunbot::core::context::BotIdentity;
 use qunbot::core::delivery::{Deliverer, Outcome};
 use qunbot::core::engine::{Engine, Handled};
-use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
+use qunbot::core::event::{EventKind, User};
 use qunbot::store::{Db, inbox, leases, outbox, timers};
 use support::db::TestDb;
+use support::events::said;
 use support::port::RecordingPort;
 
 const GROUP: i64 = -1001;
@@ -26,18 +27,6 @@ fn t0() -> DateTime<Utc> {
 
 fn user(id: i64, name: &str) -> User {
     User::named(id, name)
-}
-
-fn said(chat: i64, from: User, id: i64, text: &str, at: DateTime<Utc>) -> Event {
-    Event {
-        chat: Chat {
-            id: chat,
-            kind: ChatKind::Supergroup,
-            title: Some("g".into()),
-        },
-        at,
-        kind: EventKind::Message(Message::text(id, from, text)),
-    }
 }
 
 fn engine(db: &Db, port: Arc<RecordingPort>, clock: ManualClock, config: &str) -> Engine {
