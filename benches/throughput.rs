@@ -191,6 +191,11 @@ async fn start_qunbot(fake: &FakeBotApi) -> Qunbot {
             "QUNBOT_LOG",
             std::env::var("QUNBOT_BENCH_LOG").unwrap_or_else(|_| "error".into()),
         )
+        .envs(
+            std::env::var("QUNBOT_BENCH_WORKERS")
+                .ok()
+                .map(|n| ("TOKIO_WORKER_THREADS", n)),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -258,7 +263,8 @@ async fn run_qunbot(all: &[serde_json::Value]) -> Figures {
             Instant::now() < deadline,
             "qunbot did not finish: {handled} of {n} handled"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Often enough to time the end well, seldom enough not to load what it measures.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let seconds = started.elapsed().as_secs_f64();
     let (_, peak_mb) = memory_mb(qunbot.child.id());
