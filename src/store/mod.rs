@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod timers;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -39,7 +40,12 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("the database stayed busy with other writes for {} s", WRITE_WAIT.as_secs())]
+    Busy,
 }
+
+/// How long a write waits for its turn before giving up (as SQLite's busy timeout would).
+const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -48,6 +54,7 @@ impl StoreError {
     /// the same work will likely succeed if tried again.
     pub fn is_transient(&self) -> bool {
         match self {
+            StoreError::Busy => true,
             StoreError::Sqlx(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
             ) => true,
@@ -69,15 +76,30 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 /// A connection pool to one of the two supported databases, chosen by the URL's scheme.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteTurns),
     Postgres(PgPool),
+}
+
+/// SQLite lets one connection write at a time, and a writer that finds the database locked
+/// sleeps and polls (1 ms, 2 ms, 5 ms, … up to 100 ms). Writers of this process therefore take
+/// turns here first, and each is woken the moment the one before it is done. This only orders
+/// the writers; what must happen once is still made so by the database's constraints.
+pub type WriteTurns = Arc<tokio::sync::Mutex<()>>;
+
+/// A writer's turn, held until its statement or transaction ends.
+type Turn = tokio::sync::OwnedMutexGuard<()>;
+
+async fn take_turn(turns: &WriteTurns) -> StoreResult<Turn> {
+    tokio::time::timeout(WRITE_WAIT, turns.clone().lock_owned())
+        .await
+        .map_err(|_| StoreError::Busy)
 }
 
 /// One database transaction. Everything a feature writes while handling an event goes through
 /// one of these, together with the inbox row that marks the event handled and the outbox rows it
 /// wants delivered, so an event's effects are committed all together or not at all.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, Turn),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -92,8 +114,9 @@ macro_rules! query_methods {
                 sql: &'static str,
                 args: Vec<Arg>,
             ) -> StoreResult<u64> {
+                let _turn = self.write_turn().await?;
                 Ok(match self {
-                    Self::Sqlite($handle) => sqlx::query_with(sql, args::sqlite(args)?)
+                    Self::Sqlite($handle, ..) => sqlx::query_with(sql, args::sqlite(args)?)
                         .execute($exec)
                         .await?
                         .rows_affected(),
@@ -110,7 +133,7 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<T> {
                 Ok(match self {
-                    Self::Sqlite($handle) => {
+                    Self::Sqlite($handle, ..) => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_one($exec)
                             .await?
@@ -129,7 +152,7 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<Option<T>> {
                 Ok(match self {
-                    Self::Sqlite($handle) => {
+                    Self::Sqlite($handle, ..) => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_optional($exec)
                             .await?
@@ -148,7 +171,7 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<Vec<T>> {
                 Ok(match self {
-                    Self::Sqlite($handle) => {
+                    Self::Sqlite($handle, ..) => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_all($exec)
                             .await?
@@ -168,6 +191,11 @@ query_methods!(Db, &Self, |pool| pool);
 query_methods!(Tx, &mut Self, |tx| &mut **tx);
 
 impl Tx {
+    /// A statement inside a transaction already has its turn.
+    async fn write_turn(&self) -> StoreResult<Option<Turn>> {
+        Ok(None)
+    }
+
     /// Makes handling in one chat take turns across processes sharing a PostgreSQL database
     /// (held until the transaction ends). On SQLite every write transaction already takes turns.
     pub async fn lock_chat(&mut self, chat: i64) -> StoreResult<()> {
@@ -182,7 +210,7 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -190,7 +218,7 @@ impl Tx {
 
     pub async fn rollback(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Sqlite(tx, _turn) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
@@ -198,6 +226,14 @@ impl Tx {
 }
 
 impl Db {
+    /// The turn a statement outside a transaction takes before it writes (SQLite only).
+    async fn write_turn(&self) -> StoreResult<Option<Turn>> {
+        match self {
+            Db::Sqlite(_, turns) => Ok(Some(take_turn(turns).await?)),
+            Db::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Connects to `url` and applies any pending migrations.
     pub async fn connect(url: &str) -> StoreResult<Db> {
         let db = Self::connect_without_migrating(url).await?;
@@ -221,7 +257,7 @@ impl Db {
                 .max_connections(4)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteTurns::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
@@ -239,7 +275,7 @@ impl Db {
     pub async fn migrate(&self) -> StoreResult<usize> {
         let applied_before = self.applied_migrations().await.unwrap_or(0);
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATOR.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(self
@@ -260,7 +296,7 @@ impl Db {
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "SQLite",
+            Db::Sqlite(..) => "SQLite",
             Db::Postgres(_) => "PostgreSQL",
         }
     }
@@ -270,14 +306,18 @@ impl Db {
     /// how long the busy timeout is.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, turns) => {
+                // The turn first, so that no connection is held while waiting for it.
+                let turn = take_turn(turns).await?;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
         }
     }
