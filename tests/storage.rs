@@ -5,15 +5,17 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use qunbot::app::prepare;
+use qunbot::app::{prepare, prepare_with};
 use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::action::{Action, MessageRef, PortError};
 use qunbot::core::clock::{Clock, ManualClock};
 use qunbot::core::context::BotIdentity;
+use qunbot::core::context::Cx;
 use qunbot::core::delivery::{Deliverer, Outcome};
 use qunbot::core::engine::{Engine, Handled};
 use qunbot::core::event::{EventKind, User};
+use qunbot::core::feature::{Feature, FeatureError, FeatureResult};
 use qunbot::store::{Db, inbox, leases, outbox, timers};
 use support::db::TestDb;
 use support::events::said;
@@ -48,6 +50,7 @@ fn deliverer(db: &Db, port: &Arc<RecordingPort>, clock: &ManualClock) -> Deliver
         db: db.clone(),
         port: port.clone(),
         clock: Arc::new(clock.clone()),
+        finishes: None,
     }
 }
 
@@ -163,6 +166,92 @@ async fn a_failing_feature_changes_nothing_and_does_not_block_the_queue() {
         assert_eq!(engine.handle_pending().await.unwrap(), 2);
         assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
         assert_eq!(message_count(db, GROUP, 7).await, Some(1));
+        test.finish().await;
+    }
+}
+
+/// Fails on any message saying "boom", after writing something, the way a feature that hits a
+/// bug half-way would.
+struct Boom;
+
+#[async_trait::async_trait]
+impl Feature for Boom {
+    fn name(&self) -> &'static str {
+        "boom"
+    }
+
+    fn always_on(&self) -> bool {
+        true
+    }
+
+    async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
+        let Some(message) = cx.event.message() else {
+            return Ok(());
+        };
+        if message.text.contains("boom") {
+            cx.tx
+                .execute(
+                    "UPDATE members SET message_count = message_count + 100 WHERE chat_id = $1",
+                    args![cx.chat()],
+                )
+                .await?;
+            return Err(FeatureError::Other("boom".into()));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_feature_failing_on_one_update_of_a_batch_costs_that_update_only() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let mut features = qunbot::features::all();
+        features.push(Arc::new(Boom));
+        let prepared =
+            prepare_with(Settings::from_toml("test.toml", "").unwrap(), features).unwrap();
+        let clock = ManualClock::starting_at(t0());
+        let engine = prepared.engine(
+            db.clone(),
+            Arc::new(clock.clone()),
+            BotIdentity {
+                id: 1,
+                username: "qunbot".into(),
+            },
+            port.clone(),
+        );
+        // Handled together as one batch, the fourth (a command) fails half-way.
+        let texts = ["one", "two", "three", "/help boom", "five", "six"];
+        let batch: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(n, text)| (n as i64, said(GROUP, user(7, "ana"), n as i64, text, t0())))
+            .collect();
+        inbox::store_batch(db, "tg", &batch, t0()).await.unwrap();
+        assert_eq!(
+            engine.handle_pending().await.unwrap(),
+            6,
+            "{}",
+            test.backend
+        );
+        assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
+        // Five messages counted; the failed one's writes (its count and the +100) are gone.
+        assert_eq!(
+            message_count(db, GROUP, 7).await,
+            Some(5),
+            "{}",
+            test.backend
+        );
+        let deliverer = deliverer(db, &port, &clock);
+        for queued in outbox::pending(db, 0, 10).await.unwrap() {
+            deliverer.deliver(&queued).await.unwrap();
+        }
+        assert_eq!(
+            port.texts(),
+            vec!["抱歉，处理时出了点问题，请稍后再试。".to_owned()],
+            "only the failed command is answered, with an apology, on {}",
+            test.backend
+        );
         test.finish().await;
     }
 }

@@ -29,6 +29,31 @@ const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 /// failure is remembered briefly, and must not read as "nobody is an admin").
 type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 
+/// How many inbox entries share a transaction at most, and for how long a batch takes more:
+/// its entries all wait for its commit, so these bound how much sharing adds to an entry's
+/// handling time.
+const BATCH: i64 = 32;
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// What the engine settles about an event before its transaction opens.
+struct Standing<'e> {
+    group: &'e GroupSettings,
+    parsed: Parsed,
+    role: Role,
+    bot_rights: Option<BotRights>,
+    admins: Vec<Admin>,
+}
+
+/// The log span of an entry's handling: every line logged meanwhile names the chat and update.
+fn update_span(pending: &inbox::Pending) -> tracing::Span {
+    tracing::info_span!(
+        "update",
+        chat_id = pending.event.chat.id,
+        update_id = pending.update_id,
+        source = %pending.source
+    )
+}
+
 /// What became of one inbox entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled {
@@ -73,84 +98,150 @@ impl Engine {
         }
     }
 
-    /// Handles every waiting inbox entry, oldest first. Returns how many this engine handled
-    /// (not those another worker took first).
+    /// Handles every waiting inbox entry, oldest first, a batch per transaction. Returns how
+    /// many this engine handled (not those another worker took first).
     pub async fn handle_pending(&self) -> StoreResult<usize> {
         let mut handled = 0;
         loop {
-            let batch = inbox::next_pending(&self.db, 100).await?;
+            let batch = inbox::next_pending(&self.db, BATCH).await?;
             if batch.is_empty() {
                 return Ok(handled);
             }
+            let mut readable = Vec::with_capacity(batch.len());
             for entry in batch {
                 match entry {
-                    Ok(pending) => {
-                        let outcome = self
-                            .handle_measured(&pending.source, pending.update_id, &pending.event)
-                            .await?;
-                        if outcome == Handled::AlreadyHandled {
-                            continue;
-                        }
-                    }
+                    Ok(pending) => readable.push(pending),
                     Err((source, update_id, error)) => {
                         tracing::error!(%source, update_id, %error, "stored update is unreadable; skipping it");
                         let mut tx = self.db.begin().await?;
                         inbox::mark_handled(&mut tx, &source, update_id, self.clock.now()).await?;
                         tx.commit().await?;
+                        handled += 1;
                     }
                 }
-                handled += 1;
             }
+            handled += self.handle_batch(readable).await?;
         }
     }
 
-    /// `handle` inside a log span naming the chat and the update (so every line logged while
-    /// handling it carries both), timed and counted in the metrics.
-    async fn handle_measured(
-        &self,
-        source: &str,
-        update_id: i64,
-        event: &Event,
-    ) -> StoreResult<Handled> {
-        let span = tracing::info_span!("update", chat_id = event.chat.id, update_id, source);
-        let kind = event.kind_name();
+    /// Handles inbox entries in one transaction. Each entry's effects are committed with its
+    /// "handled" mark, as they would be in a transaction of its own, but the commit is shared:
+    /// for a small update it is most of the cost. If a feature fails on any entry, the batch is
+    /// rolled back and its entries handled one by one, so the failure costs its own entry only.
+    async fn handle_batch(&self, mut batch: Vec<inbox::Pending>) -> StoreResult<usize> {
         let started = std::time::Instant::now();
-        let outcome = self.handle(source, update_id, event).instrument(span).await;
+        // A migration changes which settings the new chat's events read, and those are read
+        // before the transaction: the batch ends with it, the rest come in the next one.
+        if let Some(at) = batch
+            .iter()
+            .position(|p| matches!(p.event.kind, EventKind::ChatMigrated { .. }))
+        {
+            batch.truncate(at + 1);
+        }
+        let mut standings = Vec::with_capacity(batch.len());
+        for pending in &batch {
+            standings.push(self.standing_for(&pending.event).await?);
+        }
+        let mut tx = self.db.begin().await?;
+        let mut chats: Vec<ChatId> = batch.iter().map(|p| p.event.chat.id).collect();
+        chats.sort_unstable();
+        chats.dedup();
+        // In the same order in every worker, so that two batches sharing chats cannot deadlock.
+        for chat in chats {
+            tx.lock_chat(chat).await?;
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (pending, standing) in batch.iter().zip(&standings) {
+            let applied = self
+                .apply(
+                    &mut tx,
+                    &pending.source,
+                    pending.update_id,
+                    &pending.event,
+                    standing,
+                )
+                .instrument(update_span(pending))
+                .await;
+            match applied {
+                Ok(outcome) => {
+                    outcomes.push(outcome);
+                    // The rest stay in the inbox for the next batch.
+                    if started.elapsed() > BATCH_TIME {
+                        break;
+                    }
+                }
+                Err(FeatureError::Store(error)) if error.is_transient() => {
+                    tx.rollback().await?;
+                    return Err(error);
+                }
+                // Met again, and logged, when the entry is handled on its own.
+                Err(_) => {
+                    tx.rollback().await?;
+                    let mut handled = 0;
+                    for pending in &batch {
+                        handled +=
+                            usize::from(self.handle_one(pending).await? != Handled::AlreadyHandled);
+                    }
+                    return Ok(handled);
+                }
+            }
+        }
+        tx.commit().await?;
+        // Every entry's handling ends with the shared commit.
+        let seconds = started.elapsed().as_secs_f64();
+        let mut handled = 0;
+        for (pending, outcome) in batch.iter().zip(outcomes) {
+            self.count(&pending.event, Ok(outcome), seconds);
+            handled += usize::from(outcome != Handled::AlreadyHandled);
+        }
+        Ok(handled)
+    }
+
+    /// One entry in a transaction of its own, timed and counted in the metrics.
+    async fn handle_one(&self, pending: &inbox::Pending) -> StoreResult<Handled> {
+        let started = std::time::Instant::now();
+        let outcome = self
+            .handle(&pending.source, pending.update_id, &pending.event)
+            .instrument(update_span(pending))
+            .await;
+        self.count(
+            &pending.event,
+            outcome.as_ref().map(|o| *o).map_err(|_| ()),
+            started.elapsed().as_secs_f64(),
+        );
+        outcome
+    }
+
+    /// Counts a handled entry in the metrics, with the time its handling took.
+    fn count(&self, event: &Event, outcome: Result<Handled, ()>, seconds: f64) {
         let metrics = crate::metrics::metrics();
-        let label = match &outcome {
+        let kind = event.kind_name();
+        let label = match outcome {
             Ok(Handled::Done) => "done",
             Ok(Handled::Failed) => "failed",
             Ok(Handled::AlreadyHandled) => "duplicate",
-            Err(_) => "retry",
+            Err(()) => "retry",
         };
         metrics
             .updates_handled
             .with_label_values(&[kind, label])
             .inc();
-        if outcome
-            .as_ref()
-            .is_ok_and(|o| *o != Handled::AlreadyHandled)
-        {
+        if matches!(outcome, Ok(Handled::Done | Handled::Failed)) {
             metrics
                 .handler_seconds
                 .with_label_values(&[kind])
-                .observe(started.elapsed().as_secs_f64());
+                .observe(seconds);
             if let EventKind::Tick { .. } | EventKind::Timer { .. } = event.kind {
                 let late = (self.clock.now() - event.at).num_milliseconds().max(0);
                 metrics.scheduler_lag_seconds.observe(late as f64 / 1000.0);
             }
         }
-        outcome
     }
 
-    /// Handles one event: everything it changes and every action it queues is committed
-    /// together with the inbox entry's "handled" mark.
-    pub async fn handle(
-        &self,
-        source: &str,
-        update_id: i64,
-        event: &Event,
-    ) -> StoreResult<Handled> {
+    /// What is settled before an event's transaction opens: the group's settings, the command
+    /// (if any), and the standing of whoever caused it. The standing may need the platform, and
+    /// a network call must not hold the database's write lock.
+    async fn standing_for<'e>(&'e self, event: &Event) -> StoreResult<Standing<'e>> {
         let group = self.group_settings(event.chat.id).await?;
         let parsed = match event.message() {
             // Re-running a command because its message was edited would surprise everyone.
@@ -161,67 +252,38 @@ impl Engine {
             ),
             _ => Parsed::NotACommand,
         };
-        // Asked before the transaction opens: it may need the platform, and a network call must
-        // not hold the database's write lock.
         if let EventKind::MemberUpdated { .. } = event.kind {
             self.forget_administrators(event.chat.id);
         }
         let (role, bot_rights, admins) = self.standing(event).await;
-        let now = self.clock.now();
+        Ok(Standing {
+            group,
+            parsed,
+            role,
+            bot_rights,
+            admins,
+        })
+    }
 
+    /// Handles one event: everything it changes and every action it queues is committed
+    /// together with the inbox entry's "handled" mark. A feature's failure rolls its changes
+    /// back and closes the entry, so it cannot block the queue; the log has the detail.
+    pub async fn handle(
+        &self,
+        source: &str,
+        update_id: i64,
+        event: &Event,
+    ) -> StoreResult<Handled> {
+        let standing = self.standing_for(event).await?;
         let mut tx = self.db.begin().await?;
         tx.lock_chat(event.chat.id).await?;
-        // Claim first: a second worker on the same entry waits here and then backs off.
-        if !inbox::mark_handled(&mut tx, source, update_id, now).await? {
-            tx.rollback().await?;
-            return Ok(Handled::AlreadyHandled);
-        }
-        if source == timers::INBOX_SOURCE && !timers::still_set(&mut tx, update_id).await? {
-            // The timer was cancelled or set again after this firing was claimed: it is stale.
-            tx.commit().await?;
-            return Ok(Handled::Done);
-        }
-        chats::touch(&mut tx, &event.chat, event.at).await?;
-        if is_echo_of_a_join_or_leave(&mut tx, event).await? {
-            let mut cx = self.context(event, group, role, &mut tx, now);
-            cx.bot_rights = bot_rights;
-            let mut echoed = Ok(());
-            for feature in self.enabled(group) {
-                echoed = feature.on_echo(&mut cx).await;
-                if echoed.is_err() {
-                    break;
-                }
-            }
-            let actions = cx.into_actions();
-            match echoed {
-                Ok(()) => {
-                    outbox::enqueue_all(&mut tx, &actions, now).await?;
-                    tx.commit().await?;
-                }
-                Err(error) => {
-                    // Nothing of it is kept but the "handled" mark, as for any failed event.
-                    tx.rollback().await?;
-                    tracing::warn!(chat = event.chat.id, %error, "a feature failed on a repeated join or leave");
-                    let mut tx = self.db.begin().await?;
-                    inbox::mark_handled(&mut tx, source, update_id, now).await?;
-                    tx.commit().await?;
-                }
-            }
-            return Ok(Handled::Done);
-        }
-
-        let mut cx = self.context(event, group, role, &mut tx, now);
-        cx.is_command = parsed != Parsed::NotACommand;
-        cx.bot_rights = bot_rights;
-        cx.admins = admins;
-        let routed = self.route(&mut cx, &parsed).await;
-        let actions = cx.into_actions();
-
-        match routed {
-            Ok(()) => {
-                outbox::enqueue_all(&mut tx, &actions, now).await?;
+        match self
+            .apply(&mut tx, source, update_id, event, &standing)
+            .await
+        {
+            Ok(outcome) => {
                 tx.commit().await?;
-                Ok(Handled::Done)
+                Ok(outcome)
             }
             Err(FeatureError::Store(error)) if error.is_transient() => {
                 // Not the event's fault: leave it in the inbox to be handled again.
@@ -231,11 +293,12 @@ impl Engine {
             Err(error) => {
                 tx.rollback().await?;
                 tracing::error!(source, update_id, chat = event.chat.id, %error, "handling failed; its changes were rolled back");
+                let now = self.clock.now();
                 let mut tx = self.db.begin().await?;
                 inbox::mark_handled(&mut tx, source, update_id, now).await?;
-                if let Parsed::Command(_) = parsed {
-                    let text = self.message(group.language, "core.something_went_wrong");
-                    let mut cx = self.context(event, group, role, &mut tx, now);
+                if let Parsed::Command(_) = standing.parsed {
+                    let text = self.message(standing.group.language, "core.something_went_wrong");
+                    let mut cx = self.context(event, standing.group, standing.role, &mut tx, now);
                     cx.reply(text);
                     let actions = cx.into_actions();
                     outbox::enqueue_all(&mut tx, &actions, now).await?;
@@ -244,6 +307,44 @@ impl Engine {
                 Ok(Handled::Failed)
             }
         }
+    }
+
+    /// An event's effects, written into `tx` (which the caller commits) with the entry's
+    /// "handled" mark and the actions it queues.
+    async fn apply(
+        &self,
+        tx: &mut crate::store::Tx,
+        source: &str,
+        update_id: i64,
+        event: &Event,
+        standing: &Standing<'_>,
+    ) -> Result<Handled, FeatureError> {
+        let group = standing.group;
+        let now = self.clock.now();
+        // Claim first: a second worker on the same entry waits at the chat's lock and then
+        // finds it taken.
+        if !inbox::mark_handled(tx, source, update_id, now).await? {
+            return Ok(Handled::AlreadyHandled);
+        }
+        if source == timers::INBOX_SOURCE && !timers::still_set(tx, update_id).await? {
+            // The timer was cancelled or set again after this firing was claimed: it is stale.
+            return Ok(Handled::Done);
+        }
+        chats::touch(tx, &event.chat, event.at).await?;
+        let mut cx = self.context(event, group, standing.role, tx, now);
+        cx.bot_rights = standing.bot_rights;
+        if is_echo_of_a_join_or_leave(cx.tx, event).await? {
+            for feature in self.enabled(group) {
+                feature.on_echo(&mut cx).await?;
+            }
+        } else {
+            cx.is_command = standing.parsed != Parsed::NotACommand;
+            cx.admins = standing.admins.clone();
+            self.route(&mut cx, &standing.parsed).await?;
+        }
+        let actions = cx.into_actions();
+        outbox::enqueue_all(tx, &actions, now).await?;
+        Ok(Handled::Done)
     }
 
     fn context<'a>(
