@@ -30,14 +30,27 @@ impl Feature for Members {
         match &cx.event.kind {
             // An edit is not new activity.
             EventKind::Message(message) if !message.edited && message.by_a_person() => {
-                upsert(cx.tx, chat, &message.from, at).await?;
+                // One statement: this runs for every message in every group.
+                let from = &message.from;
                 cx.tx
                     .execute(
-                        "UPDATE members SET message_count = message_count + 1,
-                             last_active = CASE WHEN last_active IS NULL OR last_active < $3 THEN $3 ELSE last_active END,
-                             left_at = NULL
-                         WHERE chat_id = $1 AND user_id = $2",
-                        args![chat, message.from.id, at],
+                        "INSERT INTO members (chat_id, user_id, display_name, username, is_bot, first_seen,
+                                              message_count, last_active)
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $6)
+                         ON CONFLICT (chat_id, user_id) DO UPDATE SET
+                             display_name = excluded.display_name, username = excluded.username,
+                             message_count = members.message_count + 1,
+                             last_active = CASE WHEN members.last_active IS NULL OR members.last_active < $6
+                                                THEN $6 ELSE members.last_active END,
+                             left_at = NULL",
+                        args![
+                            chat,
+                            from.id,
+                            from.display_name(),
+                            from.username.clone(),
+                            i64::from(from.is_bot),
+                            at
+                        ],
                     )
                     .await?;
                 // The day's count, for the digest and statistics.

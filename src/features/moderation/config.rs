@@ -191,6 +191,29 @@ pub struct ModerationSettings {
     pub newcomer_links: NewcomerRule,
 }
 
+impl ModerationSettings {
+    /// Whether any check is on: a group without one pays nothing per message.
+    pub fn checks_any(&self) -> bool {
+        [
+            self.links.penalty,
+            self.channel_forwards.penalty,
+            self.blocklist.penalty,
+            self.flood.penalty,
+            self.repeats.penalty,
+            self.long_messages.penalty,
+            self.media.penalty,
+            self.newcomer_links.penalty,
+        ]
+        .iter()
+        .any(|penalty| *penalty != Penalty::Off)
+    }
+
+    /// Whether a check looks back at earlier messages, which then have to be remembered.
+    pub fn looks_back(&self) -> bool {
+        self.flood.penalty != Penalty::Off || self.repeats.penalty != Penalty::Off
+    }
+}
+
 impl Default for ModerationSettings {
     fn default() -> Self {
         ModerationSettings {

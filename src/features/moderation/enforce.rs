@@ -24,11 +24,11 @@ struct Found {
 
 /// Runs the group's checks on a message and deals with the first one it breaks.
 pub async fn check(cx: &mut Cx<'_>, message: &Message) -> FeatureResult {
-    if is_exempt(cx, message) {
+    if !settings(cx).checks_any() || is_exempt(cx, message) {
         return Ok(());
     }
     let folded = checks::fold(&message.text);
-    if !message.edited {
+    if !message.edited && settings(cx).looks_back() {
         let at = cx.event.at.timestamp();
         records::remember(cx.tx, cx.chat(), message, &checks::fingerprint(&folded), at).await?;
     }

@@ -870,7 +870,13 @@ async fn let_in_by_hand(cx: &mut Cx<'_>, member: &User) -> FeatureResult {
 }
 
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
-    if let Some(open) = queries::captcha(cx.tx, cx.chat(), from.id).await? {
+    // Without a captcha nobody can be waiting on one: no need to look (this runs for every
+    // message).
+    let open = match cx.group.welcome.captcha {
+        Captcha::Off => None,
+        _ => queries::captcha(cx.tx, cx.chat(), from.id).await?,
+    };
+    if let Some(open) = open {
         if cx.event.at.timestamp() - open.opened_at < RESTRICTION_LAG_SECS {
             // Written in the moment before the restriction took hold, as spam bots do: the
             // message goes, the question stays.
