@@ -101,6 +101,7 @@ async fn two_hundred_members_joining_within_a_second_are_all_on_the_list_in_orde
             db: db.clone(),
             port: port.clone(),
             clock: Arc::new(clock.clone()),
+            finishes: None,
         };
 
         // The organiser starts the list; it is posted and remembered under its key.
@@ -255,6 +256,7 @@ async fn a_closed_list_refuses_a_stale_button_and_a_repeated_close() {
         db: db.clone(),
         port: port.clone(),
         clock: Arc::new(clock.clone()),
+        finishes: None,
     };
     let organiser = member(0);
     let events = vec![
@@ -425,6 +427,7 @@ async fn a_list_longer_than_one_message_is_split_into_pages_and_shrinks_back() {
         db: db.clone(),
         port: port.clone(),
         clock: Arc::new(clock.clone()),
+        finishes: None,
     };
     let mut events = vec![(1, message(member(0), 1, "接龙 长名单", start))];
     // 60 lines of about 110 characters: about 6,600 characters, two messages' worth.

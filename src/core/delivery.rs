@@ -27,6 +27,9 @@ pub struct Deliverer {
     pub db: Db,
     pub port: Arc<dyn ChatPort>,
     pub clock: Arc<dyn Clock>,
+    /// Where outcomes are recorded when many chats deliver at once; `None` records each in a
+    /// transaction of its own.
+    pub finishes: Option<outbox::Finishes>,
 }
 
 impl Deliverer {
@@ -41,7 +44,11 @@ impl Deliverer {
             Outcome::Failed(why) => format!("failed: {why}"),
             Outcome::RetryLater(_) => return Ok(outcome),
         };
-        outbox::finish(&self.db, queued.id, self.clock.now(), &record).await?;
+        let now = self.clock.now();
+        match &self.finishes {
+            Some(finishes) => finishes.record(&self.db, queued.id, now, &record).await?,
+            None => outbox::finish(&self.db, queued.id, now, &record).await?,
+        }
         Ok(outcome)
     }
 

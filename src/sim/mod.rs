@@ -79,6 +79,7 @@ impl Simulator {
             db: db.clone(),
             port: port.clone(),
             clock: shared_clock,
+            finishes: None,
         };
         let kind = group_kind(chat_id);
         port.set_group(chat_id);

@@ -132,6 +132,84 @@ pub async fn finish(db: &Db, id: i64, at: DateTime<Utc>, outcome: &str) -> Store
     Ok(())
 }
 
+/// Delivery outcomes from many chats' workers, written a batch per transaction. Each worker
+/// still waits until its own outcome is committed, so after a crash at most the call each chat
+/// had in flight is repeated; the workers only share the commit, which on SQLite is most of
+/// what a write costs.
+#[derive(Clone)]
+pub struct Finishes {
+    queue: tokio::sync::mpsc::UnboundedSender<Finish>,
+}
+
+struct Finish {
+    id: i64,
+    at: i64,
+    outcome: String,
+    committed: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// At most this many outcomes share a transaction.
+const FINISHES_PER_COMMIT: usize = 256;
+
+impl Finishes {
+    /// Starts the writer; it stops once every clone of the returned handle is gone.
+    pub fn start(db: Db) -> Finishes {
+        let (queue, mut waiting) = tokio::sync::mpsc::unbounded_channel::<Finish>();
+        tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < FINISHES_PER_COMMIT
+                    && let Ok(next) = waiting.try_recv()
+                {
+                    batch.push(next);
+                }
+                let written = write_finishes(&db, &batch).await;
+                if let Err(error) = &written {
+                    tracing::warn!(%error, "could not record a batch of deliveries; each is recorded on its own");
+                }
+                for finish in batch {
+                    let _ = finish.committed.send(written.is_ok());
+                }
+            }
+        });
+        Finishes { queue }
+    }
+
+    /// Records how delivering an action ended, in the next shared transaction (or on its own
+    /// if that fails).
+    pub async fn record(
+        &self,
+        db: &Db,
+        id: i64,
+        at: DateTime<Utc>,
+        outcome: &str,
+    ) -> StoreResult<()> {
+        let (committed, done) = tokio::sync::oneshot::channel();
+        let finish = Finish {
+            id,
+            at: at.timestamp(),
+            outcome: outcome.to_owned(),
+            committed,
+        };
+        if self.queue.send(finish).is_ok() && done.await == Ok(true) {
+            return Ok(());
+        }
+        self::finish(db, id, at, outcome).await
+    }
+}
+
+async fn write_finishes(db: &Db, batch: &[Finish]) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    for finish in batch {
+        tx.execute(
+            "UPDATE outbox SET done_at = $1, outcome = $2 WHERE id = $3",
+            args![finish.at, finish.outcome.clone(), finish.id],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
 /// Whether a later, still undelivered edit of the same message makes this one pointless.
 pub async fn superseded_by_later_edit(db: &Db, queued: &Queued) -> StoreResult<bool> {
     let Action::Edit { target, .. } = &queued.action else {

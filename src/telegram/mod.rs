@@ -147,31 +147,29 @@ pub async fn run_until(
         .telegram
         .messages_per_minute_per_group() as u32;
     let unthrottled = throttle_off(&prepared, &api_url);
-    let limits = if unthrottled {
-        // Far above anything a run can send: the limits stop mattering.
-        Limits {
-            messages_per_sec_chat: 1_000_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 1_000_000,
-        }
+    let port: Arc<dyn crate::core::action::ChatPort> = if unthrottled {
+        // Not Throttle with its limits out of reach: it releases queued calls on a 250 ms tick.
+        Arc::new(TelegramPort::new(bot.clone(), token.clone()))
     } else {
-        Limits {
+        let limits = Limits {
             messages_per_sec_chat: 1,
             messages_per_min_chat: per_group,
             // teloxide's default holds supergroups to 10 a minute; Telegram allows 20 in any group.
             messages_per_min_channel_or_supergroup: per_group,
             messages_per_sec_overall: 30,
-        }
+        };
+        Arc::new(TelegramPort::new(
+            bot.clone().throttle(limits),
+            token.clone(),
+        ))
     };
-    let throttled = bot.clone().throttle(limits);
-    let port = Arc::new(TelegramPort::new(throttled, token.clone()));
     let engine =
         Arc::new(prepared.engine(db.clone(), clock.clone(), identity.clone(), port.clone()));
     let deliverer = Arc::new(Deliverer {
         db: db.clone(),
         port,
         clock: clock.clone(),
+        finishes: Some(crate::store::outbox::Finishes::start(db.clone())),
     });
 
     let (stop_tx, stop) = watch::channel(false);
