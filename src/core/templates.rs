@@ -1,10 +1,15 @@
 //! Text templates: the message catalogs and the operator's own templates (rules, reply-only
-//! commands, welcome texts) are minijinja templates, compiled once when the config loads so a
-//! typo is reported at start-up, not in front of the group.
+//! commands, welcome texts) are minijinja templates, checked when the config loads so a typo is
+//! reported at start-up, not in front of the group. Each is compiled for keeps the first time it
+//! is rendered: most of the catalog is never sent in a given run, and all of it compiled would
+//! take several megabytes.
 //!
 //! Operator templates are untrusted code as far as the bot is concerned: rendering runs with a
 //! fuel budget and a recursion limit, sees only the values passed in, and its output is clipped
 //! to one message.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
@@ -35,7 +40,9 @@ impl TemplateError {
 }
 
 pub struct Templates {
+    /// Compiles a template from `sources` when it is first asked for.
     env: Environment<'static>,
+    sources: Arc<RwLock<HashMap<String, String>>>,
 }
 
 impl Default for Templates {
@@ -53,21 +60,36 @@ impl Templates {
         // renders empty rather than failing in front of the group.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
-        Templates { env }
+        let sources: Arc<RwLock<HashMap<String, String>>> = Arc::default();
+        let lookup = sources.clone();
+        env.set_loader(move |name| {
+            Ok(lookup
+                .read()
+                .ok()
+                .and_then(|sources| sources.get(name).cloned()))
+        });
+        Templates { env, sources }
     }
 
-    /// Compiles and stores a template under `name`, replacing any earlier one.
+    /// Checks a template and stores it under `name`, replacing any earlier one.
     pub fn add(
         &mut self,
         name: impl Into<String>,
         source: impl Into<String>,
     ) -> Result<(), TemplateError> {
-        self.env.add_template_owned(name.into(), source.into())?;
+        let (name, source) = (name.into(), source.into());
+        Environment::new().template_from_named_str(&name, &source)?;
+        self.env.remove_template(&name);
+        if let Ok(mut sources) = self.sources.write() {
+            sources.insert(name, source);
+        }
         Ok(())
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.env.get_template(name).is_ok()
+        self.sources
+            .read()
+            .is_ok_and(|sources| sources.contains_key(name))
     }
 
     /// Renders a stored template, clipped to one message.
