@@ -13,7 +13,6 @@ pub mod outbox;
 pub mod timers;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -40,12 +39,7 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
-    #[error("the database stayed busy with other writes for {} s", WRITE_WAIT.as_secs())]
-    Busy,
 }
-
-/// How long a write waits for its turn before giving up (as SQLite's busy timeout would).
-const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -54,7 +48,6 @@ impl StoreError {
     /// the same work will likely succeed if tried again.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Busy => true,
             StoreError::Sqlx(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
             ) => true,
@@ -74,39 +67,36 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 {}
 
 /// A connection pool to one of the two supported databases, chosen by the URL's scheme.
+///
+/// SQLite gets two pools over one file. It lets one connection write at a time, and a writer
+/// that finds the database locked sleeps and polls (1 ms, 2 ms, 5 ms, … up to 100 ms); worse, a
+/// connection must drop its whole page cache whenever another one has written. So every write
+/// (each transaction, each statement run outside one) goes through `writer`, a pool of one
+/// connection: writers queue for it and are woken the moment the one before is done, and its
+/// cache stays warm. Plain reads outside a transaction use `readers`. This only orders the
+/// writers; what must happen once is still made so by the database's constraints.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, WriteTurns),
+    Sqlite {
+        readers: SqlitePool,
+        writer: SqlitePool,
+    },
     Postgres(PgPool),
-}
-
-/// SQLite lets one connection write at a time, and a writer that finds the database locked
-/// sleeps and polls (1 ms, 2 ms, 5 ms, … up to 100 ms). Writers of this process therefore take
-/// turns here first, and each is woken the moment the one before it is done. This only orders
-/// the writers; what must happen once is still made so by the database's constraints.
-pub type WriteTurns = Arc<tokio::sync::Mutex<()>>;
-
-/// A writer's turn, held until its statement or transaction ends.
-type Turn = tokio::sync::OwnedMutexGuard<()>;
-
-async fn take_turn(turns: &WriteTurns) -> StoreResult<Turn> {
-    tokio::time::timeout(WRITE_WAIT, turns.clone().lock_owned())
-        .await
-        .map_err(|_| StoreError::Busy)
 }
 
 /// One database transaction. Everything a feature writes while handling an event goes through
 /// one of these, together with the inbox row that marks the event handled and the outbox rows it
 /// wants delivered, so an event's effects are committed all together or not at all.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>, Turn),
+    Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
-/// The four query shapes, implemented once for a pool and once for a transaction. `$exec` turns
-/// the matched pool or transaction into an sqlx executor.
+/// The four query shapes, implemented once for a pool and once for a transaction. Each is
+/// given three patterns, binding `$handle` to what reads on SQLite, what writes on SQLite, and
+/// what runs on PostgreSQL; `$exec` turns that into an sqlx executor.
 macro_rules! query_methods {
-    ($target:ty, $receiver:ty, |$handle:ident| $exec:expr) => {
+    ($target:ty, $receiver:ty, $read:pat, $write:pat, $pg:pat, |$handle:ident| $exec:expr) => {
         impl $target {
             /// Runs a statement; returns the number of rows it changed.
             pub async fn execute(
@@ -114,13 +104,12 @@ macro_rules! query_methods {
                 sql: &'static str,
                 args: Vec<Arg>,
             ) -> StoreResult<u64> {
-                let _turn = self.write_turn().await?;
                 Ok(match self {
-                    Self::Sqlite($handle, ..) => sqlx::query_with(sql, args::sqlite(args)?)
+                    $write => sqlx::query_with(sql, args::sqlite(args)?)
                         .execute($exec)
                         .await?
                         .rows_affected(),
-                    Self::Postgres($handle) => sqlx::query_with(sql, args::postgres(args)?)
+                    $pg => sqlx::query_with(sql, args::postgres(args)?)
                         .execute($exec)
                         .await?
                         .rows_affected(),
@@ -133,12 +122,12 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<T> {
                 Ok(match self {
-                    Self::Sqlite($handle, ..) => {
+                    $read => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_one($exec)
                             .await?
                     }
-                    Self::Postgres($handle) => {
+                    $pg => {
                         sqlx::query_as_with(sql, args::postgres(args)?)
                             .fetch_one($exec)
                             .await?
@@ -152,12 +141,12 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<Option<T>> {
                 Ok(match self {
-                    Self::Sqlite($handle, ..) => {
+                    $read => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_optional($exec)
                             .await?
                     }
-                    Self::Postgres($handle) => {
+                    $pg => {
                         sqlx::query_as_with(sql, args::postgres(args)?)
                             .fetch_optional($exec)
                             .await?
@@ -171,12 +160,12 @@ macro_rules! query_methods {
                 args: Vec<Arg>,
             ) -> StoreResult<Vec<T>> {
                 Ok(match self {
-                    Self::Sqlite($handle, ..) => {
+                    $read => {
                         sqlx::query_as_with(sql, args::sqlite(args)?)
                             .fetch_all($exec)
                             .await?
                     }
-                    Self::Postgres($handle) => {
+                    $pg => {
                         sqlx::query_as_with(sql, args::postgres(args)?)
                             .fetch_all($exec)
                             .await?
@@ -187,15 +176,24 @@ macro_rules! query_methods {
     };
 }
 
-query_methods!(Db, &Self, |pool| pool);
-query_methods!(Tx, &mut Self, |tx| &mut **tx);
+query_methods!(
+    Db,
+    &Self,
+    Db::Sqlite { readers: pool, .. },
+    Db::Sqlite { writer: pool, .. },
+    Db::Postgres(pool),
+    |pool| pool
+);
+query_methods!(
+    Tx,
+    &mut Self,
+    Tx::Sqlite(tx),
+    Tx::Sqlite(tx),
+    Tx::Postgres(tx),
+    |tx| &mut **tx
+);
 
 impl Tx {
-    /// A statement inside a transaction already has its turn.
-    async fn write_turn(&self) -> StoreResult<Option<Turn>> {
-        Ok(None)
-    }
-
     /// Makes handling in one chat take turns across processes sharing a PostgreSQL database
     /// (held until the transaction ends). On SQLite every write transaction already takes turns.
     pub async fn lock_chat(&mut self, chat: i64) -> StoreResult<()> {
@@ -210,7 +208,7 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(tx, _turn) => tx.commit().await?,
+            Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -218,7 +216,7 @@ impl Tx {
 
     pub async fn rollback(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(tx, _turn) => tx.rollback().await?,
+            Tx::Sqlite(tx) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
@@ -226,14 +224,6 @@ impl Tx {
 }
 
 impl Db {
-    /// The turn a statement outside a transaction takes before it writes (SQLite only).
-    async fn write_turn(&self) -> StoreResult<Option<Turn>> {
-        match self {
-            Db::Sqlite(_, turns) => Ok(Some(take_turn(turns).await?)),
-            Db::Postgres(_) => Ok(None),
-        }
-    }
-
     /// Connects to `url` and applies any pending migrations.
     pub async fn connect(url: &str) -> StoreResult<Db> {
         let db = Self::connect_without_migrating(url).await?;
@@ -253,11 +243,17 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+            // The writer first: it creates the file and switches it to WAL.
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await?;
+            let readers = SqlitePoolOptions::new()
+                .max_connections(3)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool, WriteTurns::default()))
+            Ok(Db::Sqlite { readers, writer })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
@@ -275,7 +271,7 @@ impl Db {
     pub async fn migrate(&self) -> StoreResult<usize> {
         let applied_before = self.applied_migrations().await.unwrap_or(0);
         match self {
-            Db::Sqlite(pool, _) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATOR.run(writer).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(self
@@ -296,7 +292,7 @@ impl Db {
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Db::Sqlite(..) => "SQLite",
+            Db::Sqlite { .. } => "SQLite",
             Db::Postgres(_) => "PostgreSQL",
         }
     }
@@ -306,18 +302,17 @@ impl Db {
     /// how long the busy timeout is.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool, turns) => {
-                // The turn first, so that no connection is held while waiting for it.
-                let turn = take_turn(turns).await?;
-                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
-            }
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, _) => pool.close().await,
+            Db::Sqlite { readers, writer } => {
+                writer.close().await;
+                readers.close().await;
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }
