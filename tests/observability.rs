@@ -147,3 +147,42 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
         "the token leaked into the log"
     );
 }
+
+/// On PostgreSQL too: the readiness check's own query must read there (`SELECT 1` is an INT4,
+/// which once kept /readyz at 503 forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_holds_on_postgresql_too() {
+    let Some(test) = support::db::TestDb::postgres().await else {
+        return;
+    };
+    let url = test.url().expect("a PostgreSQL test database has a URL");
+    let fake = FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("qunbot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"{url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("QUNBOT_TOKEN", fake.token())
+        .env("QUNBOT_API_URL", fake.url())
+        .env("QUNBOT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    until(port, "/readyz", |status, body| {
+        status == 200 && body == "ready\n"
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    test.finish().await;
+}

@@ -93,7 +93,11 @@ async fn prometheus_metrics(State(state): State<Arc<HttpState>>) -> impl IntoRes
 
 async fn ready(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let mut problems = Vec::new();
-    let database: Result<(i64,), _> = state.engine.db.fetch_one("SELECT 1", args![]).await;
+    let database: Result<(i64,), _> = state
+        .engine
+        .db
+        .fetch_one("SELECT CAST(1 AS BIGINT)", args![])
+        .await;
     if let Err(error) = database {
         problems.push(format!("database: {error}"));
     }
