@@ -1,19 +1,17 @@
 //! Throughput benchmark: N updates over G groups (plain chat, 签到, relay sign-ups with /join,
-//! and commands) through the real `qunbot run` (the release binary, a child process, SQLite
-//! in WAL mode, every update stored and handled durably) against an in-process fake Bot API,
-//! with the client-side send limits off. In the same run a bare teloxide echo bot takes the
-//! same updates through a second fake, so the ratio holds on a noisy machine.
+//! and commands) through the real `qunbot run` (the release binary, a child process, every
+//! update stored and handled durably) against an in-process fake Bot API, with the client-side
+//! send limits off. It runs on SQLite (WAL) and, when `QUNBOT_TEST_PG_URL` names a server, on a
+//! fresh PostgreSQL database as well. In the same run a bare teloxide echo bot takes the same
+//! updates through a second fake, so the ratio holds on a noisy machine.
 //!
 //!     cargo bench --bench throughput                 # 5,000 updates over 50 groups
+//!     QUNBOT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench throughput
 //!     QUNBOT_BENCH_UPDATES=20000 QUNBOT_BENCH_GROUPS=200 cargo bench --bench throughput
 //!
 //! Prints updates per second (until every update is handled and every reply delivered, and
 //! until every update is handled), p50 and p99 handling time (from qunbot's own /metrics
 //! histogram), and qunbot's resident memory when idle and at its peak.
-//!
-//! Delivery goes through teloxide's `Throttle` adaptor even with the limits raised out of
-//! reach: its worker releases queued calls on a 250 ms tick, so each chat's (sequential)
-//! delivery makes at most about 4 calls a second. The "handled" rate is the engine's own.
 
 #[path = "../tests/support/fake_bot_api.rs"]
 mod fake_bot_api;
@@ -170,15 +168,46 @@ impl Drop for Qunbot {
     }
 }
 
-async fn start_qunbot(fake: &FakeBotApi) -> Qunbot {
+/// The database a run uses: a fresh SQLite file, or a fresh PostgreSQL database dropped
+/// afterwards.
+enum Database {
+    Sqlite,
+    Postgres { admin_url: String, name: String },
+}
+
+impl Database {
+    fn url(&self, dir: &std::path::Path) -> String {
+        match self {
+            Database::Sqlite => format!("sqlite://{}", dir.join("bench.db").display()),
+            Database::Postgres { admin_url, name } => {
+                let mut url = url::Url::parse(admin_url).expect("QUNBOT_TEST_PG_URL is a URL");
+                url.set_path(name);
+                url.to_string()
+            }
+        }
+    }
+
+    async fn admin(admin_url: &str, sql: String) {
+        let admin = sqlx::PgPool::connect(admin_url)
+            .await
+            .expect("PostgreSQL answers");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .expect("PostgreSQL runs it");
+        admin.close().await;
+    }
+}
+
+async fn start_qunbot(fake: &FakeBotApi, database: &Database) -> Qunbot {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("qunbot.toml");
     std::fs::write(
         &config,
         format!(
-            "[telegram]\npolling_timeout_secs = 1\nthrottle = false\n\n[database]\nurl = \"sqlite://{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
-            dir.path().join("bench.db").display()
+            "[telegram]\npolling_timeout_secs = 1\nthrottle = false\n\n[database]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+            database.url(dir.path())
         ),
     )
     .unwrap();
@@ -225,9 +254,9 @@ struct Figures {
     peak_mb: f64,
 }
 
-async fn run_qunbot(all: &[serde_json::Value]) -> Figures {
+async fn run_qunbot(all: &[serde_json::Value], database: &Database) -> Figures {
     let fake = FakeBotApi::start().await;
-    let qunbot = start_qunbot(&fake).await;
+    let qunbot = start_qunbot(&fake, database).await;
     // Idle: connected, polling, nothing to do.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (idle_mb, _) = memory_mb(qunbot.child.id());
@@ -309,41 +338,63 @@ async fn run_echo(all: &[serde_json::Value]) -> f64 {
     seconds
 }
 
+fn print_figures(database: &str, n: usize, figures: &Figures, echo_rate: f64) {
+    let rate = n as f64 / figures.seconds;
+    let handled_rate = n as f64 / figures.handled_seconds;
+    println!("qunbot run on {database}:");
+    println!(
+        "  delivered:    {rate:>8.0} updates/s ({:.2} s, every update stored and handled, every reply delivered)",
+        figures.seconds
+    );
+    println!(
+        "  handled:      {handled_rate:>8.0} updates/s ({:.2} s until the last update was committed)",
+        figures.handled_seconds
+    );
+    println!(
+        "  ratio:        {:.2} of the echo's rate delivered, {:.2} handled",
+        rate / echo_rate,
+        handled_rate / echo_rate
+    );
+    println!(
+        "  handling:     p50 {:.1} ms, p99 {:.1} ms (qunbot_handler_seconds, transaction included)",
+        figures.p50_ms, figures.p99_ms
+    );
+    println!(
+        "  memory (RSS): idle {:.1} MB, peak {:.1} MB",
+        figures.idle_mb, figures.peak_mb
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let n = env_number("QUNBOT_BENCH_UPDATES", 5_000);
     let groups = env_number("QUNBOT_BENCH_GROUPS", 50).max(1);
     let all = updates(n, groups, chrono::Utc::now().timestamp());
     println!(
-        "throughput: {n} updates over {groups} groups (chat 60%, 签到 15%, /join 15%, commands 10%), SQLite WAL, send limits off"
+        "throughput: {n} updates over {groups} groups (chat 60%, 签到 15%, /join 15%, commands 10%), send limits off"
     );
-    let qunbot = run_qunbot(&all).await;
+    let sqlite = run_qunbot(&all, &Database::Sqlite).await;
+    let postgres = match std::env::var("QUNBOT_TEST_PG_URL") {
+        Ok(admin_url) => {
+            let name = format!("qunbot_throughput_{}", std::process::id());
+            Database::admin(&admin_url, format!("CREATE DATABASE {name}")).await;
+            let database = Database::Postgres { admin_url, name };
+            let figures = run_qunbot(&all, &database).await;
+            if let Database::Postgres { admin_url, name } = &database {
+                Database::admin(admin_url, format!("DROP DATABASE {name} WITH (FORCE)")).await;
+            }
+            Some(figures)
+        }
+        Err(_) => None,
+    };
     let echo_seconds = run_echo(&all).await;
-    let qunbot_rate = n as f64 / qunbot.seconds;
     let echo_rate = n as f64 / echo_seconds;
-    println!(
-        "qunbot run:     {qunbot_rate:>8.0} updates/s ({:.2} s, every update stored and handled, every reply delivered)",
-        qunbot.seconds
-    );
-    println!(
-        "  handled only: {:>8.0} updates/s ({:.2} s until the last update was committed)",
-        n as f64 / qunbot.handled_seconds,
-        qunbot.handled_seconds
-    );
     println!(
         "bare echo bot:  {echo_rate:>8.0} updates/s ({echo_seconds:.2} s, teloxide dispatcher, nothing stored)"
     );
-    println!(
-        "ratio:          {:.2} of the echo's rate delivered, {:.2} handled",
-        qunbot_rate / echo_rate,
-        n as f64 / qunbot.handled_seconds / echo_rate
-    );
-    println!(
-        "handling time:  p50 {:.1} ms, p99 {:.1} ms (qunbot_handler_seconds, transaction included)",
-        qunbot.p50_ms, qunbot.p99_ms
-    );
-    println!(
-        "memory (RSS):   idle {:.1} MB, peak {:.1} MB",
-        qunbot.idle_mb, qunbot.peak_mb
-    );
+    print_figures("SQLite (WAL)", n, &sqlite, echo_rate);
+    match postgres {
+        Some(figures) => print_figures("PostgreSQL", n, &figures, echo_rate),
+        None => println!("PostgreSQL skipped (set QUNBOT_TEST_PG_URL)"),
+    }
 }
