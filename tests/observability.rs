@@ -34,6 +34,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The qunbot binary pointed at the fake, logging at `log`; the caller adds the arguments.
+fn qunbot(fake: &FakeBotApi, log: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qunbot"));
+    command
+        .env("QUNBOT_TOKEN", fake.token())
+        .env("QUNBOT_API_URL", fake.url())
+        .env("QUNBOT_LOG", log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
+
 /// Asks until `check` holds for the answer, for up to 20 s.
 async fn until(port: u16, path: &str, check: impl Fn(u16, &str) -> bool) -> (u16, String) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -64,15 +76,10 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
     )
     .unwrap();
     let group = -1_001_555_000_001;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+    // sqlx logs each statement at debug level: lines logged inside the handler's span.
+    let mut child = qunbot(&fake, "info,sqlx=debug")
         .args(["--log-format", "json", "run", "--config"])
         .arg(&config)
-        .env("QUNBOT_TOKEN", fake.token())
-        .env("QUNBOT_API_URL", fake.url())
-        // sqlx logs each statement at debug level: lines logged inside the handler's span.
-        .env("QUNBOT_LOG", "info,sqlx=debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -167,14 +174,9 @@ async fn readiness_holds_on_postgresql_too() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qunbot"))
+    let mut child = qunbot(&fake, "warn")
         .args(["run", "--config"])
         .arg(&config)
-        .env("QUNBOT_TOKEN", fake.token())
-        .env("QUNBOT_API_URL", fake.url())
-        .env("QUNBOT_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

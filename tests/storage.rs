@@ -5,7 +5,7 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use qunbot::app::{prepare, prepare_with};
+use qunbot::app::prepare_with;
 use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::action::{Action, MessageRef, PortError};
@@ -32,8 +32,18 @@ fn user(id: i64, name: &str) -> User {
 }
 
 fn engine(db: &Db, port: Arc<RecordingPort>, clock: ManualClock, config: &str) -> Engine {
+    engine_with(db, port, clock, config, qunbot::features::all())
+}
+
+fn engine_with(
+    db: &Db,
+    port: Arc<RecordingPort>,
+    clock: ManualClock,
+    config: &str,
+    features: Vec<Arc<dyn Feature>>,
+) -> Engine {
     let settings = Settings::from_toml("test.toml", config).unwrap();
-    let prepared = prepare(settings).unwrap();
+    let prepared = prepare_with(settings, features).unwrap();
     prepared.engine(
         db.clone(),
         Arc::new(clock),
@@ -208,18 +218,8 @@ async fn a_feature_failing_on_one_update_of_a_batch_costs_that_update_only() {
         let port = Arc::new(RecordingPort::default());
         let mut features = qunbot::features::all();
         features.push(Arc::new(Boom));
-        let prepared =
-            prepare_with(Settings::from_toml("test.toml", "").unwrap(), features).unwrap();
         let clock = ManualClock::starting_at(t0());
-        let engine = prepared.engine(
-            db.clone(),
-            Arc::new(clock.clone()),
-            BotIdentity {
-                id: 1,
-                username: "qunbot".into(),
-            },
-            port.clone(),
-        );
+        let engine = engine_with(db, port.clone(), clock.clone(), "", features);
         // Handled together as one batch, the fourth (a command) fails half-way.
         let texts = ["one", "two", "three", "/help boom", "five", "six"];
         let batch: Vec<_> = texts
