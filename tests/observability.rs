@@ -34,6 +34,19 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A config in `dir` with the database at `database_url` and the HTTP server on `port`.
+fn config_file(dir: &std::path::Path, database_url: &str, port: u16) -> std::path::PathBuf {
+    let config = dir.join("qunbot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"{database_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// The qunbot binary pointed at the fake, logging at `log`; the caller adds the arguments.
 fn qunbot(fake: &FakeBotApi, log: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qunbot"));
@@ -66,15 +79,8 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
     let fake = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("qunbot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"sqlite://{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
-            dir.path().join("bot.db").display()
-        ),
-    )
-    .unwrap();
+    let database = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let config = config_file(dir.path(), &database, port);
     let group = -1_001_555_000_001;
     // sqlx logs each statement at debug level: lines logged inside the handler's span.
     let mut child = qunbot(&fake, "info,sqlx=debug")
@@ -166,14 +172,7 @@ async fn readiness_holds_on_postgresql_too() {
     let fake = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("qunbot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"{url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
-        ),
-    )
-    .unwrap();
+    let config = config_file(dir.path(), &url, port);
     let mut child = qunbot(&fake, "warn")
         .args(["run", "--config"])
         .arg(&config)
