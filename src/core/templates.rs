@@ -124,6 +124,20 @@ mod tests {
     }
 
     #[test]
+    fn a_template_added_again_renders_its_new_text_even_after_it_was_used() {
+        let mut templates = Templates::new();
+        templates.add("rules", "旧规则").unwrap();
+        assert_eq!(templates.render("rules", context! {}).unwrap(), "旧规则");
+        templates.add("rules", "新规则：{{ n }} 条").unwrap();
+        assert_eq!(
+            templates.render("rules", context! { n => 3 }).unwrap(),
+            "新规则：3 条"
+        );
+        assert!(templates.has("rules") && !templates.has("nothing"));
+        assert!(templates.render("nothing", context! {}).is_err());
+    }
+
+    #[test]
     fn a_runaway_template_stops_on_its_fuel() {
         let mut templates = Templates::new();
         templates
