@@ -153,6 +153,59 @@ async fn two_workers_racing_for_one_update_apply_it_once() {
 }
 
 #[tokio::test]
+async fn many_chats_at_once_are_each_handled_in_order() {
+    // On PostgreSQL the chats are split into batches handled side by side; on SQLite one batch
+    // follows another. Either way every message counts once and each chat's replies follow its
+    // messages.
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(db, port.clone(), ManualClock::starting_at(t0()), "");
+        let chats = [-2001, -2002, -2003, -2004, -2005, -2006];
+        let mut batch = Vec::new();
+        for n in 0..120 {
+            let chat = chats[n as usize % chats.len()];
+            batch.push((n, said(chat, user(7, "ana"), n, "/help", t0())));
+        }
+        inbox::store_batch(db, "tg", &batch, t0()).await.unwrap();
+        assert_eq!(
+            engine.handle_pending().await.unwrap(),
+            120,
+            "{}",
+            test.backend
+        );
+        for chat in chats {
+            assert_eq!(
+                message_count(db, chat, 7).await,
+                Some(20),
+                "{}",
+                test.backend
+            );
+        }
+        let queued = outbox::pending(db, 0, 1_000).await.unwrap();
+        assert_eq!(queued.len(), 120, "{}", test.backend);
+        for chat in chats {
+            let replied_to: Vec<i64> = queued
+                .iter()
+                .filter_map(|q| match &q.action {
+                    Action::Send {
+                        chat: to,
+                        reply_to: Some(message),
+                        ..
+                    } if *to == chat => Some(*message),
+                    _ => None,
+                })
+                .collect();
+            let mut in_order = replied_to.clone();
+            in_order.sort_unstable();
+            assert_eq!(replied_to.len(), 20, "{}", test.backend);
+            assert_eq!(replied_to, in_order, "chat {chat} on {}", test.backend);
+        }
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn a_failing_feature_changes_nothing_and_does_not_block_the_queue() {
     for test in TestDb::each().await {
         let db = &test.db;

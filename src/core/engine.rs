@@ -34,6 +34,8 @@ type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 /// handling time.
 const BATCH: i64 = 32;
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(10);
+/// How many batches run side by side on PostgreSQL (the pool has eight connections).
+const PARALLEL_BATCHES: usize = 4;
 
 /// What the engine settles about an event before its transaction opens.
 struct Standing<'e> {
@@ -100,15 +102,23 @@ impl Engine {
 
     /// Handles every waiting inbox entry, oldest first, a batch per transaction. Returns how
     /// many this engine handled (not those another worker took first).
+    ///
+    /// On PostgreSQL, which lets transactions write side by side, each round's entries are split
+    /// by chat into several batches handled at once; a chat's entries stay in one batch, in
+    /// order. (SQLite has one writer: there, one batch at a time.)
     pub async fn handle_pending(&self) -> StoreResult<usize> {
+        let side_by_side = match self.db {
+            Db::Postgres(_) => PARALLEL_BATCHES,
+            Db::Sqlite { .. } => 1,
+        };
         let mut handled = 0;
         loop {
-            let batch = inbox::next_pending(&self.db, BATCH).await?;
-            if batch.is_empty() {
+            let round = inbox::next_pending(&self.db, BATCH * side_by_side as i64).await?;
+            if round.is_empty() {
                 return Ok(handled);
             }
-            let mut readable = Vec::with_capacity(batch.len());
-            for entry in batch {
+            let mut readable = Vec::with_capacity(round.len());
+            for entry in round {
                 match entry {
                     Ok(pending) => readable.push(pending),
                     Err((source, update_id, error)) => {
@@ -120,7 +130,33 @@ impl Engine {
                     }
                 }
             }
-            handled += self.handle_batch(readable).await?;
+            // A migration changes which settings the new chat's events read, and those are read
+            // before a transaction opens: the round ends with it, the rest come in the next one.
+            if let Some(at) = readable
+                .iter()
+                .position(|p| matches!(p.event.kind, EventKind::ChatMigrated { .. }))
+            {
+                readable.truncate(at + 1);
+            }
+            let mut batches: Vec<Vec<inbox::Pending>> =
+                (0..side_by_side).map(|_| Vec::new()).collect();
+            for pending in readable {
+                // Groups that share points (a community) share a batch: their XP and ledger
+                // rows are read and written in turn.
+                let key = self.settings.points_scope(pending.event.chat.id);
+                let share = key.unsigned_abs() as usize % side_by_side;
+                batches[share].push(pending);
+            }
+            let results = futures_util::future::join_all(
+                batches
+                    .into_iter()
+                    .filter(|batch| !batch.is_empty())
+                    .map(|batch| self.handle_batch(batch)),
+            )
+            .await;
+            for result in results {
+                handled += result?;
+            }
         }
     }
 
@@ -128,16 +164,8 @@ impl Engine {
     /// "handled" mark, as they would be in a transaction of its own, but the commit is shared:
     /// for a small update it is most of the cost. If a feature fails on any entry, the batch is
     /// rolled back and its entries handled one by one, so the failure costs its own entry only.
-    async fn handle_batch(&self, mut batch: Vec<inbox::Pending>) -> StoreResult<usize> {
+    async fn handle_batch(&self, batch: Vec<inbox::Pending>) -> StoreResult<usize> {
         let started = std::time::Instant::now();
-        // A migration changes which settings the new chat's events read, and those are read
-        // before the transaction: the batch ends with it, the rest come in the next one.
-        if let Some(at) = batch
-            .iter()
-            .position(|p| matches!(p.event.kind, EventKind::ChatMigrated { .. }))
-        {
-            batch.truncate(at + 1);
-        }
         let mut standings = Vec::with_capacity(batch.len());
         for pending in &batch {
             standings.push(self.standing_for(&pending.event).await?);
