@@ -220,11 +220,6 @@ async fn start_qunbot(fake: &FakeBotApi, database: &Database) -> Qunbot {
             "QUNBOT_LOG",
             std::env::var("QUNBOT_BENCH_LOG").unwrap_or_else(|_| "error".into()),
         )
-        .envs(
-            std::env::var("QUNBOT_BENCH_WORKERS")
-                .ok()
-                .map(|n| ("TOKIO_WORKER_THREADS", n)),
-        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
