@@ -97,12 +97,7 @@ async fn two_hundred_members_joining_within_a_second_are_all_on_the_list_in_orde
         let engines: Vec<Arc<Engine>> = (0..2)
             .map(|_| Arc::new(engine(db, &clock, port.clone())))
             .collect();
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: Arc::new(clock.clone()),
-            finishes: None,
-        };
+        let deliverer = Deliverer::new(db.clone(), port.clone(), Arc::new(clock.clone()));
 
         // The organiser starts the list; it is posted and remembered under its key.
         inbox::store_batch(
@@ -252,12 +247,7 @@ async fn a_closed_list_refuses_a_stale_button_and_a_repeated_close() {
     let clock = ManualClock::starting_at(start);
     let port = Arc::new(RecordingPort::default());
     let engine = engine(db, &clock, port.clone());
-    let deliverer = Deliverer {
-        db: db.clone(),
-        port: port.clone(),
-        clock: Arc::new(clock.clone()),
-        finishes: None,
-    };
+    let deliverer = Deliverer::new(db.clone(), port.clone(), Arc::new(clock.clone()));
     let organiser = member(0);
     let events = vec![
         (
@@ -423,12 +413,7 @@ async fn a_list_longer_than_one_message_is_split_into_pages_and_shrinks_back() {
     let clock = ManualClock::starting_at(start);
     let port = Arc::new(RecordingPort::default());
     let engine = engine(db, &clock, port.clone());
-    let deliverer = Deliverer {
-        db: db.clone(),
-        port: port.clone(),
-        clock: Arc::new(clock.clone()),
-        finishes: None,
-    };
+    let deliverer = Deliverer::new(db.clone(), port.clone(), Arc::new(clock.clone()));
     let mut events = vec![(1, message(member(0), 1, "接龙 长名单", start))];
     // 60 lines of about 110 characters: about 6,600 characters, two messages' worth.
     for n in 1..=60 {

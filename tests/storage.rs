@@ -56,12 +56,7 @@ fn engine_with(
 }
 
 fn deliverer(db: &Db, port: &Arc<RecordingPort>, clock: &ManualClock) -> Deliverer {
-    Deliverer {
-        db: db.clone(),
-        port: port.clone(),
-        clock: Arc::new(clock.clone()),
-        finishes: None,
-    }
+    Deliverer::new(db.clone(), port.clone(), Arc::new(clock.clone()))
 }
 
 async fn message_count(db: &Db, chat: i64, user: i64) -> Option<i64> {

@@ -33,6 +33,16 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
+    /// A deliverer that records each outcome in a transaction of its own.
+    pub fn new(db: Db, port: Arc<dyn ChatPort>, clock: Arc<dyn Clock>) -> Deliverer {
+        Deliverer {
+            db,
+            port,
+            clock,
+            finishes: None,
+        }
+    }
+
     /// Delivers one queued action and records how it ended (unless it is to be retried).
     pub async fn deliver(&self, queued: &Queued) -> StoreResult<Outcome> {
         let outcome = self.attempt(queued).await?;

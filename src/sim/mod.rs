@@ -75,12 +75,7 @@ impl Simulator {
         };
         let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
         let engine = prepared.engine(db.clone(), shared_clock.clone(), bot, port.clone());
-        let deliverer = Deliverer {
-            db: db.clone(),
-            port: port.clone(),
-            clock: shared_clock,
-            finishes: None,
-        };
+        let deliverer = Deliverer::new(db.clone(), port.clone(), shared_clock);
         let kind = group_kind(chat_id);
         port.set_group(chat_id);
         Simulator {

@@ -166,10 +166,8 @@ pub async fn run_until(
     let engine =
         Arc::new(prepared.engine(db.clone(), clock.clone(), identity.clone(), port.clone()));
     let deliverer = Arc::new(Deliverer {
-        db: db.clone(),
-        port,
-        clock: clock.clone(),
         finishes: Some(crate::store::outbox::Finishes::start(db.clone())),
+        ..Deliverer::new(db.clone(), port, clock.clone())
     });
 
     let (stop_tx, stop) = watch::channel(false);
