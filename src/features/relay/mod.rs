@@ -618,14 +618,7 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
 }
 
 async fn edit(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via) -> FeatureResult {
-    if !list.is_open() {
-        let text = cx.text("relay.closed", context! {});
-        via.tell(cx, text, false);
-        return Ok(());
-    }
-    let Some(mine) = queries::latest_of(cx.tx, list.id, member.id).await? else {
-        let text = cx.text("relay.not_on_list", context! {});
-        via.tell(cx, text, false);
+    let Some(mine) = own_line(cx, list, member, &via).await? else {
         return Ok(());
     };
     queries::set_content(cx.tx, mine.id, text, at(cx)).await?;
@@ -633,6 +626,26 @@ async fn edit(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
     via.done(cx, "✍", toast);
     show(cx, list, None).await?;
     Ok(())
+}
+
+/// The member's latest line on an open list; otherwise they are told why there is none (the
+/// list is closed, or they are not on it).
+async fn own_line(
+    cx: &mut Cx<'_>,
+    list: &List,
+    member: &User,
+    via: &Via,
+) -> FeatureResult<Option<Entry>> {
+    let refusal = if !list.is_open() {
+        "relay.closed"
+    } else if let Some(mine) = queries::latest_of(cx.tx, list.id, member.id).await? {
+        return Ok(Some(mine));
+    } else {
+        "relay.not_on_list"
+    };
+    let text = cx.text(refusal, context! {});
+    via.tell(cx, text, false);
+    Ok(None)
 }
 
 /// A member edited the message they joined with: their line follows.
@@ -662,14 +675,7 @@ async fn edit_by_message(
 }
 
 async fn leave(cx: &mut Cx<'_>, list: &List, member: &User, via: Via) -> FeatureResult {
-    if !list.is_open() {
-        let text = cx.text("relay.closed", context! {});
-        via.tell(cx, text, false);
-        return Ok(());
-    }
-    let Some(mine) = queries::latest_of(cx.tx, list.id, member.id).await? else {
-        let text = cx.text("relay.not_on_list", context! {});
-        via.tell(cx, text, false);
+    let Some(mine) = own_line(cx, list, member, &via).await? else {
         return Ok(());
     };
     let toast = cx.text("relay.left", context! {});
