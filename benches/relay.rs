@@ -9,17 +9,13 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use qunbot::app::prepare;
 use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 use qunbot::store::{Db, inbox};
-use support::Nowhere;
 
 fn chat(id: i64) -> Chat {
     Chat {
@@ -32,16 +28,7 @@ fn chat(id: i64) -> Chat {
 async fn run(name: &str, db: &Db, group: i64, members: i64) {
     let start = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
     let clock = ManualClock::starting_at(start);
-    let prepared = prepare(Settings::built_in()).expect("built-in settings");
-    let engine = prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        Arc::new(Nowhere),
-    );
+    let engine = support::engine(db, &clock, Settings::built_in());
     let create = Event {
         chat: chat(group),
         at: start,

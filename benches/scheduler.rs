@@ -15,19 +15,15 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use qunbot::app::prepare;
 use qunbot::args;
 use qunbot::config::{GroupSettings, Settings};
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind};
 use qunbot::scheduler::{self, Target};
 use qunbot::store::Db;
-use support::Nowhere;
 
 const GROUPS: i64 = 100_000;
 const CONFIG: &str = r#"
@@ -227,16 +223,7 @@ async fn database_pass(name: &str, db: Db) {
         tx.commit().await.expect("commit");
     }
     let clock = ManualClock::starting_at(monday(7, 0));
-    let prepared = prepare(settings).expect("prepared");
-    let engine = prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "bench".into(),
-        },
-        Arc::new(Nowhere),
-    );
+    let engine = support::engine(&db, &clock, settings);
     let mut timings = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();

@@ -7,17 +7,13 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use qunbot::app::prepare;
 use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
 use qunbot::store::{Db, inbox};
-use support::Nowhere;
 
 const MEMBERS: i64 = 10_000;
 const GROUP: i64 = -1_009_999;
@@ -41,16 +37,7 @@ fn signin(user: i64, at: chrono::DateTime<Utc>) -> Event {
 async fn run(name: &str, db: Db) {
     let start = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
     let clock = ManualClock::starting_at(start);
-    let prepared = prepare(Settings::built_in()).expect("built-in settings");
-    let engine = prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        Arc::new(Nowhere),
-    );
+    let engine = support::engine(&db, &clock, Settings::built_in());
     // Half within the first five seconds after midnight, the rest over the minute.
     let events: Vec<(i64, Event)> = (0..MEMBERS)
         .map(|n| {

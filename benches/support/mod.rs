@@ -5,10 +5,16 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use qunbot::app::prepare;
+use qunbot::config::Settings;
 use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
+use qunbot::core::clock::ManualClock;
+use qunbot::core::context::BotIdentity;
+use qunbot::core::engine::Engine;
 use qunbot::store::Db;
 
 /// The platform is not measured: nothing is delivered during a run.
@@ -22,6 +28,20 @@ impl ChatPort for Nowhere {
     async fn administrators(&self, _chat: i64) -> Result<Vec<Admin>, PortError> {
         Ok(Vec::new())
     }
+}
+
+/// The built-in features with `settings` over `db`, on `clock`, delivering nowhere.
+pub fn engine(db: &Db, clock: &ManualClock, settings: Settings) -> Engine {
+    let prepared = prepare(settings).expect("settings the features accept");
+    prepared.engine(
+        db.clone(),
+        Arc::new(clock.clone()),
+        BotIdentity {
+            id: 1,
+            username: "qunbot".into(),
+        },
+        Arc::new(Nowhere),
+    )
 }
 
 /// Runs `bench` on a fresh SQLite database and, when `QUNBOT_TEST_PG_URL` names a server, on a
