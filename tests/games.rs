@@ -11,7 +11,6 @@ use qunbot::app::{Prepared, prepare};
 use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::engine::Engine;
 use qunbot::core::event::Event;
 use qunbot::store::{Db, inbox, timers};
@@ -27,15 +26,7 @@ fn say(user: i64, message: i64, text: &str, at: DateTime<Utc>) -> Event {
 
 fn engine(prepared: &Prepared, db: &Db, clock: &ManualClock) -> (Engine, Arc<RecordingPort>) {
     let port = Arc::new(RecordingPort::default());
-    let engine = prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        port.clone(),
-    );
+    let engine = support::engine::build(prepared, db, clock, port.clone());
     (engine, port)
 }
 

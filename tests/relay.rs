@@ -13,7 +13,6 @@ use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::action::{Action, ChatPort, MessageRef};
 use qunbot::core::clock::{Clock, ManualClock};
-use qunbot::core::context::BotIdentity;
 use qunbot::core::delivery::Deliverer;
 use qunbot::core::engine::{Engine, Handled};
 use qunbot::core::event::{Chat, ChatKind, Event, EventKind, Message, User};
@@ -60,15 +59,7 @@ fn press(from: User, callback: &str, list_message: i64, data: &str, at: DateTime
 
 fn engine(db: &Db, clock: &ManualClock, port: Arc<dyn ChatPort>) -> Engine {
     let prepared = prepare(Settings::built_in()).unwrap();
-    prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        port,
-    )
+    support::engine::build(&prepared, db, clock, port)
 }
 
 /// Delivers everything in the outbox, as often as asked, until `done` says the engine is done

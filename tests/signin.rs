@@ -10,7 +10,6 @@ use qunbot::app::prepare;
 use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::event::Event;
 use qunbot::store::inbox;
 use support::db::TestDb;
@@ -35,13 +34,10 @@ async fn fifty_concurrent_sign_ins_get_fifty_distinct_ranks_and_points_once() {
         .unwrap();
         let engines: Vec<_> = (0..4)
             .map(|_| {
-                Arc::new(prepared.engine(
-                    db.clone(),
-                    Arc::new(clock.clone()),
-                    BotIdentity {
-                        id: 1,
-                        username: "qunbot".into(),
-                    },
+                Arc::new(support::engine::build(
+                    &prepared,
+                    db,
+                    &clock,
                     Arc::new(RecordingPort::default()),
                 ))
             })

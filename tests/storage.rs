@@ -10,7 +10,6 @@ use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::core::action::{Action, MessageRef, PortError};
 use qunbot::core::clock::{Clock, ManualClock};
-use qunbot::core::context::BotIdentity;
 use qunbot::core::context::Cx;
 use qunbot::core::delivery::{Deliverer, Outcome};
 use qunbot::core::engine::{Engine, Handled};
@@ -44,15 +43,7 @@ fn engine_with(
 ) -> Engine {
     let settings = Settings::from_toml("test.toml", config).unwrap();
     let prepared = prepare_with(settings, features).unwrap();
-    prepared.engine(
-        db.clone(),
-        Arc::new(clock),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        port,
-    )
+    support::engine::build(&prepared, db, &clock, port)
 }
 
 fn deliverer(db: &Db, port: &Arc<RecordingPort>, clock: &ManualClock) -> Deliverer {

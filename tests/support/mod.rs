@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod engine;
 pub mod events;
 pub mod fake_bot_api;
 pub mod port;
