@@ -171,28 +171,27 @@ impl Engine {
             standings.push(self.standing_for(&pending.event).await?);
         }
         let mut tx = self.db.begin().await?;
-        let mut chats: Vec<ChatId> = batch.iter().map(|p| p.event.chat.id).collect();
-        chats.sort_unstable();
-        chats.dedup();
-        // In the same order in every worker, so that two batches sharing chats cannot deadlock.
-        for chat in chats {
-            tx.lock_chat(chat).await?;
-        }
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let chats: Vec<ChatId> = batch.iter().map(|p| p.event.chat.id).collect();
+        tx.lock_chats(&chats).await?;
+        // Statements common to every entry are made once for the batch, each over all its
+        // rows: the chats' rows first, the entries' "handled" marks last.
+        let seen: Vec<_> = batch.iter().map(|p| (&p.event.chat, p.event.at)).collect();
+        chats::touch_all(&mut tx, &seen).await?;
+        let mut applied = 0;
         for (pending, standing) in batch.iter().zip(&standings) {
-            let applied = self
+            let outcome = self
                 .apply(
                     &mut tx,
-                    &pending.source,
+                    pending.source == timers::INBOX_SOURCE,
                     pending.update_id,
                     &pending.event,
                     standing,
                 )
                 .instrument(update_span(pending))
                 .await;
-            match applied {
-                Ok(outcome) => {
-                    outcomes.push(outcome);
+            match outcome {
+                Ok(()) => {
+                    applied += 1;
                     // The rest stay in the inbox for the next batch.
                     if started.elapsed() > BATCH_TIME {
                         break;
@@ -203,24 +202,58 @@ impl Engine {
                     return Err(error);
                 }
                 // Met again, and logged, when the entry is handled on its own.
-                Err(_) => {
-                    tx.rollback().await?;
-                    let mut handled = 0;
-                    for pending in &batch {
-                        handled +=
-                            usize::from(self.handle_one(pending).await? != Handled::AlreadyHandled);
-                    }
-                    return Ok(handled);
-                }
+                Err(_) => return self.handle_each(tx, &batch).await,
             }
+        }
+        let batch = &batch[..applied];
+        if !self.claim_all(&mut tx, batch).await? {
+            // Another worker handled some of these first: each is handled on its own, which
+            // tells which.
+            return self.handle_each(tx, batch).await;
         }
         tx.commit().await?;
         // Every entry's handling ends with the shared commit.
         let seconds = started.elapsed().as_secs_f64();
+        for pending in batch {
+            self.count(&pending.event, Ok(Handled::Done), seconds);
+        }
+        Ok(batch.len())
+    }
+
+    /// Marks a batch's entries handled, a statement per source; false when some were handled
+    /// already (by another worker), in which case the caller must roll back.
+    async fn claim_all(
+        &self,
+        tx: &mut crate::store::Tx,
+        batch: &[inbox::Pending],
+    ) -> StoreResult<bool> {
+        let now = self.clock.now();
+        let mut sources: Vec<&str> = batch.iter().map(|p| p.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for source in sources {
+            let ids: Vec<i64> = batch
+                .iter()
+                .filter(|p| p.source == source)
+                .map(|p| p.update_id)
+                .collect();
+            if inbox::mark_all_handled(tx, source, &ids, now).await? != ids.len() as u64 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Rolls a batch back and handles its entries one transaction each.
+    async fn handle_each(
+        &self,
+        tx: crate::store::Tx,
+        batch: &[inbox::Pending],
+    ) -> StoreResult<usize> {
+        tx.rollback().await?;
         let mut handled = 0;
-        for (pending, outcome) in batch.iter().zip(outcomes) {
-            self.count(&pending.event, Ok(outcome), seconds);
-            handled += usize::from(outcome != Handled::AlreadyHandled);
+        for pending in batch {
+            handled += usize::from(self.handle_one(pending).await? != Handled::AlreadyHandled);
         }
         Ok(handled)
     }
@@ -304,14 +337,27 @@ impl Engine {
     ) -> StoreResult<Handled> {
         let standing = self.standing_for(event).await?;
         let mut tx = self.db.begin().await?;
-        tx.lock_chat(event.chat.id).await?;
+        tx.lock_chats(&[event.chat.id]).await?;
+        // Claim first: a second worker on the same entry waits at the chat's lock and then
+        // finds it taken.
+        if !inbox::mark_handled(&mut tx, source, update_id, self.clock.now()).await? {
+            tx.rollback().await?;
+            return Ok(Handled::AlreadyHandled);
+        }
+        chats::touch(&mut tx, &event.chat, event.at).await?;
         match self
-            .apply(&mut tx, source, update_id, event, &standing)
+            .apply(
+                &mut tx,
+                source == timers::INBOX_SOURCE,
+                update_id,
+                event,
+                &standing,
+            )
             .await
         {
-            Ok(outcome) => {
+            Ok(()) => {
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(Handled::Done)
             }
             Err(FeatureError::Store(error)) if error.is_transient() => {
                 // Not the event's fault: leave it in the inbox to be handled again.
@@ -337,28 +383,22 @@ impl Engine {
         }
     }
 
-    /// An event's effects, written into `tx` (which the caller commits) with the entry's
-    /// "handled" mark and the actions it queues.
+    /// An event's effects, written into `tx` with the actions it queues. The caller marks the
+    /// entry handled and records its chat as seen in the same transaction, and commits it.
     async fn apply(
         &self,
         tx: &mut crate::store::Tx,
-        source: &str,
+        is_timer: bool,
         update_id: i64,
         event: &Event,
         standing: &Standing<'_>,
-    ) -> Result<Handled, FeatureError> {
+    ) -> Result<(), FeatureError> {
         let group = standing.group;
         let now = self.clock.now();
-        // Claim first: a second worker on the same entry waits at the chat's lock and then
-        // finds it taken.
-        if !inbox::mark_handled(tx, source, update_id, now).await? {
-            return Ok(Handled::AlreadyHandled);
-        }
-        if source == timers::INBOX_SOURCE && !timers::still_set(tx, update_id).await? {
+        if is_timer && !timers::still_set(tx, update_id).await? {
             // The timer was cancelled or set again after this firing was claimed: it is stale.
-            return Ok(Handled::Done);
+            return Ok(());
         }
-        chats::touch(tx, &event.chat, event.at).await?;
         let mut cx = self.context(event, group, standing.role, tx, now);
         cx.bot_rights = standing.bot_rights;
         if is_echo_of_a_join_or_leave(cx.tx, event).await? {
@@ -372,7 +412,7 @@ impl Engine {
         }
         let actions = cx.into_actions();
         outbox::enqueue_all(tx, &actions, now).await?;
-        Ok(Handled::Done)
+        Ok(())
     }
 
     fn context<'a>(

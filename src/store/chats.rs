@@ -2,23 +2,79 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, StoreResult, Tx};
+use super::{Db, Sql, StoreResult, Tx};
 use crate::args;
 use crate::core::event::{Chat, ChatId};
 
-/// Records that a chat was active now, creating its row on first sight.
-pub async fn touch(tx: &mut Tx, chat: &Chat, at: DateTime<Utc>) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO chats (chat_id, kind, title, first_seen, last_active) VALUES ($1, $2, $3, $4, $4)
-         ON CONFLICT (chat_id) DO UPDATE SET
+/// What a chat's row becomes when it is seen again: its kind and title as now (a title only
+/// if the event carried one), active, and active last at the latest time seen.
+macro_rules! seen_again {
+    () => {
+        " ON CONFLICT (chat_id) DO UPDATE SET
              kind = excluded.kind,
              title = COALESCE(excluded.title, chats.title),
              last_active = CASE WHEN excluded.last_active > chats.last_active
                                 THEN excluded.last_active ELSE chats.last_active END,
-             active = 1",
+             active = 1"
+    };
+}
+
+/// Records that a chat was active now, creating its row on first sight.
+pub async fn touch(tx: &mut Tx, chat: &Chat, at: DateTime<Utc>) -> StoreResult<()> {
+    tx.execute(
+        concat!(
+            "INSERT INTO chats (chat_id, kind, title, first_seen, last_active) VALUES ($1, $2, $3, $4, $4)",
+            seen_again!()
+        ),
         args![chat.id, chat.kind.as_str(), chat.title.clone(), at.timestamp()],
     )
     .await?;
+    Ok(())
+}
+
+/// [`touch`] for many events' chats in one statement (one row may not be changed twice by one
+/// statement, so each chat once, as its events would leave it in turn).
+pub async fn touch_all(tx: &mut Tx, seen: &[(&Chat, DateTime<Utc>)]) -> StoreResult<()> {
+    struct Seen<'c> {
+        chat: &'c Chat,
+        title: Option<&'c String>,
+        at: DateTime<Utc>,
+    }
+    let mut chats: Vec<Seen> = Vec::with_capacity(seen.len());
+    for &(chat, at) in seen {
+        match chats.iter_mut().find(|known| known.chat.id == chat.id) {
+            Some(known) => {
+                *known = Seen {
+                    chat,
+                    title: chat.title.as_ref().or(known.title),
+                    at: at.max(known.at),
+                }
+            }
+            None => chats.push(Seen {
+                chat,
+                title: chat.title.as_ref(),
+                at,
+            }),
+        }
+    }
+    if chats.is_empty() {
+        return Ok(());
+    }
+    let mut values = Vec::with_capacity(chats.len() * 5);
+    for seen in &chats {
+        let at = seen.at.timestamp();
+        values.extend(args![
+            seen.chat.id,
+            seen.chat.kind.as_str(),
+            seen.title.cloned(),
+            at,
+            at
+        ]);
+    }
+    let sql = Sql::new("INSERT INTO chats (chat_id, kind, title, first_seen, last_active) VALUES ")
+        .rows(1, 5, chats.len())
+        .then(seen_again!());
+    tx.execute_sql(sql, values).await?;
     Ok(())
 }
 

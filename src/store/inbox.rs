@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, StoreError, StoreResult, Tx};
+use super::{Arg, Db, Sql, StoreError, StoreResult, Tx};
 use crate::args;
 use crate::core::event::Event;
 
@@ -23,8 +23,12 @@ struct PendingRow {
     event: String,
 }
 
-/// Stores a batch of received events in one transaction; ones already stored (a re-delivery)
-/// are left as they are. Returns how many were new.
+/// Inbox rows written by one statement at most (five values each, well within both databases'
+/// limits on bound values); a `getUpdates` answer holds up to 100 updates.
+const ROWS_PER_INSERT: usize = 200;
+
+/// Stores a batch of received events in one transaction, a statement per 200; ones already
+/// stored (a re-delivery) are left as they are. Returns how many were new.
 pub async fn store_batch(
     db: &Db,
     source: &str,
@@ -33,8 +37,24 @@ pub async fn store_batch(
 ) -> StoreResult<u64> {
     let mut tx = db.begin().await?;
     let mut stored = 0;
-    for (update_id, event) in batch {
-        stored += u64::from(store(&mut tx, source, *update_id, event, received_at).await?);
+    for rows in batch.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(rows.len() * 5);
+        for (update_id, event) in rows {
+            let json =
+                serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            values.extend(args![
+                source,
+                *update_id,
+                event.chat.id,
+                json,
+                received_at.timestamp()
+            ]);
+        }
+        let sql =
+            Sql::new("INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ")
+                .rows(1, 5, rows.len())
+                .then(" ON CONFLICT (source, update_id) DO NOTHING");
+        stored += tx.execute_sql(sql, values).await?;
     }
     tx.commit().await?;
     Ok(stored)
@@ -102,6 +122,25 @@ pub async fn mark_handled(
         )
         .await?;
     Ok(changed == 1)
+}
+
+/// Marks updates of one source handled, inside the transaction that holds their effects, in
+/// one statement. Returns how many were still unhandled: fewer than `update_ids.len()` means
+/// another worker handled some first, and the caller must roll back.
+pub async fn mark_all_handled(
+    tx: &mut Tx,
+    source: &str,
+    update_ids: &[i64],
+    at: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let sql = Sql::new(
+        "UPDATE inbox SET handled_at = $1 WHERE handled_at IS NULL AND source = $2 AND update_id IN (",
+    )
+    .list(3, update_ids.len())
+    .then(")");
+    let mut values = args![at.timestamp(), source];
+    values.extend(update_ids.iter().map(|id| Arg::from(*id)));
+    tx.execute_sql(sql, values).await
 }
 
 /// How many updates are waiting.

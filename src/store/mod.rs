@@ -193,14 +193,86 @@ query_methods!(
     |tx| &mut **tx
 );
 
+/// SQL text for a statement over a varying number of rows, assembled from fixed pieces and
+/// numbered placeholders only: no value ever becomes part of the text. One such statement costs
+/// one round trip to the database where a statement per row costs one each, and on SQLite a
+/// round trip through sqlx (a hop to the connection's thread and back) costs far more than the
+/// row itself (see docs/ARCHITECTURE.md, "Storage").
+#[derive(Debug)]
+pub struct Sql(String);
+
+impl Sql {
+    pub fn new(head: &'static str) -> Sql {
+        Sql(head.to_owned())
+    }
+
+    /// Appends `count` rows of `width` numbered placeholders from `$first`, for a `VALUES` list:
+    /// `($3, $4), ($5, $6)`.
+    pub fn rows(mut self, first: usize, width: usize, count: usize) -> Sql {
+        for row in 0..count {
+            if row > 0 {
+                self.0.push_str(", ");
+            }
+            self.0.push('(');
+            self = self.list(first + row * width, width);
+            self.0.push(')');
+        }
+        self
+    }
+
+    /// Appends `count` numbered placeholders from `$first`, for an `IN` list: `$3, $4, $5`.
+    pub fn list(mut self, first: usize, count: usize) -> Sql {
+        use std::fmt::Write;
+        for n in first..first + count {
+            if n > first {
+                self.0.push_str(", ");
+            }
+            let _ = write!(self.0, "${n}");
+        }
+        self
+    }
+
+    pub fn then(mut self, tail: &'static str) -> Sql {
+        self.0.push_str(tail);
+        self
+    }
+}
+
 impl Tx {
-    /// Makes handling in one chat take turns across processes sharing a PostgreSQL database
-    /// (held until the transaction ends). On SQLite every write transaction already takes turns.
-    pub async fn lock_chat(&mut self, chat: i64) -> StoreResult<()> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(chat)
+    /// Runs a statement assembled with [`Sql`]; returns the number of rows it changed. It is not
+    /// kept prepared: its text changes with the number of rows.
+    pub async fn execute_sql(&mut self, sql: Sql, args: Vec<Arg>) -> StoreResult<u64> {
+        let sql = sqlx::AssertSqlSafe(sql.0);
+        Ok(match self {
+            Tx::Sqlite(tx) => sqlx::query_with(sql, args::sqlite(args)?)
+                .persistent(false)
                 .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => sqlx::query_with(sql, args::postgres(args)?)
+                .persistent(false)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Makes handling in these chats take turns across processes sharing a PostgreSQL database
+    /// (held until the transaction ends). The locks are taken in ascending order, the same in
+    /// every process, so two transactions sharing chats cannot deadlock. On SQLite every write
+    /// transaction already takes turns.
+    pub async fn lock_chats(&mut self, chats: &[i64]) -> StoreResult<()> {
+        if let Tx::Postgres(_) = self
+            && !chats.is_empty()
+        {
+            let mut sorted = chats.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let sql =
+                Sql::new("SELECT pg_advisory_xact_lock(chat) FROM (SELECT chat FROM (VALUES ")
+                    .rows(1, 1, sorted.len())
+                    .then(") AS chats (chat) ORDER BY chat) AS in_order");
+            self.execute_sql(sql, sorted.into_iter().map(Arg::from).collect())
                 .await?;
         }
         Ok(())
