@@ -103,10 +103,13 @@ async fn chat_worker(
         // unpaced. Waiting here lets later edits of the same message pile up behind this one,
         // and delivery then makes only the newest: a live list is edited at most once per
         // interval however fast it changes.
-        let superseded = outbox::superseded_by_later_edit(&deliverer.db, &queued)
-            .await
-            .unwrap_or(false);
-        if matches!(queued.action, Action::Edit { .. }) && !superseded {
+        // (Only when there is a pace to keep: delivery asks again before making the edit.)
+        if matches!(queued.action, Action::Edit { .. })
+            && !min_edit_interval.is_zero()
+            && !outbox::superseded_by_later_edit(&deliverer.db, &queued)
+                .await
+                .unwrap_or(false)
+        {
             if let Some(last) = last_edit {
                 tokio::time::sleep_until(last + min_edit_interval).await;
             }

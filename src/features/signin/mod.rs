@@ -123,12 +123,11 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
     let scope = cx.settings.points_scope(chat);
     let day = today(cx);
     let at = cx.event.at.timestamp();
-    let busy = {
-        let recent = queries::count_since(cx.tx, chat, at - 60).await?;
-        recent >= settings(cx).busy_per_minute
-    };
+    let (signed_today, recent) = queries::day_and_recent_counts(cx.tx, chat, day, at - 60).await?;
+    let busy = recent >= settings(cx).busy_per_minute;
+    let latest = queries::latest_up_to(cx.tx, chat, member.id, day).await?;
 
-    if let Some(done) = queries::on_day(cx.tx, chat, member.id, day).await? {
+    if let Some(done) = latest.as_ref().filter(|row| row.day == day) {
         if busy {
             react(cx, "👌");
         } else {
@@ -141,9 +140,8 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
         return Ok(CommandOutcome::Done);
     }
 
-    let rank = queries::count_on_day(cx.tx, chat, day).await? + 1;
-    let previous = queries::last_before(cx.tx, chat, member.id, day).await?;
-    let (streak, broken) = match previous {
+    let rank = signed_today + 1;
+    let (streak, broken) = match latest {
         Some(last) if last.day == day - 1 => (last.streak + 1, None),
         Some(last) => (1, (last.streak > 1).then_some(last.streak)),
         None => (1, None),
@@ -185,8 +183,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
         at,
     )
     .await?;
-    let total_days = queries::total_days(cx.tx, chat, member.id).await?;
-    let balance = queries::balance(cx.tx, scope, member.id).await?;
+    let (total_days, balance) = queries::days_and_balance(cx.tx, chat, scope, member.id).await?;
 
     let standing = level_standing(cx, member.id).await?;
     if busy {
@@ -249,16 +246,14 @@ async fn card(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome> {
     let chat = cx.chat();
     let scope = cx.settings.points_scope(chat);
     let day = today(cx);
-    let signed_today = queries::on_day(cx.tx, chat, member.id, day).await?;
-    let streak = match &signed_today {
-        Some(row) => row.streak,
-        None => match queries::last_before(cx.tx, chat, member.id, day).await? {
-            Some(last) if last.day == day - 1 => last.streak,
-            _ => 0,
-        },
+    let latest = queries::latest_up_to(cx.tx, chat, member.id, day).await?;
+    let signed_today = latest.as_ref().filter(|row| row.day == day);
+    let streak = match &latest {
+        // Signed in today, or yesterday with today's still to come.
+        Some(row) if row.day >= day - 1 => row.streak,
+        _ => 0,
     };
-    let total_days = queries::total_days(cx.tx, chat, member.id).await?;
-    let balance = queries::balance(cx.tx, scope, member.id).await?;
+    let (total_days, balance) = queries::days_and_balance(cx.tx, chat, scope, member.id).await?;
     let points_rank = place(&queries::points_board(cx.tx, scope, 0).await?, member.id);
     let standing = level_standing(cx, member.id).await?;
     let next_level_xp = standing

@@ -26,15 +26,15 @@ pub async fn on_day(tx: &mut Tx, chat: i64, user: i64, day: i64) -> StoreResult<
     .await
 }
 
-/// The member's latest sign-in before `day`.
-pub async fn last_before(
+/// The member's latest sign-in on or before `day`: that day's, or the one a streak continues.
+pub async fn latest_up_to(
     tx: &mut Tx,
     chat: i64,
     user: i64,
     day: i64,
 ) -> StoreResult<Option<SigninRow>> {
     tx.fetch_optional(
-        "SELECT day, rank, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day < $3
+        "SELECT day, rank, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day <= $3
          ORDER BY day DESC LIMIT 1",
         args![chat, user, day],
     )
@@ -51,25 +51,37 @@ pub async fn count_on_day(tx: &mut Tx, chat: i64, day: i64) -> StoreResult<i64> 
     Ok(count)
 }
 
-/// Sign-ins in the chat since `since` (Unix seconds): how busy the group is right now.
-pub async fn count_since(tx: &mut Tx, chat: i64, since: i64) -> StoreResult<i64> {
-    let (count,): (i64,) = tx
-        .fetch_one(
-            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND signed_at >= $2",
-            args![chat, since],
-        )
-        .await?;
-    Ok(count)
+/// The chat's sign-ins on `day`, and those since `since` (Unix seconds, whatever their day):
+/// the next rank, and how busy the group is right now. One round trip for both.
+pub async fn day_and_recent_counts(
+    tx: &mut Tx,
+    chat: i64,
+    day: i64,
+    since: i64,
+) -> StoreResult<(i64, i64)> {
+    tx.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND day = $2),
+                (SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND signed_at >= $3)",
+        args![chat, day, since],
+    )
+    .await
 }
 
-pub async fn total_days(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<i64> {
-    let (count,): (i64,) = tx
-        .fetch_one(
-            "SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND user_id = $2",
-            args![chat, user],
-        )
-        .await?;
-    Ok(count)
+/// The member's days signed in here and their points balance (kept per `scope`, the group or
+/// its community), in one round trip.
+pub async fn days_and_balance(
+    tx: &mut Tx,
+    chat: i64,
+    scope: i64,
+    user: i64,
+) -> StoreResult<(i64, i64)> {
+    tx.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM signins WHERE chat_id = $1 AND user_id = $2),
+                (SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger
+                 WHERE chat_id = $3 AND user_id = $2)",
+        args![chat, user, scope],
+    )
+    .await
 }
 
 pub struct NewSignin {
