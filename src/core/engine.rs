@@ -37,6 +37,9 @@ const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 /// How many batches run side by side on PostgreSQL (the pool has eight connections).
 const PARALLEL_BATCHES: usize = 4;
 
+/// An action to queue, with the time after which it is not worth taking any more.
+type Queueing = (super::action::Action, Option<DateTime<Utc>>);
+
 /// What the engine settles about an event before its transaction opens.
 struct Standing<'e> {
     group: &'e GroupSettings,
@@ -178,6 +181,7 @@ impl Engine {
         let seen: Vec<_> = batch.iter().map(|p| (&p.event.chat, p.event.at)).collect();
         chats::touch_all(&mut tx, &seen).await?;
         let mut applied = 0;
+        let mut actions = Vec::new();
         for (pending, standing) in batch.iter().zip(&standings) {
             let outcome = self
                 .apply(
@@ -190,7 +194,8 @@ impl Engine {
                 .instrument(update_span(pending))
                 .await;
             match outcome {
-                Ok(()) => {
+                Ok(wanted) => {
+                    actions.extend(wanted);
                     applied += 1;
                     // The rest stay in the inbox for the next batch.
                     if started.elapsed() > BATCH_TIME {
@@ -206,6 +211,8 @@ impl Engine {
             }
         }
         let batch = &batch[..applied];
+        // In the entries' order: a chat's actions are delivered in the order of their ids.
+        outbox::enqueue_all(&mut tx, &actions, self.clock.now()).await?;
         if !self.claim_all(&mut tx, batch).await? {
             // Another worker handled some of these first: each is handled on its own, which
             // tells which.
@@ -355,7 +362,8 @@ impl Engine {
             )
             .await
         {
-            Ok(()) => {
+            Ok(actions) => {
+                outbox::enqueue_all(&mut tx, &actions, self.clock.now()).await?;
                 tx.commit().await?;
                 Ok(Handled::Done)
             }
@@ -383,8 +391,9 @@ impl Engine {
         }
     }
 
-    /// An event's effects, written into `tx` with the actions it queues. The caller marks the
-    /// entry handled and records its chat as seen in the same transaction, and commits it.
+    /// An event's effects, written into `tx`, and the actions it wants taken. The caller
+    /// queues those, marks the entry handled and records its chat as seen, all in the same
+    /// transaction, and commits it.
     async fn apply(
         &self,
         tx: &mut crate::store::Tx,
@@ -392,12 +401,12 @@ impl Engine {
         update_id: i64,
         event: &Event,
         standing: &Standing<'_>,
-    ) -> Result<(), FeatureError> {
+    ) -> Result<Vec<Queueing>, FeatureError> {
         let group = standing.group;
         let now = self.clock.now();
         if is_timer && !timers::still_set(tx, update_id).await? {
             // The timer was cancelled or set again after this firing was claimed: it is stale.
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut cx = self.context(event, group, standing.role, tx, now);
         cx.bot_rights = standing.bot_rights;
@@ -410,9 +419,7 @@ impl Engine {
             cx.admins = standing.admins.clone();
             self.route(&mut cx, &standing.parsed).await?;
         }
-        let actions = cx.into_actions();
-        outbox::enqueue_all(tx, &actions, now).await?;
-        Ok(())
+        Ok(cx.into_actions())
     }
 
     fn context<'a>(

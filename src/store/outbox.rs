@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, StoreError, StoreResult, Tx};
+use super::{Arg, Db, Sql, StoreError, StoreResult, Tx};
 use crate::args;
 use crate::core::action::Action;
 use crate::core::event::{ChatId, MessageId};
@@ -45,14 +45,31 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Queues actions in order, each with its own deadline.
+/// Rows written by one statement at most (four values each).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Queues actions in order, each with its own deadline, a statement per 200 (ids follow the
+/// order of the rows).
 pub async fn enqueue_all(
     tx: &mut Tx,
     actions: &[(Action, Option<DateTime<Utc>>)],
     created_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    for (action, deadline) in actions {
-        enqueue(tx, action, created_at, *deadline).await?;
+    for rows in actions.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(rows.len() * 4);
+        for (action, deadline) in rows {
+            let json =
+                serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            values.extend(args![
+                action.chat(),
+                json,
+                created_at.timestamp(),
+                deadline.map(|t| t.timestamp())
+            ]);
+        }
+        let sql = Sql::new("INSERT INTO outbox (chat_id, action, created_at, expires_at) VALUES ")
+            .rows(1, 4, rows.len());
+        tx.execute_sql(sql, values).await?;
     }
     Ok(())
 }
@@ -198,14 +215,25 @@ impl Finishes {
     }
 }
 
+/// Writes a batch of outcomes, one statement for all the rows that ended alike (nearly all say
+/// "sent" within the same second).
 async fn write_finishes(db: &Db, batch: &[Finish]) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
+    let mut alike: Vec<((i64, &str), Vec<i64>)> = Vec::new();
     for finish in batch {
-        tx.execute(
-            "UPDATE outbox SET done_at = $1, outcome = $2 WHERE id = $3",
-            args![finish.at, finish.outcome.clone(), finish.id],
-        )
-        .await?;
+        let ending = (finish.at, finish.outcome.as_str());
+        match alike.iter_mut().find(|(known, _)| *known == ending) {
+            Some((_, ids)) => ids.push(finish.id),
+            None => alike.push((ending, vec![finish.id])),
+        }
+    }
+    let mut tx = db.begin().await?;
+    for ((at, outcome), ids) in alike {
+        let sql = Sql::new("UPDATE outbox SET done_at = $1, outcome = $2 WHERE id IN (")
+            .list(3, ids.len())
+            .then(")");
+        let mut values = args![at, outcome];
+        values.extend(ids.into_iter().map(Arg::from));
+        tx.execute_sql(sql, values).await?;
     }
     tx.commit().await
 }
