@@ -41,7 +41,12 @@ fn cpu_seconds() -> f64 {
         .unwrap_or_default()
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -56,9 +61,12 @@ async fn measure(db: &Db, rows_per_statement: usize) -> (f64, f64) {
             values.extend(args![-1_000_000 - n % 50, "group", n, n]);
         }
         if rows_per_statement == 1 {
-            tx.execute(concat!(insert!(), "($1, $2, $3, $4)", on_conflict!()), values)
-                .await
-                .unwrap();
+            tx.execute(
+                concat!(insert!(), "($1, $2, $3, $4)", on_conflict!()),
+                values,
+            )
+            .await
+            .unwrap();
         } else {
             // 32 consecutive rows name 32 different chats: a statement may not change a row twice.
             let sql = Sql::new(insert!()).rows(1, 4, count).then(on_conflict!());

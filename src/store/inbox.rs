@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Arg, Db, Sql, StoreError, StoreResult, Tx};
+use super::{Arg, Db, Sql, StoreError, StoreResult, Tx, statement_runs};
 use crate::args;
 use crate::core::event::Event;
 
@@ -27,32 +27,38 @@ struct PendingRow {
 /// limits on bound values); a `getUpdates` answer holds up to 100 updates.
 const ROWS_PER_INSERT: usize = 200;
 
-/// Stores a batch of received events in one transaction, a statement per 200; ones already
-/// stored (a re-delivery) are left as they are. Returns how many were new.
+/// Stores a batch of received events in one transaction, as few statements as their size
+/// allows; ones already stored (a re-delivery) are left as they are. Returns how many were new.
 pub async fn store_batch(
     db: &Db,
     source: &str,
     batch: &[(i64, Event)],
     received_at: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    let mut tx = db.begin().await?;
-    let mut stored = 0;
-    for rows in batch.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(rows.len() * 5);
-        for (update_id, event) in rows {
+    let rows = batch
+        .iter()
+        .map(|(update_id, event)| {
             let json =
                 serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((*update_id, event.chat.id, json))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut tx = db.begin().await?;
+    let mut stored = 0;
+    for run in statement_runs(&rows, ROWS_PER_INSERT, |(_, _, json)| json.len()) {
+        let mut values = Vec::with_capacity(run.len() * 5);
+        for (update_id, chat, json) in run {
             values.extend(args![
                 source,
                 *update_id,
-                event.chat.id,
+                *chat,
                 json,
                 received_at.timestamp()
             ]);
         }
         let sql =
             Sql::new("INSERT INTO inbox (source, update_id, chat_id, event, received_at) VALUES ")
-                .rows(1, 5, rows.len())
+                .rows(1, 5, run.len())
                 .then(" ON CONFLICT (source, update_id) DO NOTHING");
         stored += tx.execute_sql(sql, values).await?;
     }

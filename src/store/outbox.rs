@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Arg, Db, Sql, StoreError, StoreResult, Tx};
+use super::{Arg, Db, Sql, StoreError, StoreResult, Tx, statement_runs};
 use crate::args;
 use crate::core::action::Action;
 use crate::core::event::{ChatId, MessageId};
@@ -48,27 +48,28 @@ pub async fn enqueue(
 /// Rows written by one statement at most (four values each).
 const ROWS_PER_INSERT: usize = 200;
 
-/// Queues actions in order, each with its own deadline, a statement per 200 (ids follow the
-/// order of the rows).
+/// Queues actions in order, each with its own deadline, in as few statements as their size
+/// allows (ids follow the order of the rows).
 pub async fn enqueue_all(
     tx: &mut Tx,
     actions: &[(Action, Option<DateTime<Utc>>)],
     created_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    for rows in actions.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(rows.len() * 4);
-        for (action, deadline) in rows {
+    let rows = actions
+        .iter()
+        .map(|(action, deadline)| {
             let json =
                 serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            values.extend(args![
-                action.chat(),
-                json,
-                created_at.timestamp(),
-                deadline.map(|t| t.timestamp())
-            ]);
+            Ok((action.chat(), json, deadline.map(|t| t.timestamp())))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    for run in statement_runs(&rows, ROWS_PER_INSERT, |(_, json, _)| json.len()) {
+        let mut values = Vec::with_capacity(run.len() * 4);
+        for (chat, json, deadline) in run {
+            values.extend(args![*chat, json, created_at.timestamp(), *deadline]);
         }
         let sql = Sql::new("INSERT INTO outbox (chat_id, action, created_at, expires_at) VALUES ")
-            .rows(1, 4, rows.len());
+            .rows(1, 4, run.len());
         tx.execute_sql(sql, values).await?;
     }
     Ok(())
