@@ -752,3 +752,59 @@ async fn a_timer_cancelled_after_its_firing_was_claimed_does_nothing() {
         test.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_records_each_chat_once_as_its_events_would_in_turn() {
+    use qunbot::core::event::{Chat, ChatKind};
+    use qunbot::store::chats;
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let titled = Chat {
+            id: GROUP,
+            kind: ChatKind::Supergroup,
+            title: Some("读书会".into()),
+        };
+        // A later event of the same chat without a title (as some updates come) keeps it.
+        let untitled = Chat {
+            title: None,
+            ..titled.clone()
+        };
+        let other = Chat {
+            id: GROUP - 1,
+            ..titled.clone()
+        };
+        let mut tx = db.begin().await.unwrap();
+        chats::touch_all(
+            &mut tx,
+            &[
+                (&titled, t0() + Duration::seconds(5)),
+                (&other, t0()),
+                (&untitled, t0() + Duration::seconds(9)),
+                (&titled, t0() + Duration::seconds(2)),
+            ],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let row: (Option<String>, i64, i64, i64) = db
+            .fetch_one(
+                "SELECT title, first_seen, last_active, active FROM chats WHERE chat_id = $1",
+                args![GROUP],
+            )
+            .await
+            .unwrap();
+        let t = t0().timestamp();
+        assert_eq!(
+            row,
+            (Some("读书会".into()), t + 2, t + 9, 1),
+            "{}",
+            test.backend
+        );
+        let (chats,): (i64,) = db
+            .fetch_one("SELECT COUNT(*) FROM chats", args![])
+            .await
+            .unwrap();
+        assert_eq!(chats, 2, "{}", test.backend);
+        test.finish().await;
+    }
+}

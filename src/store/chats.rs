@@ -38,7 +38,8 @@ pub async fn touch_all(tx: &mut Tx, seen: &[(&Chat, DateTime<Utc>)]) -> StoreRes
     struct Seen<'c> {
         chat: &'c Chat,
         title: Option<&'c String>,
-        at: DateTime<Utc>,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
     }
     let mut chats: Vec<Seen> = Vec::with_capacity(seen.len());
     for &(chat, at) in seen {
@@ -47,13 +48,15 @@ pub async fn touch_all(tx: &mut Tx, seen: &[(&Chat, DateTime<Utc>)]) -> StoreRes
                 *known = Seen {
                     chat,
                     title: chat.title.as_ref().or(known.title),
-                    at: at.max(known.at),
+                    first: at.min(known.first),
+                    last: at.max(known.last),
                 }
             }
             None => chats.push(Seen {
                 chat,
                 title: chat.title.as_ref(),
-                at,
+                first: at,
+                last: at,
             }),
         }
     }
@@ -62,13 +65,12 @@ pub async fn touch_all(tx: &mut Tx, seen: &[(&Chat, DateTime<Utc>)]) -> StoreRes
     }
     let mut values = Vec::with_capacity(chats.len() * 5);
     for seen in &chats {
-        let at = seen.at.timestamp();
         values.extend(args![
             seen.chat.id,
             seen.chat.kind.as_str(),
             seen.title.cloned(),
-            at,
-            at
+            seen.first.timestamp(),
+            seen.last.timestamp()
         ]);
     }
     let sql = Sql::new("INSERT INTO chats (chat_id, kind, title, first_seen, last_active) VALUES ")
