@@ -25,24 +25,14 @@ struct QueuedRow {
     expires_at: Option<i64>,
 }
 
+/// Queues one action (see [`enqueue_all`]).
 pub async fn enqueue(
     tx: &mut Tx,
     action: &Action,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
 ) -> StoreResult<()> {
-    let json = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO outbox (chat_id, action, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        args![
-            action.chat(),
-            json,
-            created_at.timestamp(),
-            expires_at.map(|t| t.timestamp())
-        ],
-    )
-    .await?;
-    Ok(())
+    enqueue_all(tx, &[(action.clone(), expires_at)], created_at).await
 }
 
 /// Rows written by one statement at most (four values each).
