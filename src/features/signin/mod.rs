@@ -380,9 +380,9 @@ async fn make_up(cx: &mut Cx<'_>, member: &User, args: &str) -> FeatureResult<Co
         .unwrap_or_default();
     let refusal = if target >= today || target < today - config.makeup_days {
         Some(("signin.makeup_out_of_range", config.makeup_days))
-    } else if queries::on_day(cx.tx, chat, member.id, target)
+    } else if queries::latest_up_to(cx.tx, chat, member.id, target)
         .await?
-        .is_some()
+        .is_some_and(|row| row.day == target)
     {
         Some(("signin.makeup_not_missed", 0))
     } else if queries::first_day(cx.tx, chat, member.id)

@@ -18,14 +18,6 @@ pub struct BoardRow {
     pub value: i64,
 }
 
-pub async fn on_day(tx: &mut Tx, chat: i64, user: i64, day: i64) -> StoreResult<Option<SigninRow>> {
-    tx.fetch_optional(
-        "SELECT day, rank, streak FROM signins WHERE chat_id = $1 AND user_id = $2 AND day = $3",
-        args![chat, user, day],
-    )
-    .await
-}
-
 /// The member's latest sign-in on or before `day`: that day's, or the one a streak continues.
 pub async fn latest_up_to(
     tx: &mut Tx,
