@@ -13,7 +13,6 @@ use qunbot::app::prepare;
 use qunbot::config::Settings;
 use qunbot::core::action::{Action, Admin, ChatPort, Delivered, PortError};
 use qunbot::core::clock::ManualClock;
-use qunbot::core::context::BotIdentity;
 use qunbot::core::engine::Engine;
 use qunbot::store::Db;
 
@@ -30,18 +29,14 @@ impl ChatPort for Nowhere {
     }
 }
 
+/// The engine as the tests build it (same bot identity), shared rather than written twice.
+#[path = "../../tests/support/engine.rs"]
+mod test_engine;
+
 /// The built-in features with `settings` over `db`, on `clock`, delivering nowhere.
 pub fn engine(db: &Db, clock: &ManualClock, settings: Settings) -> Engine {
     let prepared = prepare(settings).expect("settings the features accept");
-    prepared.engine(
-        db.clone(),
-        Arc::new(clock.clone()),
-        BotIdentity {
-            id: 1,
-            username: "qunbot".into(),
-        },
-        Arc::new(Nowhere),
-    )
+    test_engine::build(&prepared, db, clock, Arc::new(Nowhere))
 }
 
 /// Runs `bench` on a fresh SQLite database and, when `QUNBOT_TEST_PG_URL` names a server, on a
