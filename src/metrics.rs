@@ -19,6 +19,9 @@ pub struct Metrics {
     registry: Registry,
     pub updates_received: IntCounterVec,
     pub updates_handled: IntCounterVec,
+    /// Updates that could not be handled, by stage and cause: each is kept in the inbox with
+    /// its error, and the bot goes on with the next.
+    pub update_failures: IntCounterVec,
     pub handler_seconds: HistogramVec,
     pub api_calls: IntCounterVec,
     pub api_retry_after_seconds: prometheus::Counter,
@@ -54,6 +57,14 @@ impl Metrics {
                 "Inbox events handled, by kind and outcome (done, failed, duplicate)",
             ),
             &["kind", "outcome"],
+        )?;
+        let update_failures = IntCounterVec::new(
+            Opts::new(
+                "update_failures_total",
+                "Updates that could not be handled and were closed with their error, by stage \
+                 (receive: reading the update; handle: the features) and cause (panic, error, unreadable)",
+            ),
+            &["stage", "cause"],
         )?;
         let handler_seconds = HistogramVec::new(
             HistogramOpts::new(
@@ -91,6 +102,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(updates_received.clone()))?;
         registry.register(Box::new(updates_handled.clone()))?;
+        registry.register(Box::new(update_failures.clone()))?;
         registry.register(Box::new(handler_seconds.clone()))?;
         registry.register(Box::new(api_calls.clone()))?;
         registry.register(Box::new(api_retry_after_seconds.clone()))?;
@@ -101,6 +113,7 @@ impl Metrics {
             registry,
             updates_received,
             updates_handled,
+            update_failures,
             handler_seconds,
             api_calls,
             api_retry_after_seconds,
@@ -133,6 +146,13 @@ impl Metrics {
     pub fn api_call(&self, method: &str, outcome: ApiOutcome) {
         self.api_calls
             .with_label_values(&[method, outcome.as_str()])
+            .inc();
+    }
+
+    /// Counts an update closed with an error instead of being handled.
+    pub fn update_failed(&self, stage: &str, cause: &str) {
+        self.update_failures
+            .with_label_values(&[stage, cause])
             .inc();
     }
 

@@ -219,14 +219,26 @@ async fn a_failing_feature_changes_nothing_and_does_not_block_the_queue() {
     }
 }
 
-/// Fails on any message saying "boom", after writing something, the way a feature that hits a
-/// bug half-way would.
-struct Boom;
+/// Fails on any message containing its word, after writing something, the way a feature that
+/// hits a bug half-way would: with an error, or by panicking.
+struct FailsOn {
+    word: &'static str,
+    panics: bool,
+}
+
+const BOOM: FailsOn = FailsOn {
+    word: "boom",
+    panics: false,
+};
+const POISON: FailsOn = FailsOn {
+    word: "poison",
+    panics: true,
+};
 
 #[async_trait::async_trait]
-impl Feature for Boom {
+impl Feature for FailsOn {
     fn name(&self) -> &'static str {
-        "boom"
+        self.word
     }
 
     fn always_on(&self) -> bool {
@@ -237,14 +249,19 @@ impl Feature for Boom {
         let Some(message) = cx.event.message() else {
             return Ok(());
         };
-        if message.text.contains("boom") {
+        if message.text.contains(self.word) {
             cx.tx
                 .execute(
                     "UPDATE members SET message_count = message_count + 100 WHERE chat_id = $1",
                     args![cx.chat()],
                 )
                 .await?;
-            return Err(FeatureError::Other("boom".into()));
+            if self.panics {
+                let words: Vec<&str> = message.text.split(' ').collect();
+                // Out of bounds: the kind of slip that panics.
+                let _ = words[words.len() + 1];
+            }
+            return Err(FeatureError::Other(self.word.into()));
         }
         Ok(())
     }
@@ -256,7 +273,7 @@ async fn a_feature_failing_on_one_update_of_a_batch_costs_that_update_only() {
         let db = &test.db;
         let port = Arc::new(RecordingPort::default());
         let mut features = qunbot::features::all();
-        features.push(Arc::new(Boom));
+        features.push(Arc::new(BOOM));
         let clock = ManualClock::starting_at(t0());
         let engine = engine_with(db, port.clone(), clock.clone(), "", features);
         // Handled together as one batch, the fourth (a command) fails half-way.
@@ -274,6 +291,9 @@ async fn a_feature_failing_on_one_update_of_a_batch_costs_that_update_only() {
             test.backend
         );
         assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
+        let failures = inbox::failures(db, 10).await.unwrap();
+        assert_eq!(failures.len(), 1);
+        assert_eq!((failures[0].1, failures[0].3.as_str()), (3, "boom"));
         // Five messages counted; the failed one's writes (its count and the +100) are gone.
         assert_eq!(
             message_count(db, GROUP, 7).await,
@@ -291,6 +311,59 @@ async fn a_feature_failing_on_one_update_of_a_batch_costs_that_update_only() {
             "only the failed command is answered, with an apology, on {}",
             test.backend
         );
+        test.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_update_that_panics_is_closed_with_its_error_and_the_next_fifty_are_handled() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let port = Arc::new(RecordingPort::default());
+        let mut features = qunbot::features::all();
+        features.push(Arc::new(POISON));
+        let clock = ManualClock::starting_at(t0());
+        let engine = engine_with(db, port.clone(), clock.clone(), "", features);
+        let mut batch = vec![(0, said(GROUP, user(7, "ana"), 0, "/help poison", t0()))];
+        batch.extend((1..=50).map(|n| (n, said(GROUP, user(7, "ana"), n, "hello", t0()))));
+        inbox::store_batch(db, "tg", &batch, t0()).await.unwrap();
+        assert_eq!(
+            engine.handle_pending().await.unwrap(),
+            51,
+            "{}",
+            test.backend
+        );
+        assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
+        assert_eq!(
+            message_count(db, GROUP, 7).await,
+            Some(50),
+            "{}",
+            test.backend
+        );
+        let failures = inbox::failures(db, 10).await.unwrap();
+        assert_eq!(failures.len(), 1, "{}", test.backend);
+        let (source, update_id, chat, error) = &failures[0];
+        assert_eq!((source.as_str(), *update_id, *chat), ("tg", 0, Some(GROUP)));
+        assert!(
+            error.contains("panicked") && error.contains("out of bounds"),
+            "{error}"
+        );
+        assert!(
+            qunbot::metrics::metrics()
+                .render()
+                .contains("qunbot_update_failures_total{cause=\"panic\",stage=\"handle\"}"),
+            "counted in /metrics"
+        );
+        // The poison command is apologised for, once; handling again replays nothing.
+        let deliverer = deliverer(db, &port, &clock);
+        for queued in outbox::pending(db, 0, 100).await.unwrap() {
+            deliverer.deliver(&queued).await.unwrap();
+        }
+        assert_eq!(
+            port.texts(),
+            vec!["抱歉，处理时出了点问题，请稍后再试。".to_owned()]
+        );
+        assert_eq!(engine.handle_pending().await.unwrap(), 0);
         test.finish().await;
     }
 }
@@ -445,43 +518,38 @@ async fn a_chat_that_removed_the_bot_gets_no_more_sends_and_outages_leave_action
 }
 
 #[tokio::test]
-async fn only_one_process_holds_the_polling_lease() {
+async fn only_one_process_holds_the_polling_lease_and_a_dead_ones_is_free_at_once() {
     for test in TestDb::each().await {
         let db = &test.db;
-        let ttl = Duration::seconds(45);
-        assert_eq!(
-            leases::acquire(db, "poll", "a", t0(), ttl).await.unwrap(),
-            Ok(())
+        let leases::Taken::Yes(a) = leases::take(db, "poll", "a", t0()).await.unwrap() else {
+            panic!("nobody holds it yet");
+        };
+        assert!(
+            matches!(
+                leases::take(db, "poll", "b", t0()).await.unwrap(),
+                leases::Taken::HeldBy(Some(ref holder)) if holder == "a"
+            ),
+            "{}",
+            test.backend
         );
-        assert_eq!(
-            leases::acquire(db, "poll", "b", t0() + Duration::seconds(10), ttl)
-                .await
-                .unwrap(),
-            Err(leases::HeldBy {
-                holder: "a".to_owned(),
-                expires_at: (t0() + ttl).timestamp()
-            })
-        );
-        assert_eq!(
-            leases::acquire(db, "poll", "a", t0() + Duration::seconds(20), ttl)
-                .await
-                .unwrap(),
-            Ok(())
-        );
-        // a crashed: its lease runs out, and b may take over
-        assert_eq!(
-            leases::acquire(db, "poll", "b", t0() + Duration::seconds(70), ttl)
-                .await
-                .unwrap(),
-            Ok(())
-        );
-        leases::release(db, "poll", "b").await.unwrap();
-        assert_eq!(
-            leases::acquire(db, "poll", "c", t0() + Duration::seconds(71), ttl)
-                .await
-                .unwrap(),
-            Ok(())
-        );
+        // a dies without a word: its file is closed, its connection dropped.
+        drop(a);
+        let mut b = None;
+        for _ in 0..50 {
+            if let leases::Taken::Yes(lease) = leases::take(db, "poll", "b", t0()).await.unwrap() {
+                b = Some(lease);
+                break;
+            }
+            // PostgreSQL ends a dropped session a moment after its socket closes.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut b = b.unwrap_or_else(|| panic!("{}: a's lease was not freed", test.backend));
+        assert!(b.still_held(db).await.unwrap());
+        b.release(db).await.unwrap();
+        assert!(matches!(
+            leases::take(db, "poll", "c", t0()).await.unwrap(),
+            leases::Taken::Yes(_)
+        ));
         test.finish().await;
     }
 }

@@ -322,12 +322,12 @@ async fn a_removed_bot_stops_writing_to_that_chat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crashed_pollers_lease_is_waited_out_not_refused() {
+async fn a_dead_pollers_lease_row_does_not_keep_a_restart_out() {
     let fake = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let db = Db::connect(&db_url).await.unwrap();
-    // A process that died two seconds before its lease would have run out.
+    // A process that died still names itself in the table; its lock went with it.
     db.execute(
         "INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'crashed-host:4242', $2)",
         args![format!("telegram-poller:{}", FakeBotApi::BOT_ID), now() + 2],
@@ -821,4 +821,58 @@ async fn a_promotion_takes_effect_at_once_not_when_the_admin_cache_expires() {
     let sent = fake.wait_for_call("sendMessage", 2, WAIT).await;
     assert_eq!(text_of(&sent[1]), "⚠️ Cy 被警告（1/3）：刷屏。");
     bot.stop().await.unwrap();
+}
+
+/// A message whose entities do not fit its text (one ending inside a surrogate pair, one past
+/// the end) made teloxide panic while reading it, which stopped polling, and the unconfirmed
+/// update stopped the bot again on every restart. Now the bad entities are left out, the rest
+/// of the message is handled, and the updates after it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_with_entities_that_do_not_fit_its_text_stops_nothing() {
+    let fake = FakeBotApi::start().await;
+    let mut poison = FakeBotApi::group_text(GROUP, (7, "Ana"), "/rules 😀", now());
+    poison["message"]["entities"] = serde_json::json!([
+        { "type": "bot_command", "offset": 0, "length": 6 },
+        // "/rules " is 7 UTF-16 units; 😀 takes two, so 8 is the middle of it.
+        { "type": "url", "offset": 8, "length": 1 },
+        { "type": "mention", "offset": 0, "length": 99 },
+        { "type": "bold", "offset": 4_294_967_295u64, "length": 4_294_967_295u64 },
+    ]);
+    fake.push_update(poison);
+    // One member per chat, so that the per-group send limit does not make the test slow.
+    let chats: Vec<i64> = (1..=50).map(|n| -1_000_000_000_000 - n).collect();
+    for (n, chat) in chats.iter().enumerate() {
+        fake.push_update(FakeBotApi::group_text(
+            *chat,
+            (100 + n as i64, "member"),
+            "/rules",
+            now(),
+        ));
+    }
+    let bot = start(fake.clone(), "").await;
+    let sent = fake.wait_for_call("sendMessage", 51, WAIT).await;
+    let answered: std::collections::HashSet<i64> = sent
+        .iter()
+        .filter_map(|call| call.params["chat_id"].as_i64())
+        .collect();
+    assert!(
+        answered.contains(&GROUP),
+        "the malformed message was still answered"
+    );
+    assert!(chats.iter().all(|chat| answered.contains(chat)));
+    let db = bot.db().await;
+    let (unhandled, failed): (i64, i64) = db
+        .fetch_one(
+            "SELECT COUNT(*) - COUNT(handled_at), COUNT(error) FROM inbox",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!((unhandled, failed), (0, 0));
+    db.close().await;
+    bot.stop().await.unwrap();
+    assert!(
+        fake.pending_update_ids().is_empty(),
+        "everything was confirmed: a restart gets none of it again"
+    );
 }

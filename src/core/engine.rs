@@ -126,8 +126,11 @@ impl Engine {
                     Ok(pending) => readable.push(pending),
                     Err((source, update_id, error)) => {
                         tracing::error!(%source, update_id, %error, "stored update is unreadable; skipping it");
+                        crate::metrics::metrics().update_failed("handle", "unreadable");
                         let mut tx = self.db.begin().await?;
-                        inbox::mark_handled(&mut tx, &source, update_id, self.clock.now()).await?;
+                        let error = format!("unreadable: {error}");
+                        inbox::mark_failed(&mut tx, &source, update_id, self.clock.now(), &error)
+                            .await?;
                         tx.commit().await?;
                         handled += 1;
                     }
@@ -171,7 +174,11 @@ impl Engine {
         let started = std::time::Instant::now();
         let mut standings = Vec::with_capacity(batch.len());
         for pending in &batch {
-            standings.push(self.standing_for(&pending.event).await?);
+            match unless_it_panics(self.standing_for(&pending.event)).await {
+                Ok(standing) => standings.push(standing?),
+                // Met again, and closed, when the entry is handled on its own.
+                Err(_) => return self.handle_separately(&batch).await,
+            }
         }
         let mut tx = self.db.begin().await?;
         let chats: Vec<ChatId> = batch.iter().map(|p| p.event.chat.id).collect();
@@ -183,16 +190,16 @@ impl Engine {
         let mut applied = 0;
         let mut actions = Vec::new();
         for (pending, standing) in batch.iter().zip(&standings) {
-            let outcome = self
-                .apply(
-                    &mut tx,
-                    pending.source == timers::INBOX_SOURCE,
-                    pending.update_id,
-                    &pending.event,
-                    standing,
-                )
-                .instrument(update_span(pending))
-                .await;
+            let outcome = unless_it_panics(self.apply(
+                &mut tx,
+                pending.source == timers::INBOX_SOURCE,
+                pending.update_id,
+                &pending.event,
+                standing,
+            ))
+            .instrument(update_span(pending))
+            .await
+            .unwrap_or_else(|panic| Err(FeatureError::Panicked(panic)));
             match outcome {
                 Ok(wanted) => {
                     actions.extend(wanted);
@@ -257,7 +264,16 @@ impl Engine {
         tx: crate::store::Tx,
         batch: &[inbox::Pending],
     ) -> StoreResult<usize> {
-        tx.rollback().await?;
+        // After a panic the connection may be mid-statement: if it cannot roll back, dropping
+        // the transaction gives it back to the pool to be rolled back or closed there.
+        if let Err(error) = tx.rollback().await {
+            tracing::warn!(%error, "could not roll a failed batch back");
+        }
+        self.handle_separately(batch).await
+    }
+
+    /// Handles a batch's entries one transaction each.
+    async fn handle_separately(&self, batch: &[inbox::Pending]) -> StoreResult<usize> {
         let mut handled = 0;
         for pending in batch {
             handled += usize::from(self.handle_one(pending).await? != Handled::AlreadyHandled);
@@ -342,7 +358,25 @@ impl Engine {
         update_id: i64,
         event: &Event,
     ) -> StoreResult<Handled> {
-        let standing = self.standing_for(event).await?;
+        let standing = match unless_it_panics(self.standing_for(event)).await {
+            Ok(standing) => standing?,
+            Err(panic) => {
+                let error = FeatureError::Panicked(panic);
+                tracing::error!(source, update_id, chat = event.chat.id, %error, "reading the update failed");
+                crate::metrics::metrics().update_failed("handle", "panic");
+                let mut tx = self.db.begin().await?;
+                inbox::mark_failed(
+                    &mut tx,
+                    source,
+                    update_id,
+                    self.clock.now(),
+                    &error.to_string(),
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Handled::Failed);
+            }
+        };
         let mut tx = self.db.begin().await?;
         tx.lock_chats(&[event.chat.id]).await?;
         // Claim first: a second worker on the same entry waits at the chat's lock and then
@@ -352,16 +386,16 @@ impl Engine {
             return Ok(Handled::AlreadyHandled);
         }
         chats::touch(&mut tx, &event.chat, event.at).await?;
-        match self
-            .apply(
-                &mut tx,
-                source == timers::INBOX_SOURCE,
-                update_id,
-                event,
-                &standing,
-            )
-            .await
-        {
+        let outcome = unless_it_panics(self.apply(
+            &mut tx,
+            source == timers::INBOX_SOURCE,
+            update_id,
+            event,
+            &standing,
+        ))
+        .await
+        .unwrap_or_else(|panic| Err(FeatureError::Panicked(panic)));
+        match outcome {
             Ok(actions) => {
                 outbox::enqueue_all(&mut tx, &actions, self.clock.now()).await?;
                 tx.commit().await?;
@@ -373,11 +407,18 @@ impl Engine {
                 Err(error)
             }
             Err(error) => {
-                tx.rollback().await?;
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "could not roll a failed update back");
+                }
                 tracing::error!(source, update_id, chat = event.chat.id, %error, "handling failed; its changes were rolled back");
+                let cause = match error {
+                    FeatureError::Panicked(_) => "panic",
+                    _ => "error",
+                };
+                crate::metrics::metrics().update_failed("handle", cause);
                 let now = self.clock.now();
                 let mut tx = self.db.begin().await?;
-                inbox::mark_handled(&mut tx, source, update_id, now).await?;
+                inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
                 if let Parsed::Command(_) = standing.parsed {
                     let text = self.message(standing.group.language, "core.something_went_wrong");
                     let mut cx = self.context(event, standing.group, standing.role, &mut tx, now);
@@ -668,6 +709,25 @@ impl Engine {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Runs `work`, turning a panic inside it into `Err` with the panic's message, so that an
+/// update no feature foresaw (however malformed) costs that update alone, never the process.
+async fn unless_it_panics<T>(work: impl std::future::Future<Output = T>) -> Result<T, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| panic_message(panic.as_ref()))
+}
+
+/// What a caught panic said.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Telegram can report one join or leave twice: as a service message and as a `chat_member`

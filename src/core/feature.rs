@@ -13,6 +13,9 @@ pub enum FeatureError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Other(String),
+    /// The handling panicked; the engine caught it, so it costs this update alone.
+    #[error("panicked: {0}")]
+    Panicked(String),
 }
 
 pub type FeatureResult<T = ()> = Result<T, FeatureError>;

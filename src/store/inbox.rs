@@ -130,6 +130,74 @@ pub async fn mark_handled(
     Ok(changed == 1)
 }
 
+/// Closes an update that could not be handled, with the reason, so it is kept for the operator
+/// to see and never tried again. Returns false when it was handled already.
+pub async fn mark_failed(
+    tx: &mut Tx,
+    source: &str,
+    update_id: i64,
+    at: DateTime<Utc>,
+    error: &str,
+) -> StoreResult<bool> {
+    let changed = tx
+        .execute(
+            "UPDATE inbox SET handled_at = $1, error = $2
+             WHERE source = $3 AND update_id = $4 AND handled_at IS NULL",
+            args![at.timestamp(), clip(error), source, update_id],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Stores an update that could not even be read into an event (the adapter failed on it): the
+/// raw update is kept with the reason, closed at once. Confirming it to the platform is then
+/// safe, and a restart does not fetch it again only to fail the same way.
+pub async fn store_unreadable(
+    db: &Db,
+    source: &str,
+    update_id: i64,
+    chat: Option<i64>,
+    raw: &str,
+    error: &str,
+    received_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    db.execute(
+        "INSERT INTO inbox (source, update_id, chat_id, event, received_at, handled_at, error)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)
+         ON CONFLICT (source, update_id) DO NOTHING",
+        args![
+            source,
+            update_id,
+            chat,
+            raw,
+            received_at.timestamp(),
+            clip(error)
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The updates that could not be handled, newest first: (source, update_id, chat, error).
+pub async fn failures(db: &Db, limit: i64) -> StoreResult<Vec<(String, i64, Option<i64>, String)>> {
+    db.fetch_all(
+        "SELECT source, update_id, chat_id, error FROM inbox WHERE error IS NOT NULL
+         ORDER BY handled_at DESC, update_id DESC LIMIT $1",
+        args![limit],
+    )
+    .await
+}
+
+/// An error kept with its update: enough to tell what went wrong, not a whole backtrace.
+fn clip(error: &str) -> &str {
+    const MAX_BYTES: usize = 2_000;
+    let mut end = error.len().min(MAX_BYTES);
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    &error[..end]
+}
+
 /// Marks updates of one source handled, inside the transaction that holds their effects, in
 /// one statement. Returns how many were still unhandled: fewer than `update_ids.len()` means
 /// another worker handled some first, and the caller must roll back.

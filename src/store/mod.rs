@@ -29,11 +29,11 @@ pub use args::Arg;
 /// is prepared again each time, which on PostgreSQL is an extra round trip.
 const STATEMENT_CACHE: usize = 400;
 
-/// The most a multi-row statement's values should come to, in bytes. sqlx 0.9.0 leaves Nagle's
-/// algorithm on for PostgreSQL's socket (launchbadge/sqlx#4335, fixed after that release): a
-/// message the kernel does not take in one write (its send buffer starts at 16 KiB) sends its
-/// tail only once the server acknowledges the head, and the server delays that ACK by 40 ms.
-/// Measured: a relay list's 18 KB of outbox rows in one statement held 1% of joins up 48 ms.
+/// The most a multi-row statement's values should come to, in bytes. sqlx 0.9.0 left Nagle's
+/// algorithm on for PostgreSQL's socket (launchbadge/sqlx#4335, fixed in 0.9.1, which qunbot
+/// requires): a message the kernel did not take in one write sent its tail only once the
+/// server acknowledged the head, 40 ms later (a relay list's 18 KB of outbox rows held 1% of
+/// joins up 48 ms). The cut stays as a bound on one statement's size and its bound values.
 pub const MAX_STATEMENT_BYTES: usize = 8 * 1024;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -51,6 +51,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("cannot use the lock file {0}")]
+    LockFile(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

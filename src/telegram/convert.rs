@@ -2,7 +2,8 @@
 
 use teloxide::types::{
     CallbackQuery, Chat as TgChat, ChatMemberUpdated, MediaKind, Message as TgMessage,
-    MessageEntityKind, MessageKind, MessageOrigin, Update, UpdateKind, User as TgUser,
+    MessageEntity, MessageEntityKind, MessageKind, MessageOrigin, Update, UpdateKind,
+    User as TgUser,
 };
 
 use crate::core::event::{Chat, ChatKind, Event, EventKind, Media, Message, Origin, User};
@@ -46,21 +47,22 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                 .unwrap_or_default()
                 .to_owned();
             let entities = message
-                .parse_entities()
-                .or_else(|| message.parse_caption_entities())
+                .entities()
+                .or(message.caption_entities())
                 .unwrap_or_default();
+            let entities = entities_in(&text, entities);
             let links = entities
                 .iter()
-                .filter_map(|entity| match entity.kind() {
-                    MessageEntityKind::Url => Some(entity.text().to_owned()),
+                .filter_map(|(kind, text)| match kind {
+                    MessageEntityKind::Url => Some((*text).to_owned()),
                     MessageEntityKind::TextLink { url } => Some(url.to_string()),
                     _ => None,
                 })
                 .collect();
             let mentions = entities
                 .iter()
-                .filter(|entity| matches!(entity.kind(), MessageEntityKind::Mention))
-                .map(|entity| entity.text().to_owned())
+                .filter(|(kind, _)| matches!(kind, MessageEntityKind::Mention))
+                .map(|(_, text)| (*text).to_owned())
                 .collect();
             // An anonymous admin writes as the group itself.
             let anonymous_admin = message
@@ -125,6 +127,38 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
         _ => message.date,
     };
     Some(Event { chat, at, kind })
+}
+
+/// Each entity of `text` with the text it covers. Telegram counts offsets in UTF-16 units;
+/// an entity that does not fit the text (past its end, or cutting a character in two) is left
+/// out rather than trusted: teloxide's own `parse_entities` panics on one, and a message anyone
+/// can send must not stop the bot. The rest of the message is read as usual.
+fn entities_in<'t, 'e>(
+    text: &'t str,
+    entities: &'e [MessageEntity],
+) -> Vec<(&'e MessageEntityKind, &'t str)> {
+    // Byte index of each UTF-16 position that starts a character, and of the end.
+    let mut boundaries: Vec<(usize, usize)> = Vec::with_capacity(text.len() + 1);
+    let mut units = 0;
+    for (byte, character) in text.char_indices() {
+        boundaries.push((units, byte));
+        units += character.len_utf16();
+    }
+    boundaries.push((units, text.len()));
+    let byte_at = |unit: usize| {
+        boundaries
+            .binary_search_by_key(&unit, |(units, _)| *units)
+            .ok()
+            .map(|index| boundaries[index].1)
+    };
+    entities
+        .iter()
+        .filter_map(|entity| {
+            let start = byte_at(entity.offset)?;
+            let end = byte_at(entity.offset.checked_add(entity.length)?)?;
+            Some((&entity.kind, text.get(start..end)?))
+        })
+        .collect()
 }
 
 /// The events an update stands for: none, one, or, for a join message naming several members,

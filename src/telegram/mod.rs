@@ -31,15 +31,15 @@ use crate::core::delivery::Deliverer;
 use crate::core::i18n::Language;
 use crate::metrics::metrics;
 use crate::store::{Db, inbox, leases, redact_url};
+use futures_util::FutureExt;
 use port::{TelegramPort, with_retries};
 
 /// Inbox keys per update. An "added members" message names far fewer members than this, and
 /// any beyond it are dropped rather than spill into the next update's keys.
 const EVENTS_PER_UPDATE: i64 = 1_024;
 
-/// A lease on polling lasts this long unless renewed; a crashed poller blocks a successor at
-/// most this long.
-const POLL_LEASE_SECS: i64 = 45;
+/// How often the polling lease is checked (on PostgreSQL it can be lost with its connection).
+const LEASE_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// Removes the token from a text (error messages can quote request URLs).
 pub fn redact(text: &str, token: &str) -> String {
@@ -139,7 +139,7 @@ pub async fn run_until(
         std::process::id(),
         clock.now().timestamp_micros()
     );
-    take_polling_lease(&db, &lease_name, &holder, clock.as_ref()).await?;
+    let lease = take_polling_lease(&db, &lease_name, &holder, clock.as_ref()).await?;
 
     let per_group = prepared
         .settings
@@ -220,13 +220,7 @@ pub async fn run_until(
             stop.clone(),
         ))
     });
-    let lease = tokio::spawn(keep_lease(
-        db.clone(),
-        lease_name.clone(),
-        holder.clone(),
-        clock,
-        stop.clone(),
-    ));
+    let mut lease = tokio::spawn(keep_lease(db.clone(), lease, stop.clone()));
 
     let mut poller = poller;
     let outcome = tokio::select! {
@@ -239,15 +233,23 @@ pub async fn run_until(
             Ok(Err(error)) => Err(error),
             Err(error) => Err(anyhow!("the polling task failed: {error}")),
         },
+        // Only ends early when the lease was lost to another process.
+        _ = &mut lease => Err(anyhow!(
+            "another qunbot process took over polling this bot's updates; stopping this one"
+        )),
     };
     let _ = stop_tx.send(true);
     if !poller.is_finished() {
         let _ = poller.await;
     }
-    for task in [handler, sender, scheduler, lease].into_iter().chain(http) {
+    for task in [handler, sender, scheduler].into_iter().chain(http) {
         let _ = task.await;
     }
-    leases::release(&db, &lease_name, &holder).await.ok();
+    if !lease.is_finished()
+        && let Ok(Some(lease)) = lease.await
+    {
+        lease.release(&db).await.ok();
+    }
     db.close().await;
     tracing::info!("stopped");
     outcome
@@ -274,41 +276,22 @@ fn throttle_off(prepared: &Prepared, api_url: &str) -> bool {
     }
 }
 
-/// Takes the polling lease. If another process holds it, waits to see whether that process is
-/// alive (it renews every few seconds) or crashed (its lease runs out), and refuses only in the
-/// first case, so a restart after a crash needs no manual step.
+/// Takes the polling lease, or refuses to start while another live process holds it. A
+/// process that died (even by `kill -9`) held it by a lock the system let go of with it, so a
+/// restart takes over at once.
 async fn take_polling_lease(
     db: &Db,
     name: &str,
     holder: &str,
     clock: &dyn Clock,
-) -> anyhow::Result<()> {
-    let ttl = chrono::Duration::seconds(POLL_LEASE_SECS);
-    let mut first_seen: Option<leases::HeldBy> = None;
-    loop {
-        match leases::acquire(db, name, holder, clock.now(), ttl).await? {
-            Ok(()) => return Ok(()),
-            Err(held) => match &first_seen {
-                Some(first)
-                    if held.expires_at > first.expires_at || held.holder != first.holder =>
-                {
-                    bail!(
-                        "another qunbot process ({}) is already polling this bot's updates; only one process may \
-                     poll a token. Stop it first, or give this one another bot token.",
-                        held.holder
-                    )
-                }
-                Some(_) => {}
-                None => {
-                    tracing::warn!(
-                        other = %held.holder,
-                        "another process held the polling lease; waiting to see whether it is still running"
-                    );
-                    first_seen = Some(held);
-                }
-            },
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+) -> anyhow::Result<leases::Lease> {
+    match leases::take(db, name, holder, clock.now()).await? {
+        leases::Taken::Yes(lease) => Ok(lease),
+        leases::Taken::HeldBy(other) => bail!(
+            "another qunbot process ({}) is already polling this bot's updates on this database; only one process may \
+             poll a token. Stop it first, or give this one another bot token.",
+            other.as_deref().unwrap_or("unnamed")
+        ),
     }
 }
 
@@ -389,24 +372,25 @@ async fn poll(
                 // One update can stand for several events (a join message naming many
                 // members); each gets its own inbox key: the update id times EVENTS_PER_UPDATE
                 // plus its index.
-                let batch: Vec<(i64, crate::core::event::Event)> = updates
-                    .iter()
-                    .flat_map(|update| {
-                        convert::to_events(update)
-                            .into_iter()
-                            .take(EVENTS_PER_UPDATE as usize)
-                            .enumerate()
-                            .map(move |(index, event)| {
-                                (
-                                    i64::from(update.id.0) * EVENTS_PER_UPDATE + index as i64,
-                                    event,
-                                )
-                            })
-                    })
-                    .collect();
+                let mut batch: Vec<(i64, crate::core::event::Event)> = Vec::new();
+                let mut unreadable = Vec::new();
+                for update in &updates {
+                    let key = i64::from(update.id.0) * EVENTS_PER_UPDATE;
+                    match events_of(update) {
+                        Ok(events) => batch.extend(
+                            events
+                                .into_iter()
+                                .take(EVENTS_PER_UPDATE as usize)
+                                .enumerate()
+                                .map(|(index, event)| (key + index as i64, event)),
+                        ),
+                        Err(error) => unreadable.push((key, update, error)),
+                    }
+                }
                 loop {
-                    match inbox::store_batch(&db, &source, &batch, chrono::Utc::now()).await {
-                        Ok(_) => break,
+                    let stored = store_received(&db, &source, &batch, &unreadable).await;
+                    match stored {
+                        Ok(()) => break,
                         Err(error) => {
                             tracing::error!(%error, "cannot store received updates; not confirming them until it works");
                             tokio::select! {
@@ -452,6 +436,37 @@ async fn poll(
     Ok(())
 }
 
+/// The events an update stands for. Reading an update is the adapter's code, and an update
+/// can be malformed in ways nobody foresaw: a panic on one is caught here and reported as its
+/// error, so that one message cannot stop the bot (and, unconfirmed, stop it again on every
+/// restart).
+fn events_of(update: &teloxide::types::Update) -> Result<Vec<crate::core::event::Event>, String> {
+    std::panic::catch_unwind(|| convert::to_events(update))
+        .map_err(|panic| crate::core::engine::panic_message(panic.as_ref()))
+}
+
+/// Stores a `getUpdates` answer: its events, and each update that could not be read, closed
+/// with its error.
+async fn store_received(
+    db: &Db,
+    source: &str,
+    batch: &[(i64, crate::core::event::Event)],
+    unreadable: &[(i64, &teloxide::types::Update, String)],
+) -> crate::store::StoreResult<()> {
+    let now = chrono::Utc::now();
+    for (key, update, error) in unreadable {
+        let chat = std::panic::catch_unwind(|| update.chat().map(|chat| chat.id.0))
+            .ok()
+            .flatten();
+        tracing::error!(update_id = update.id.0, chat_id = chat, %error, "an update could not be read; it is kept in the inbox, closed");
+        metrics().update_failed("receive", "panic");
+        let raw = serde_json::to_string(update).unwrap_or_default();
+        inbox::store_unreadable(db, source, *key, chat, &raw, error, now).await?;
+    }
+    inbox::store_batch(db, source, batch, now).await?;
+    Ok(())
+}
+
 /// An update's kind as the Bot API names it, for the metrics.
 fn update_kind(update: &teloxide::types::Update) -> &'static str {
     use teloxide::types::UpdateKind;
@@ -473,15 +488,22 @@ async fn handle_inbox(
 ) {
     let mut last_prune = std::time::Instant::now();
     loop {
-        match engine.handle_pending().await {
-            Ok(handled) => {
+        // Each update's handling is guarded inside the engine; this guards the engine's own
+        // code, so that a bug there pauses handling for a second rather than ending it.
+        let pass = std::panic::AssertUnwindSafe(engine.handle_pending()).catch_unwind();
+        match pass.await {
+            Ok(Ok(handled)) => {
                 if handled > 0 {
                     outbox_ready.notify_one();
                 }
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::error!(%error, "handling the inbox failed; trying again shortly")
             }
+            Err(panic) => tracing::error!(
+                panic = %crate::core::engine::panic_message(panic.as_ref()),
+                "handling the inbox panicked; trying again shortly"
+            ),
         }
         if last_prune.elapsed() > Duration::from_secs(3600) {
             last_prune = std::time::Instant::now();
@@ -532,32 +554,25 @@ async fn run_scheduler(
     }
 }
 
+/// Holds the polling lease until told to stop, and hands it back for release; returns `None`
+/// early when it was lost to another process, which must end this one's polling.
 async fn keep_lease(
     db: Db,
-    name: String,
-    holder: String,
-    clock: Arc<dyn Clock>,
+    mut lease: leases::Lease,
     mut stop: watch::Receiver<bool>,
-) {
+) -> Option<leases::Lease> {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(POLL_LEASE_SECS as u64 / 3)) => {}
-            _ = stop.changed() => return,
+            _ = tokio::time::sleep(LEASE_CHECK_EVERY) => {}
+            _ = stop.changed() => return Some(lease),
         }
-        match leases::acquire(
-            &db,
-            &name,
-            &holder,
-            clock.now(),
-            chrono::Duration::seconds(POLL_LEASE_SECS),
-        )
-        .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(other)) => {
-                tracing::error!(other = %other.holder, "another process took over polling")
+        match lease.still_held(&db).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!("another process took over polling");
+                return None;
             }
-            Err(error) => tracing::warn!(%error, "could not renew the polling lease"),
+            Err(error) => tracing::warn!(%error, "could not check the polling lease"),
         }
     }
 }
