@@ -440,9 +440,23 @@ async fn poll(
 /// can be malformed in ways nobody foresaw: a panic on one is caught here and reported as its
 /// error, so that one message cannot stop the bot (and, unconfirmed, stop it again on every
 /// restart).
-fn events_of(update: &teloxide::types::Update) -> Result<Vec<crate::core::event::Event>, String> {
+/// An update that could not be read: why (`panic` or `unreadable`, as the metrics count it), and
+/// the detail.
+type Unreadable = (&'static str, String);
+
+fn events_of(
+    update: &teloxide::types::Update,
+) -> Result<Vec<crate::core::event::Event>, Unreadable> {
+    if let teloxide::types::UpdateKind::Error(_) = update.kind {
+        // Only the kinds in `allowed_updates` come, so this is one of them that teloxide could
+        // not read (a field out of its range, say): kept to be looked at, not silently lost.
+        return Err((
+            "unreadable",
+            "the update's fields could not be read".to_owned(),
+        ));
+    }
     std::panic::catch_unwind(|| convert::to_events(update))
-        .map_err(|panic| crate::core::engine::panic_message(panic.as_ref()))
+        .map_err(|panic| ("panic", crate::core::engine::panic_message(panic.as_ref())))
 }
 
 /// Stores a `getUpdates` answer: its events, and each update that could not be read, closed
@@ -451,20 +465,32 @@ async fn store_received(
     db: &Db,
     source: &str,
     batch: &[(i64, crate::core::event::Event)],
-    unreadable: &[(i64, &teloxide::types::Update, String)],
+    unreadable: &[(i64, &teloxide::types::Update, Unreadable)],
 ) -> crate::store::StoreResult<()> {
     let now = chrono::Utc::now();
-    for (key, update, error) in unreadable {
-        let chat = std::panic::catch_unwind(|| update.chat().map(|chat| chat.id.0))
-            .ok()
-            .flatten();
+    for (key, update, (cause, error)) in unreadable {
+        let chat = std::panic::catch_unwind(|| chat_of(update)).ok().flatten();
         tracing::error!(update_id = update.id.0, chat_id = chat, %error, "an update could not be read; it is kept in the inbox, closed");
-        metrics().update_failed("receive", "panic");
+        metrics().update_failed("receive", cause);
         let raw = serde_json::to_string(update).unwrap_or_default();
         inbox::store_unreadable(db, source, *key, chat, &raw, error, now).await?;
     }
     inbox::store_batch(db, source, batch, now).await?;
     Ok(())
+}
+
+/// The chat an update is about, also when teloxide could not read the update (then from the
+/// raw fields: `message.chat.id`, `callback_query.message.chat.id`, `chat_member.chat.id`).
+fn chat_of(update: &teloxide::types::Update) -> Option<i64> {
+    if let teloxide::types::UpdateKind::Error(raw) = &update.kind {
+        let object = raw.as_object()?;
+        return object.values().find_map(|inner| {
+            inner["chat"]["id"]
+                .as_i64()
+                .or_else(|| inner["message"]["chat"]["id"].as_i64())
+        });
+    }
+    update.chat().map(|chat| chat.id.0)
 }
 
 /// An update's kind as the Bot API names it, for the metrics.
