@@ -8,7 +8,7 @@
 //! - delivery sends the outbox, in order within a chat, chats side by side.
 
 pub mod convert;
-mod delivery;
+pub mod delivery;
 pub mod port;
 
 use std::future::IntoFuture;
@@ -208,9 +208,9 @@ pub async fn run_until(
         outbox_ready,
         stop.clone(),
         if unthrottled {
-            Duration::ZERO
+            delivery::ChatPace::UNPACED
         } else {
-            delivery::MIN_EDIT_INTERVAL
+            delivery::ChatPace::telegram(per_group as usize)
         },
     ));
     let http = listener.map(|listener| {
