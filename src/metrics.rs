@@ -25,6 +25,7 @@ pub struct Metrics {
     pub handler_seconds: HistogramVec,
     pub api_calls: IntCounterVec,
     pub api_retry_after_seconds: prometheus::Counter,
+    pub reactions_skipped: prometheus::IntCounter,
     pub inbox_pending: IntGauge,
     pub outbox_pending: IntGauge,
     pub scheduler_lag_seconds: Histogram,
@@ -85,6 +86,10 @@ impl Metrics {
             "telegram_retry_after_seconds_total",
             "Seconds spent waiting because Telegram answered 429 Too Many Requests",
         )?;
+        let reactions_skipped = prometheus::IntCounter::new(
+            "reactions_skipped_total",
+            "Reactions not made because their chat's reaction budget was spent",
+        )?;
         let inbox_pending = IntGauge::new(
             "inbox_pending",
             "Events stored but not yet handled (read when scraped)",
@@ -106,6 +111,7 @@ impl Metrics {
         registry.register(Box::new(handler_seconds.clone()))?;
         registry.register(Box::new(api_calls.clone()))?;
         registry.register(Box::new(api_retry_after_seconds.clone()))?;
+        registry.register(Box::new(reactions_skipped.clone()))?;
         registry.register(Box::new(inbox_pending.clone()))?;
         registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(scheduler_lag_seconds.clone()))?;
@@ -117,6 +123,7 @@ impl Metrics {
             handler_seconds,
             api_calls,
             api_retry_after_seconds,
+            reactions_skipped,
             inbox_pending,
             outbox_pending,
             scheduler_lag_seconds,

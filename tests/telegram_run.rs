@@ -10,6 +10,8 @@ use qunbot::app::prepare;
 use qunbot::args;
 use qunbot::config::Settings;
 use qunbot::store::Db;
+use qunbot::telegram::delivery::REACTIONS_PER_MINUTE;
+use qunbot::telegram::port::CALLS_PER_SECOND;
 use serde_json::Value;
 use support::fake_bot_api::{Failure, FakeBotApi};
 use support::run::{WAIT, start, start_with};
@@ -454,7 +456,8 @@ async fn a_sign_in_rush_gets_reactions_and_one_board_edited_at_a_measured_pace()
     let edits = fake.calls_to("editMessageText");
     let reactions = fake.calls_to("setMessageReaction");
     assert_eq!(sends.len(), 6, "five replies, then one board: {sends:?}");
-    assert_eq!(reactions.len(), members as usize - 5);
+    // 25 reacted to, of whom the first ten a minute get theirs (the board names the rest).
+    assert_eq!(reactions.len(), REACTIONS_PER_MINUTE);
     assert!(
         edits.len() < 10,
         "edits are coalesced, not one per sign-in: {}",
@@ -466,6 +469,144 @@ async fn a_sign_in_rush_gets_reactions_and_one_board_edited_at_a_measured_pace()
             "edits come at most every 3 s"
         );
     }
+    bot.stop().await.unwrap();
+}
+
+/// Calls the port does not make: `qunbot run` asks who it is once, and the poller keeps one long
+/// poll open.
+fn made_by_the_port(call: &support::fake_bot_api::Call) -> bool {
+    !["getMe", "deleteWebhook", "getUpdates"].contains(&call.method.as_str())
+}
+
+/// Waits until every queued action has been delivered or recorded as not made.
+async fn outbox_drained(db: &Db) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (pending,): (i64,) = db
+            .fetch_one("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", args![])
+            .await
+            .unwrap();
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} actions still queued"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_rush_of_hundreds_keeps_the_reaction_and_call_budgets_and_loses_no_sign_in() {
+    let fake = FakeBotApi::start().await;
+    let members: i64 = 200;
+    let sign_in =
+        |n: i64| FakeBotApi::group_text(GROUP, (1_000 + n, &format!("m{n}")), "签到", now());
+    for n in 0..members / 2 {
+        fake.push_update(sign_in(n));
+    }
+    // One reply, then the busy mode: a reaction and the board for everyone else.
+    let bot = start(fake.clone(), "[defaults.signin]\nbusy_per_minute = 1\n").await;
+    fake.wait_for_call("sendMessage", 2, WAIT).await;
+    // The second half comes once the board is up, so it has to be edited.
+    for n in members / 2..members {
+        fake.push_update(sign_in(n));
+    }
+    let everyone = format!("（{members} 人）");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !fake
+        .calls_to("editMessageText")
+        .iter()
+        .any(|edit| text_of(edit).contains(&everyone))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board was never edited to show everyone: {:?}",
+            fake.calls_to("editMessageText")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let db = bot.db().await;
+    outbox_drained(&db).await;
+
+    let signed_in: Vec<(i64,)> = db
+        .fetch_all(
+            "SELECT user_id FROM signins WHERE chat_id = $1 ORDER BY user_id",
+            args![GROUP],
+        )
+        .await
+        .unwrap();
+    let expected: Vec<(i64,)> = (0..members).map(|n| (1_000 + n,)).collect();
+    assert_eq!(signed_in, expected, "every member's sign-in is kept");
+
+    let reactions_in_a_minute = fake.most_calls_within(Duration::from_secs(60), |call| {
+        call.method == "setMessageReaction" && call.params["chat_id"].as_i64() == Some(GROUP)
+    });
+    assert_eq!(
+        reactions_in_a_minute, REACTIONS_PER_MINUTE,
+        "the group's first reactions a minute are made, no more"
+    );
+    let (skipped,): (i64,) = db
+        .fetch_one(
+            "SELECT COUNT(*) FROM outbox WHERE action LIKE '%\"do\":\"react\"%' AND outcome LIKE 'skipped: %reaction%'",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        skipped,
+        members - 1 - REACTIONS_PER_MINUTE as i64,
+        "the others are recorded as skipped, with the reason"
+    );
+    assert!(qunbot::metrics::metrics().reactions_skipped.get() >= skipped as u64);
+
+    let calls_in_a_second = fake.most_calls_within(Duration::from_secs(1), made_by_the_port);
+    assert!(
+        calls_in_a_second <= CALLS_PER_SECOND as usize,
+        "{calls_in_a_second} calls within a second"
+    );
+    db.close().await;
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_to_many_groups_at_once_keep_the_bots_budget_per_second() {
+    let fake = FakeBotApi::start().await;
+    let groups: i64 = 40;
+    for group in 0..groups {
+        for member in 0..2 {
+            fake.push_update(FakeBotApi::group_text(
+                GROUP - group,
+                (100 + member, &format!("m{member}")),
+                "签到",
+                now(),
+            ));
+        }
+    }
+    // In each group a reply, then a reaction and the board: 120 calls wanted at once.
+    let bot = start(fake.clone(), "[defaults.signin]\nbusy_per_minute = 1\n").await;
+    fake.wait_for_call("setMessageReaction", groups as usize, WAIT)
+        .await;
+    fake.wait_for_call("sendMessage", 2 * groups as usize, WAIT)
+        .await;
+    let calls_in_a_second = fake.most_calls_within(Duration::from_secs(1), made_by_the_port);
+    assert!(
+        calls_in_a_second <= CALLS_PER_SECOND as usize,
+        "{calls_in_a_second} calls within a second"
+    );
+    let reactions = fake.calls_to("setMessageReaction");
+    let sends = fake.calls_to("sendMessage");
+    assert_eq!(
+        reactions.len(),
+        groups as usize,
+        "each group's one reaction"
+    );
+    assert_eq!(
+        sends.len(),
+        2 * groups as usize,
+        "each group's reply and board"
+    );
     bot.stop().await.unwrap();
 }
 

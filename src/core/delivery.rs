@@ -46,20 +46,32 @@ impl Deliverer {
     /// Delivers one queued action and records how it ended (unless it is to be retried).
     pub async fn deliver(&self, queued: &Queued) -> StoreResult<Outcome> {
         let outcome = self.attempt(queued).await?;
-        let record = match &outcome {
+        self.record(queued, &outcome).await?;
+        Ok(outcome)
+    }
+
+    /// Records that a queued action was not made, and why, without asking the platform (a
+    /// platform adapter's own limits: a reaction over a busy group's budget).
+    pub async fn skip(&self, queued: &Queued, reason: String) -> StoreResult<Outcome> {
+        let outcome = Outcome::Skipped(reason);
+        self.record(queued, &outcome).await?;
+        Ok(outcome)
+    }
+
+    async fn record(&self, queued: &Queued, outcome: &Outcome) -> StoreResult<()> {
+        let record = match outcome {
             Outcome::Sent(_) => "sent".to_owned(),
             Outcome::Expired => "expired".to_owned(),
             Outcome::Superseded => "superseded".to_owned(),
             Outcome::Skipped(why) => format!("skipped: {why}"),
             Outcome::Failed(why) => format!("failed: {why}"),
-            Outcome::RetryLater(_) => return Ok(outcome),
+            Outcome::RetryLater(_) => return Ok(()),
         };
         let now = self.clock.now();
         match &self.finishes {
-            Some(finishes) => finishes.record(&self.db, queued.id, now, &record).await?,
-            None => outbox::finish(&self.db, queued.id, now, &record).await?,
+            Some(finishes) => finishes.record(&self.db, queued.id, now, &record).await,
+            None => outbox::finish(&self.db, queued.id, now, &record).await,
         }
-        Ok(outcome)
     }
 
     async fn attempt(&self, queued: &Queued) -> StoreResult<Outcome> {

@@ -1,26 +1,197 @@
 //! Outbox delivery for Telegram: one worker per chat keeps each chat's actions in order while
 //! a slow chat (flood limits, slow mode) does not hold up the others.
+//!
+//! The worker also keeps the chat's own pace (Telegram allows a group about 20 calls a
+//! minute): edits at most every few seconds, sends as Throttle counts them, and only the first
+//! few reactions a minute. The bot-wide budget is the port's (`port::CallBudget`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
 
-use crate::core::action::Action;
+use crate::core::action::{Action, Delivered};
 use crate::core::delivery::{Deliverer, Outcome};
 use crate::core::event::ChatId;
+use crate::metrics::metrics;
 use crate::store::outbox::{self, Queued};
 
 /// At most one edit per chat this often: 20 a minute, Telegram's budget for a group.
 pub const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(3);
 
-/// `min_edit_interval` is `MIN_EDIT_INTERVAL`, or zero with the send limits off (benchmarks).
+/// Reactions made in one chat in any minute; later ones are skipped. A reaction only
+/// acknowledges (the sign-in board or the relay list, edited in place, names everyone), and it
+/// counts against the group's ~20 calls a minute with the messages and edits that carry the
+/// content, so it gets half of them: a rush's first members see theirs, the rest find themselves
+/// on the board.
+pub const REACTIONS_PER_MINUTE: usize = 10;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// How each chat's worker paces that chat's calls.
+#[derive(Clone, Copy, Debug)]
+pub struct ChatPace {
+    /// At most one edit this often (zero: no pacing).
+    pub min_edit_interval: Duration,
+    /// Sends (messages, files, photos) to one chat per minute, and one a second, as Throttle
+    /// counts them (`None`: no pacing).
+    pub sends_per_minute: Option<usize>,
+    /// At most this many reactions in one chat within this span; the rest are skipped
+    /// (`None`: all are made).
+    pub reactions: Option<(usize, Duration)>,
+}
+
+impl ChatPace {
+    /// Telegram's: edits every `MIN_EDIT_INTERVAL`, `sends_per_minute` (what Throttle is given),
+    /// `REACTIONS_PER_MINUTE`.
+    pub fn telegram(sends_per_minute: usize) -> ChatPace {
+        ChatPace {
+            min_edit_interval: MIN_EDIT_INTERVAL,
+            sends_per_minute: Some(sends_per_minute),
+            reactions: Some((REACTIONS_PER_MINUTE, MINUTE)),
+        }
+    }
+
+    /// Nothing paced, every reaction made: benchmarks against a fake Bot API.
+    pub const UNPACED: ChatPace = ChatPace {
+        min_edit_interval: Duration::ZERO,
+        sends_per_minute: None,
+        reactions: None,
+    };
+}
+
+/// When the latest calls of one kind in one chat ended, to keep at most `limit` of them in any
+/// `span`. Counted from a call's end: the request reached Telegram before that, so a call that
+/// waited (for the bot's budget, in Throttle) cannot bunch up with the next ones.
+#[derive(Debug)]
+struct Recent {
+    limit: usize,
+    span: Duration,
+    ended: VecDeque<Instant>,
+}
+
+impl Recent {
+    fn new(limit: usize, span: Duration) -> Recent {
+        Recent {
+            limit,
+            span,
+            ended: VecDeque::with_capacity(limit),
+        }
+    }
+
+    /// When the next call may start: `None` if it may start at once.
+    fn next_free(&mut self, now: Instant) -> Option<Instant> {
+        while self
+            .ended
+            .front()
+            .is_some_and(|ended| *ended + self.span <= now)
+        {
+            self.ended.pop_front();
+        }
+        (self.ended.len() >= self.limit)
+            .then(|| self.ended[self.ended.len() - self.limit] + self.span)
+    }
+
+    fn record(&mut self, ended: Instant) {
+        self.ended.push_back(ended);
+        if self.ended.len() > self.limit {
+            self.ended.pop_front();
+        }
+    }
+}
+
+/// One chat's pace as its worker keeps it.
+struct ChatCalls {
+    min_edit_interval: Duration,
+    last_edit: Option<Instant>,
+    /// Per second and per minute.
+    sends: Vec<Recent>,
+    reactions: Option<Recent>,
+}
+
+impl ChatCalls {
+    fn new(pace: ChatPace) -> ChatCalls {
+        ChatCalls {
+            min_edit_interval: pace.min_edit_interval,
+            last_edit: None,
+            sends: pace
+                .sends_per_minute
+                .map(|per_minute| {
+                    vec![
+                        Recent::new(1, Duration::from_secs(1)),
+                        Recent::new(per_minute.max(1), MINUTE),
+                    ]
+                })
+                .unwrap_or_default(),
+            reactions: pace.reactions.map(|(limit, span)| Recent::new(limit, span)),
+        }
+    }
+
+    /// When a send may start, if not at once.
+    fn next_send(&mut self, now: Instant) -> Option<Instant> {
+        self.sends
+            .iter_mut()
+            .filter_map(|window| window.next_free(now))
+            .max()
+    }
+
+    /// Why a reaction now is not to be made, if it is over the chat's budget.
+    fn reaction_over_budget(&mut self, now: Instant) -> Option<String> {
+        let reactions = self.reactions.as_mut()?;
+        reactions.next_free(now)?;
+        Some(format!(
+            "over the chat's budget of {} reactions in {} s (the board or list, edited in place, names the member)",
+            reactions.limit,
+            reactions.span.as_secs()
+        ))
+    }
+
+    /// Counts a delivery that reached the platform.
+    fn ended(&mut self, action: &Action, outcome: &Outcome, at: Instant) {
+        let reached_platform = matches!(
+            outcome,
+            Outcome::Sent(_) | Outcome::Failed(_) | Outcome::RetryLater(_)
+        );
+        if !reached_platform {
+            return;
+        }
+        // A keyed edit of a message that is gone is sent anew, and Throttle counts it.
+        let sent = is_send(action) || matches!(outcome, Outcome::Sent(Delivered::Message(_)));
+        if sent {
+            for window in &mut self.sends {
+                window.record(at);
+            }
+        }
+        if let (Action::React { .. }, Some(reactions)) = (action, self.reactions.as_mut()) {
+            reactions.record(at);
+        }
+    }
+}
+
+fn is_send(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Send { .. } | Action::SendDocument { .. } | Action::SendPhoto { .. }
+    )
+}
+
+/// Sleeps until `deadline` unless stopped first; `false` when stopped.
+async fn pause_until(deadline: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep_until(deadline) => true,
+        _ = stop.wait_for(|stopped| *stopped) => false,
+    }
+}
+
+/// `pace` is `ChatPace::telegram`, or `ChatPace::UNPACED` with the send limits off
+/// (benchmarks).
 pub async fn deliver_outbox(
     deliverer: Arc<Deliverer>,
     outbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
-    min_edit_interval: Duration,
+    pace: ChatPace,
 ) {
     let mut workers: HashMap<ChatId, mpsc::UnboundedSender<Queued>> = HashMap::new();
     // The last row handed to each chat's worker: each chat is read on its own, so a chat with
@@ -34,7 +205,7 @@ pub async fn deliver_outbox(
             &mut dispatched,
             &mut tasks,
             &stop,
-            min_edit_interval,
+            pace,
         )
         .await
         {
@@ -61,19 +232,14 @@ async fn dispatch(
     dispatched: &mut HashMap<ChatId, i64>,
     tasks: &mut tokio::task::JoinSet<()>,
     stop: &watch::Receiver<bool>,
-    min_edit_interval: Duration,
+    pace: ChatPace,
 ) -> crate::store::StoreResult<()> {
     for chat in outbox::chats_waiting(&deliverer.db).await? {
         let after = dispatched.get(&chat).copied().unwrap_or(0);
         for queued in outbox::pending_in_chat(&deliverer.db, chat, after, 200).await? {
             let worker = workers.entry(chat).or_insert_with(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tasks.spawn(chat_worker(
-                    deliverer.clone(),
-                    rx,
-                    stop.clone(),
-                    min_edit_interval,
-                ));
+                tasks.spawn(chat_worker(deliverer.clone(), rx, stop.clone(), pace));
                 tx
             });
             let id = queued.id;
@@ -91,10 +257,10 @@ async fn dispatch(
 async fn chat_worker(
     deliverer: Arc<Deliverer>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
-    stop: watch::Receiver<bool>,
-    min_edit_interval: Duration,
+    mut stop: watch::Receiver<bool>,
+    pace: ChatPace,
 ) {
-    let mut last_edit: Option<tokio::time::Instant> = None;
+    let mut calls = ChatCalls::new(pace);
     while let Some(queued) = queue.recv().await {
         if *stop.borrow() {
             break;
@@ -105,23 +271,48 @@ async fn chat_worker(
         // interval however fast it changes.
         // (Only when there is a pace to keep: delivery asks again before making the edit.)
         if matches!(queued.action, Action::Edit { .. })
-            && !min_edit_interval.is_zero()
+            && !calls.min_edit_interval.is_zero()
             && !outbox::superseded_by_later_edit(&deliverer.db, &queued)
                 .await
                 .unwrap_or(false)
         {
-            if let Some(last) = last_edit {
-                tokio::time::sleep_until(last + min_edit_interval).await;
+            if let Some(last) = calls.last_edit
+                && !pause_until(last + calls.min_edit_interval, &mut stop).await
+            {
+                break;
             }
-            last_edit = Some(tokio::time::Instant::now());
+            calls.last_edit = Some(Instant::now());
+        }
+        // Throttle would hold a send for the chat's turn just the same, but by then the call
+        // holds its share of the bot's budget, which it would keep while it waits.
+        if is_send(&queued.action)
+            && let Some(free) = calls.next_send(Instant::now())
+            && !pause_until(free, &mut stop).await
+        {
+            break;
+        }
+        // Only an acknowledgement: what it acknowledges is stored and shown on the board.
+        if matches!(queued.action, Action::React { .. })
+            && let Some(reason) = calls.reaction_over_budget(Instant::now())
+        {
+            metrics().reactions_skipped.inc();
+            if let Err(error) = deliverer.skip(&queued, reason).await {
+                tracing::error!(%error, "cannot record a delivery");
+            }
+            continue;
         }
         let mut backoff = Duration::from_secs(1);
         loop {
             match deliverer.deliver(&queued).await {
-                Ok(Outcome::RetryLater(reason)) => {
-                    tracing::warn!(chat = queued.chat, %reason, retry_in = ?backoff, "Telegram unavailable; will retry");
+                Ok(outcome) => {
+                    calls.ended(&queued.action, &outcome, Instant::now());
+                    match outcome {
+                        Outcome::RetryLater(reason) => {
+                            tracing::warn!(chat = queued.chat, %reason, retry_in = ?backoff, "Telegram unavailable; will retry");
+                        }
+                        _ => break,
+                    }
                 }
-                Ok(_) => break,
                 Err(error) => tracing::error!(%error, "cannot record a delivery"),
             }
             if *stop.borrow() {
@@ -130,5 +321,98 @@ async fn chat_worker(
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(60));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_window_admits_its_limit_then_frees_as_the_oldest_call_leaves_it() {
+        let start = Instant::now();
+        let mut reactions = Recent::new(3, MINUTE);
+        for n in 0..3 {
+            let at = start + SECOND * n;
+            assert_eq!(
+                reactions.next_free(at),
+                None,
+                "call {n} is within the limit"
+            );
+            reactions.record(at);
+        }
+        assert_eq!(
+            reactions.next_free(start + SECOND * 30),
+            Some(start + MINUTE),
+            "the fourth waits for the first to be a minute old"
+        );
+        assert_eq!(reactions.next_free(start + MINUTE), None);
+        reactions.record(start + MINUTE);
+        assert_eq!(
+            reactions.next_free(start + MINUTE),
+            Some(start + MINUTE + SECOND),
+            "then for the second"
+        );
+    }
+
+    #[test]
+    fn reactions_beyond_the_budget_are_over_it_until_the_window_moves_on() {
+        let start = Instant::now();
+        let mut calls = ChatCalls::new(ChatPace::telegram(20));
+        let react = Action::React {
+            chat: -1,
+            message: 1,
+            emoji: "👍".into(),
+        };
+        for n in 0..REACTIONS_PER_MINUTE as u32 {
+            assert_eq!(calls.reaction_over_budget(start + SECOND * n), None);
+            calls.ended(&react, &Outcome::Sent(Delivered::Done), start + SECOND * n);
+        }
+        let reason = calls.reaction_over_budget(start + SECOND * 59);
+        assert!(
+            reason
+                .as_ref()
+                .is_some_and(|r| r.contains("10 reactions in 60 s")),
+            "{reason:?}"
+        );
+        assert_eq!(calls.reaction_over_budget(start + MINUTE), None);
+        // A reaction that was never made (expired, say) costs nothing.
+        let mut calls = ChatCalls::new(ChatPace::telegram(20));
+        for _ in 0..2 * REACTIONS_PER_MINUTE {
+            calls.ended(&react, &Outcome::Expired, start);
+        }
+        assert_eq!(calls.reaction_over_budget(start), None);
+        assert_eq!(
+            ChatCalls::new(ChatPace::UNPACED).reaction_over_budget(start),
+            None
+        );
+    }
+
+    #[test]
+    fn sends_keep_one_a_second_and_the_minutes_limit() {
+        let start = Instant::now();
+        let mut calls = ChatCalls::new(ChatPace::telegram(3));
+        let send = Action::Send {
+            chat: -1,
+            text: "hi".into(),
+            reply_to: None,
+            thread: None,
+            key: None,
+            buttons: Vec::new(),
+        };
+        let sent = Outcome::Sent(Delivered::Message(1));
+        assert_eq!(calls.next_send(start), None);
+        calls.ended(&send, &sent, start);
+        assert_eq!(calls.next_send(start), Some(start + SECOND));
+        calls.ended(&send, &sent, start + SECOND);
+        calls.ended(&send, &sent, start + SECOND * 2);
+        assert_eq!(
+            calls.next_send(start + SECOND * 10),
+            Some(start + MINUTE),
+            "three a minute"
+        );
+        assert_eq!(ChatCalls::new(ChatPace::UNPACED).next_send(start), None);
     }
 }

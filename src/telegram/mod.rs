@@ -8,7 +8,7 @@
 //! - delivery sends the outbox, in order within a chat, chats side by side.
 
 pub mod convert;
-mod delivery;
+pub mod delivery;
 pub mod port;
 
 use std::future::IntoFuture;
@@ -156,12 +156,18 @@ pub async fn run_until(
             messages_per_min_chat: per_group,
             // teloxide's default holds supergroups to 10 a minute; Telegram allows 20 in any group.
             messages_per_min_channel_or_supergroup: per_group,
-            messages_per_sec_overall: 30,
+            // The port's budget already keeps every call, sends among them, to this many in
+            // any second: a call takes its share before Throttle sees it and keeps it until a
+            // second after the answer. This limit counts only the sends Throttle let go in the
+            // last second, each still holding its share, so it cannot hold back a send the
+            // budget let through (it would count it twice); at the same figure it is only a
+            // backstop.
+            messages_per_sec_overall: port::CALLS_PER_SECOND,
         };
-        Arc::new(TelegramPort::new(
-            bot.clone().throttle(limits),
-            token.clone(),
-        ))
+        Arc::new(
+            TelegramPort::new(bot.clone().throttle(limits), token.clone())
+                .with_budget(port::CallBudget::telegram()),
+        )
     };
     let engine =
         Arc::new(prepared.engine(db.clone(), clock.clone(), identity.clone(), port.clone()));
@@ -202,9 +208,9 @@ pub async fn run_until(
         outbox_ready,
         stop.clone(),
         if unthrottled {
-            Duration::ZERO
+            delivery::ChatPace::UNPACED
         } else {
-            delivery::MIN_EDIT_INTERVAL
+            delivery::ChatPace::telegram(per_group as usize)
         },
     ));
     let http = listener.map(|listener| {

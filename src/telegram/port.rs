@@ -2,10 +2,12 @@
 //!
 //! Sends go through teloxide's Throttle (per-chat and overall pacing, 429s retried inside it),
 //! unless the send limits are off against a server that is not Telegram's (a benchmark's fake).
-//! Every other call honours `retry_after` here, and network failures are retried with backoff
-//! before the action is left in the outbox for later.
+//! Every call, sends included, first takes its share of the bot's [`CallBudget`]. Every other
+//! call honours `retry_after` here, and network failures are retried with backoff before the
+//! action is left in the outbox for later.
 
 use std::future::IntoFuture;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +23,7 @@ use teloxide::types::{
     MessageId, ReactionType, ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::core::action::{
     Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError, fit_message,
@@ -33,17 +36,109 @@ const NETWORK_ATTEMPTS: u32 = 4;
 /// How many `retry_after` answers in a row a call waits out before giving up for now.
 const RATE_LIMIT_ATTEMPTS: u32 = 6;
 
+/// The bot's Bot API calls in any one second, all methods together. Telegram documents about
+/// 30 messages a second for a bot and rate-limits its other methods (reactions, edits,
+/// restrictions, toasts) as well, so the one figure covers them all.
+pub const CALLS_PER_SECOND: u32 = 30;
+
+/// Of [`CALLS_PER_SECOND`], what is kept for the engine's administrator look-ups. The engine
+/// waits for those before it handles a new chat's events, so they must not queue behind a
+/// backlog of deliveries (one waiting call per busy chat); they take a delivery's share too
+/// when one is free first.
+const LOOKUP_CALLS_PER_SECOND: u32 = 2;
+
+/// How long after its answer a call still counts against the budget.
+const BUDGET_WINDOW: Duration = Duration::from_secs(1);
+
+/// At most [`CALLS_PER_SECOND`] calls of the port in any one second, measured where Telegram
+/// measures them: each call holds a permit from before it is made until a second after its
+/// answer, so all the calls that reach the server within one second held their permits at the
+/// same moment, whatever the latency or the time a send waited inside Throttle.
+///
+/// (A token bucket would count a call when it is let go; a send then waits in Throttle for its
+/// chat's turn and can reach Telegram in a later second than the one that paid for it, on top
+/// of that second's own calls. The price here is that a call's latency counts too: a slow
+/// server gets a little less than the full rate.)
+#[derive(Clone)]
+pub struct CallBudget {
+    deliveries: Arc<Semaphore>,
+    lookups: Arc<Semaphore>,
+}
+
+/// A call's place in the budget, given back a second after the call ends (or is abandoned).
+struct Spent(Option<OwnedSemaphorePermit>);
+
+impl Drop for Spent {
+    fn drop(&mut self) {
+        let Some(permit) = self.0.take() else { return };
+        // Outside a runtime (shutting down) nothing is left to pace.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(BUDGET_WINDOW).await;
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// Which share of the budget a call uses.
+#[derive(Clone, Copy)]
+enum Lane {
+    Delivery,
+    Lookup,
+}
+
+impl CallBudget {
+    /// Telegram's budget: [`CALLS_PER_SECOND`].
+    pub fn telegram() -> CallBudget {
+        CallBudget {
+            deliveries: Arc::new(Semaphore::new(
+                (CALLS_PER_SECOND - LOOKUP_CALLS_PER_SECOND) as usize,
+            )),
+            lookups: Arc::new(Semaphore::new(LOOKUP_CALLS_PER_SECOND as usize)),
+        }
+    }
+
+    async fn spend(&self, lane: Lane) -> Spent {
+        let deliveries = self.deliveries.clone().acquire_owned();
+        // The semaphores are never closed.
+        Spent(match lane {
+            Lane::Delivery => deliveries.await.ok(),
+            Lane::Lookup => tokio::select! {
+                biased;
+                permit = self.lookups.clone().acquire_owned() => permit.ok(),
+                permit = deliveries => permit.ok(),
+            },
+        })
+    }
+}
+
 /// The port over a bot: `Throttle<Bot>` against Telegram, the plain `Bot` with the send limits
 /// off.
 pub struct TelegramPort<B> {
     bot: B,
     /// Removed from every error text before it is logged.
     token: String,
+    /// `None` with the send limits off (benchmarks against a fake).
+    budget: Option<CallBudget>,
 }
 
 impl<B> TelegramPort<B> {
+    /// A port whose calls are not paced (see [`TelegramPort::with_budget`]).
     pub fn new(bot: B, token: String) -> TelegramPort<B> {
-        TelegramPort { bot, token }
+        TelegramPort {
+            bot,
+            token,
+            budget: None,
+        }
+    }
+
+    /// Every call of this port, retries included, waits for its share of `budget`.
+    pub fn with_budget(self, budget: CallBudget) -> TelegramPort<B> {
+        TelegramPort {
+            budget: Some(budget),
+            ..self
+        }
     }
 }
 
@@ -182,8 +277,22 @@ impl<B> TelegramPort<B> {
         }
     }
 
-    /// Makes one Bot API call (with retries), counting each attempt by method and outcome.
-    async fn call<T, F, Fut>(&self, method: &'static str, mut request: F) -> Result<T, PortError>
+    /// Makes one Bot API call for a delivery (with retries), counting each attempt by method
+    /// and outcome.
+    async fn call<T, F, Fut>(&self, method: &'static str, request: F) -> Result<T, PortError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RequestError>>,
+    {
+        self.call_in(Lane::Delivery, method, request).await
+    }
+
+    async fn call_in<T, F, Fut>(
+        &self,
+        lane: Lane,
+        method: &'static str,
+        mut request: F,
+    ) -> Result<T, PortError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, RequestError>>,
@@ -191,6 +300,10 @@ impl<B> TelegramPort<B> {
         with_retries(|| {
             let attempt = request();
             async move {
+                let _spent = match &self.budget {
+                    Some(budget) => Some(budget.spend(lane).await),
+                    None => None,
+                };
                 let result = attempt.await;
                 count_attempt(method, &result);
                 result
@@ -429,7 +542,7 @@ where
 
     async fn administrators(&self, chat: CoreChatId) -> Result<Vec<Admin>, PortError> {
         let members = self
-            .call("getChatAdministrators", || {
+            .call_in(Lane::Lookup, "getChatAdministrators", || {
                 self.bot.get_chat_administrators(ChatId(chat)).into_future()
             })
             .await?;
@@ -447,7 +560,49 @@ where
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
+
+    #[tokio::test]
+    async fn the_budget_lets_its_share_of_calls_go_and_keeps_the_lookups_apart() {
+        let budget = CallBudget::telegram();
+        let lookups: Vec<Spent> = (0..CALLS_PER_SECOND)
+            .map(|_| budget.spend(Lane::Lookup).now_or_never().unwrap())
+            .collect();
+        assert!(
+            budget.spend(Lane::Lookup).now_or_never().is_none(),
+            "look-ups may use the whole budget when deliveries leave it free, not more"
+        );
+        // Given back at once, not a second later (the test's own bookkeeping).
+        for mut spent in lookups {
+            drop(spent.0.take());
+        }
+
+        let deliveries = CALLS_PER_SECOND - LOOKUP_CALLS_PER_SECOND;
+        let mut spent = Vec::new();
+        for _ in 0..deliveries {
+            spent.push(budget.spend(Lane::Delivery).await);
+        }
+        assert!(
+            budget.spend(Lane::Delivery).now_or_never().is_none(),
+            "the next delivery waits for a call to be a second old"
+        );
+        for _ in 0..LOOKUP_CALLS_PER_SECOND {
+            spent.push(
+                budget
+                    .spend(Lane::Lookup)
+                    .now_or_never()
+                    .expect("a look-up does not queue behind deliveries"),
+            );
+        }
+        assert!(budget.spend(Lane::Lookup).now_or_never().is_none());
+        drop(spent);
+        assert!(
+            budget.spend(Lane::Delivery).now_or_never().is_none(),
+            "a call still counts for a second after it ends"
+        );
+    }
 
     #[test]
     fn restrictions_telegram_would_read_as_forever_are_stretched_or_dropped() {

@@ -254,6 +254,28 @@ impl FakeBotApi {
             .collect()
     }
 
+    /// The most calls `counted` picks that arrived within any `span` of each other: the peak
+    /// rate a server measuring over `span` saw (arrival times are taken as each request comes
+    /// in, before it is answered).
+    pub fn most_calls_within(&self, span: Duration, counted: impl Fn(&Call) -> bool) -> usize {
+        let arrivals: Vec<Instant> = self
+            .store()
+            .calls
+            .iter()
+            .filter(|call| counted(call))
+            .map(|call| call.at)
+            .collect();
+        let mut first = 0;
+        let mut most = 0;
+        for (last, at) in arrivals.iter().enumerate() {
+            while at.duration_since(arrivals[first]) >= span {
+                first += 1;
+            }
+            most = most.max(last + 1 - first);
+        }
+        most
+    }
+
     /// How many calls of `method` came in so far.
     pub fn count_calls(&self, method: &str) -> usize {
         let key = canonical_method(method).to_ascii_lowercase();
