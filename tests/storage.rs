@@ -876,3 +876,103 @@ async fn a_batch_records_each_chat_once_as_its_events_would_in_turn() {
         test.finish().await;
     }
 }
+
+/// A full disk (here SQLite's `max_page_count`, which fails writes with the same
+/// "database or disk is full") must not close updates as failed nor wedge the connection: the
+/// engine stops, says why, and handles every update once when there is room again.
+#[tokio::test]
+async fn a_full_disk_leaves_updates_queued_and_every_one_is_handled_once_afterwards() {
+    let test = TestDb::sqlite().await;
+    let db = &test.db;
+    let port = Arc::new(RecordingPort::default());
+    let clock = ManualClock::starting_at(t0());
+    let engine = Arc::new(engine(db, port.clone(), clock.clone(), ""));
+    let http = serve_health(engine.clone()).await;
+    let members = 300;
+    let batch: Vec<_> = (0..members)
+        .map(|n| {
+            let text = format!("hello from member {n}, with enough words to need pages");
+            (n, said(GROUP, user(100 + n, "member"), n, &text, t0()))
+        })
+        .collect();
+    inbox::store_batch(db, "tg", &batch, t0()).await.unwrap();
+    let (pages,): (i64,) = db.fetch_one("PRAGMA page_count", args![]).await.unwrap();
+    // The writer is a pool of one connection: the limit holds for every write from now on.
+    let Db::Sqlite { writer, .. } = db else {
+        unreachable!("an SQLite test database")
+    };
+    let limit = |pages: i64| {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA max_page_count = {pages}"
+        )))
+        .execute(writer)
+    };
+    limit(pages).await.unwrap();
+    for _ in 0..5 {
+        let error = engine.handle_pending().await.unwrap_err();
+
+        assert!(error.is_transient(), "{error}");
+    }
+    let (trouble_since, trouble) = engine.write_trouble().expect("the trouble is known");
+    assert_eq!(trouble_since, t0());
+    assert!(trouble.contains("full"), "{trouble}");
+    assert!(
+        inbox::failures(db, 10).await.unwrap().is_empty(),
+        "nothing closed as failed"
+    );
+    let (status, body) = get(http, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("database: cannot write since"), "{body}");
+    assert_eq!(get(http, "/healthz").await.0, 200, "alive for a while");
+    clock.advance(Duration::minutes(3));
+    let (status, body) = get(http, "/healthz").await;
+    assert_eq!(status, 503, "a restart may help after minutes: {body}");
+
+    limit(1_073_741_823).await.unwrap();
+    // Entries that fitted in the pages still free were handled before the disk filled up.
+    let handled = engine.handle_pending().await.unwrap();
+    assert!(handled > 0 && handled < members as usize, "{handled}");
+    assert_eq!(inbox::pending_count(db).await.unwrap(), 0);
+    assert!(engine.write_trouble().is_none());
+    assert_eq!(get(http, "/healthz").await.0, 200);
+    let (_, body) = get(http, "/readyz").await;
+    assert!(!body.contains("database"), "{body}");
+    let (counted, messages): (i64, i64) = db
+        .fetch_one(
+            "SELECT COUNT(*), CAST(SUM(message_count) AS BIGINT) FROM members WHERE chat_id = $1",
+            args![GROUP],
+        )
+        .await
+        .unwrap();
+    assert_eq!((counted, messages), (members, members), "each update once");
+    assert!(inbox::failures(db, 10).await.unwrap().is_empty());
+    test.finish().await;
+}
+
+/// Serves /healthz and /readyz for `engine` on a free local port.
+async fn serve_health(engine: Arc<Engine>) -> u16 {
+    let state = Arc::new(qunbot::http::HttpState {
+        engine,
+        dashboard_token: None,
+        poll_stale_after_secs: 60,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, qunbot::http::router(state)).await });
+    port
+}
+
+/// A GET on the local port: its status and body.
+async fn get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}

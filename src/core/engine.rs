@@ -29,6 +29,12 @@ const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 /// failure is remembered briefly, and must not read as "nobody is an admin").
 type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 
+/// Each chat's id before it became a supergroup (`None`: it did not), and when that was read.
+type MoveCache = HashMap<ChatId, (DateTime<Utc>, Option<ChatId>)>;
+
+/// How long "this chat never moved" is trusted.
+const UNMOVED_TTL: Duration = Duration::minutes(1);
+
 /// How many inbox entries share a transaction at most, and for how long a batch takes more:
 /// its entries all wait for its commit, so these bound how much sharing adds to an entry's
 /// handling time.
@@ -79,6 +85,8 @@ pub struct Engine {
     pub bot: BotIdentity,
     pub port: Arc<dyn ChatPort>,
     admins: Mutex<AdminCache>,
+    moves: Mutex<MoveCache>,
+    write_trouble: Mutex<Option<(DateTime<Utc>, String)>>,
 }
 
 impl Engine {
@@ -100,6 +108,8 @@ impl Engine {
             bot,
             port,
             admins: Mutex::new(HashMap::new()),
+            moves: Mutex::new(HashMap::new()),
+            write_trouble: Mutex::new(None),
         }
     }
 
@@ -110,6 +120,34 @@ impl Engine {
     /// by chat into several batches handled at once; a chat's entries stay in one batch, in
     /// order. (SQLite has one writer: there, one batch at a time.)
     pub async fn handle_pending(&self) -> StoreResult<usize> {
+        let outcome = self.handle_rounds().await;
+        let mut trouble = self
+            .write_trouble
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &outcome {
+            Ok(handled) if *handled > 0 => *trouble = None,
+            Ok(_) => {}
+            Err(error) if error.is_transient() => {
+                if trouble.is_none() {
+                    *trouble = Some((self.clock.now(), error.to_string()));
+                }
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// Since when the database has refused the engine's writes (a full disk, an outage), and
+    /// the first refusal; `None` once a write works again.
+    pub fn write_trouble(&self) -> Option<(DateTime<Utc>, String)> {
+        self.write_trouble
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    async fn handle_rounds(&self) -> StoreResult<usize> {
         let side_by_side = match self.db {
             Db::Postgres(_) => PARALLEL_BATCHES,
             Db::Sqlite { .. } => 1,
@@ -499,6 +537,8 @@ impl Engine {
             }
             timers::migrate(cx.tx, from, to).await?;
             chats::record_migration(cx.tx, from, to, cx.event.at).await?;
+            // The new id's settings are those of the old from now on.
+            self.moves().remove(&to);
             tracing::info!(
                 from,
                 to,
@@ -619,12 +659,33 @@ impl Engine {
         }
         // Only a config with group tables can have one under a group's old id.
         if !self.settings.groups.is_empty()
-            && let Some(old) = chats::migrated_from(&self.db, chat).await?
+            && let Some(old) = self.migrated_from(chat).await?
             && self.settings.has_group_table(old)
         {
             return Ok(self.settings.group(old));
         }
         Ok(&self.settings.defaults)
+    }
+
+    /// The id a chat had before it became a supergroup, asked of the database once per chat
+    /// rather than on every event: a move is final, so a known one is kept for good, and "never
+    /// moved" for a minute (another replica may handle the move; this one forgets on its own).
+    async fn migrated_from(&self, chat: ChatId) -> StoreResult<Option<ChatId>> {
+        let now = self.clock.now();
+        if let Some((looked_up, old)) = self.moves().get(&chat)
+            && (old.is_some() || now - *looked_up < UNMOVED_TTL)
+        {
+            return Ok(*old);
+        }
+        let old = chats::migrated_from(&self.db, chat).await?;
+        self.moves().insert(chat, (now, old));
+        Ok(old)
+    }
+
+    fn moves(&self) -> std::sync::MutexGuard<'_, MoveCache> {
+        self.moves
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// One of the bot's messages, outside any event (for the error path).

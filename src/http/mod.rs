@@ -32,7 +32,7 @@ pub struct HttpState {
 pub fn router(state: Arc<HttpState>) -> Router {
     let mut router = Router::new()
         .route("/metrics", get(prometheus_metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthy))
         .route("/readyz", get(ready));
     if state.dashboard_token.is_some() {
         router = router.merge(dashboard::routes());
@@ -91,8 +91,29 @@ async fn prometheus_metrics(State(state): State<Arc<HttpState>>) -> impl IntoRes
     )
 }
 
+/// Writes refused for this long make the process unhealthy as well as unready: a restart
+/// gets fresh connections, in case the trouble is this process's own.
+const UNHEALTHY_AFTER_SECS: i64 = 120;
+
+async fn healthy(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
+    match state.engine.write_trouble() {
+        Some((since, error))
+            if (state.engine.clock.now() - since).num_seconds() > UNHEALTHY_AFTER_SECS =>
+        {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database: cannot write since {since}: {error}\n"),
+            )
+        }
+        _ => (StatusCode::OK, "ok\n".to_owned()),
+    }
+}
+
 async fn ready(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let mut problems = Vec::new();
+    if let Some((since, error)) = state.engine.write_trouble() {
+        problems.push(format!("database: cannot write since {since}: {error}"));
+    }
     let database: Result<(i64,), _> = state
         .engine
         .db

@@ -65,11 +65,27 @@ impl StoreError {
             StoreError::Sqlx(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
             ) => true,
-            StoreError::Sqlx(sqlx::Error::Database(error)) => matches!(
-                error.code().as_deref(),
-                // PostgreSQL serialization failure and deadlock; SQLite busy and locked
-                Some("40001" | "40P01" | "5" | "6")
-            ),
+            StoreError::Sqlx(sqlx::Error::Database(error)) => {
+                let code = error.code().unwrap_or_default();
+                if error
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some()
+                {
+                    // SQLite's extended codes keep the primary one in the low byte: busy,
+                    // locked, an I/O error, the disk (or max_page_count) full. The same work
+                    // succeeds once the disk has room again, so it must stay queued.
+                    code.parse::<i32>()
+                        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13))
+                } else {
+                    // PostgreSQL: serialization failure, deadlock, insufficient resources
+                    // (disk full, out of memory, too many connections), a lost connection,
+                    // the server shutting down.
+                    matches!(code.as_ref(), "40001" | "40P01")
+                        || code.starts_with("53")
+                        || code.starts_with("08")
+                        || code.starts_with("57P")
+                }
+            }
             _ => false,
         }
     }
