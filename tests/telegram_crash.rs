@@ -258,3 +258,93 @@ async fn the_token_never_appears_in_the_log_even_at_trace_level() {
     assert!(!log.contains(secret_part), "the token leaked into the log");
     assert!(status.success());
 }
+
+/// Sign-ups sent before a list's deadline count however late the bot gets to them: the bot is
+/// down across the deadline, and on restart the deadline's timer must not close the list ahead
+/// of the `+1`s still waiting at Telegram (they were once refused as "closed", and their stale
+/// replies dropped, so nobody knew).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_sent_before_a_deadline_count_when_the_bot_was_down_across_it() {
+    use chrono::Timelike;
+    const GROUP: i64 = -1_000_000_000_077;
+    let fake = FakeBotApi::start().await;
+    fake.set_admins(GROUP, &[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
+
+    // The deadline is the first whole minute at least 20 s away, in the bot's default zone.
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(80);
+    let deadline = soon.with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let written = deadline.with_timezone(&shanghai).format("%Y-%m-%d %H:%M");
+    let mut bot = spawn(&fake, &db_url, dir.path());
+    fake.push_update(FakeBotApi::group_text(
+        GROUP,
+        (1, "organiser"),
+        &format!("接龙 周六爬山\n截止 {written}"),
+        chrono::Utc::now().timestamp(),
+    ));
+    fake.wait_for_call("sendMessage", 1, Duration::from_secs(30))
+        .await;
+    Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(bot.wait().unwrap().success());
+
+    // While the bot is down, three members sign up in time, replying to the list.
+    let list = fake.bot_messages(GROUP).remove(0);
+    assert!(
+        list["text"].as_str().unwrap().starts_with("#接龙"),
+        "{list}"
+    );
+    for member in 0..3 {
+        let mut update = FakeBotApi::group_text(
+            GROUP,
+            (100 + member, "member"),
+            "+1",
+            chrono::Utc::now().timestamp(),
+        );
+        update["message"]["reply_to_message"] = list.clone();
+        fake.push_update(update);
+    }
+    assert!(chrono::Utc::now() < deadline, "the test was too slow");
+    let wait = deadline - chrono::Utc::now() + chrono::Duration::seconds(2);
+    tokio::time::sleep(wait.to_std().unwrap()).await;
+
+    // The backlog is on its way over a slow network when the restarted bot's scheduler
+    // first looks at its timers.
+    fake.set_latency("getUpdates", Duration::from_millis(1500));
+    let mut bot = spawn(&fake, &db_url, dir.path());
+    let closed = wait_for_text(&fake, "已截止", Duration::from_secs(30)).await;
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+    assert!(closed.contains("共 3 人"), "{closed}");
+    let refusals: Vec<String> = fake
+        .calls_to("sendMessage")
+        .iter()
+        .map(|call| call.params["text"].as_str().unwrap_or_default().to_owned())
+        .filter(|text| text.contains("不能再接龙"))
+        .collect();
+    assert!(refusals.is_empty(), "{refusals:?}");
+}
+
+/// The first message the bot sent containing `needle`.
+async fn wait_for_text(fake: &FakeBotApi, needle: &str, timeout: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let sent = fake
+            .calls_to("sendMessage")
+            .into_iter()
+            .filter_map(|call| call.params["text"].as_str().map(str::to_owned))
+            .find(|text| text.contains(needle));
+        if let Some(text) = sent {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no message with {needle:?} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

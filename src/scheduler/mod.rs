@@ -196,22 +196,44 @@ pub fn plan<'a>(
 /// Claims every job firing and every feature timer due by `now` and stores their events in
 /// the inbox. Returns how many were queued to run.
 pub async fn fire_due(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize> {
-    Ok(fire_jobs(engine, now).await? + timers::fire_due(&engine.db, now).await?)
+    fire_due_by(engine, now, now).await
+}
+
+/// Claims, at `now`, every job firing and every feature timer due by `due_by`: the time up to
+/// which every update members sent is in the inbox, so that none is overtaken by what was due
+/// after it (see `telegram::received`).
+pub async fn fire_due_by(
+    engine: &Engine,
+    due_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    Ok(fire_jobs_by(engine, due_by, now).await?
+        + timers::fire_due_by(&engine.db, due_by, now).await?)
 }
 
 /// Claims every job firing due by `now` and stores its Tick in the inbox. Returns how many
 /// were queued to run.
 pub async fn fire_jobs(engine: &Engine, now: DateTime<Utc>) -> StoreResult<usize> {
+    fire_jobs_by(engine, now, now).await
+}
+
+/// Claims, at `now`, every job firing due by `due_by`; one more than the grace period late
+/// (measured at `now`) is recorded as missed.
+pub async fn fire_jobs_by(
+    engine: &Engine,
+    due_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
     let grace = Duration::seconds(engine.settings.file.scheduler.grace_secs());
     let targets = targets(engine).await?;
-    let last = last_firings(engine, now).await?;
+    let last = last_firings(engine, due_by).await?;
     let mut queued = 0;
     for Due {
         chat,
         settings,
         job,
         at,
-    } in plan(&targets, &last, now, grace)
+    } in plan(&targets, &last, due_by, grace)
     {
         let mut tx = engine.db.begin().await?;
         let outcome = if now - at > grace {

@@ -61,13 +61,20 @@ struct DueRow {
 /// Fires every timer due by `now`: each is claimed and its event stored in the inbox. Returns
 /// how many fired.
 pub async fn fire_due(db: &Db, now: DateTime<Utc>) -> StoreResult<usize> {
+    fire_due_by(db, now, now).await
+}
+
+/// Fires, at `now`, every timer due by `due_by` (at most `now`: the time up to which every
+/// update is known to be in the inbox). The firing is stored as received `now`, after those
+/// updates, so they are handled before it.
+pub async fn fire_due_by(db: &Db, due_by: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<usize> {
     let due: Vec<DueRow> = db
         .fetch_all(
             "SELECT t.id, t.chat_id, t.feature, t.key, t.due_at, t.payload, c.kind, c.title
              FROM timers t LEFT JOIN chats c ON c.chat_id = t.chat_id
              WHERE t.fired_at IS NULL AND t.due_at <= $1
              ORDER BY t.due_at, t.id LIMIT $2",
-            args![now.timestamp(), MAX_PER_PASS],
+            args![due_by.min(now).timestamp(), MAX_PER_PASS],
         )
         .await?;
     let mut fired = 0;

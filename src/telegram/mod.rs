@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod delivery;
 pub mod port;
+pub mod received;
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -182,18 +183,25 @@ pub async fn run_until(
     let source = format!("telegram:{}", identity.id);
     let timeout = prepared.settings.file.telegram.polling_timeout_secs() as u32;
 
+    let received = Arc::new(received::Received::default());
+
     // The polling may be held up by a long poll; the other two stop between items.
     let poller = tokio::spawn(poll(
         bot.clone(),
         db.clone(),
-        source,
-        timeout,
+        Polling {
+            source,
+            timeout_secs: timeout,
+            received: received.clone(),
+            clock: clock.clone(),
+        },
         token.clone(),
         inbox_ready.clone(),
         stop.clone(),
     ));
     let scheduler = tokio::spawn(run_scheduler(
         engine.clone(),
+        received,
         inbox_ready.clone(),
         stop.clone(),
     ));
@@ -337,11 +345,19 @@ fn allowed_updates() -> Vec<AllowedUpdate> {
 
 /// Long polling into the inbox. The offset that confirms a batch is only sent once the batch
 /// is committed; if the database is down, polling waits rather than confirming.
+/// What the poller keeps up: its inbox source name, its long-poll timeout, and how far what it
+/// received is complete.
+struct Polling {
+    source: String,
+    timeout_secs: u32,
+    received: Arc<received::Received>,
+    clock: Arc<dyn Clock>,
+}
+
 async fn poll(
     bot: Bot,
     db: Db,
-    source: String,
-    timeout_secs: u32,
+    polling: Polling,
     token: String,
     inbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -349,6 +365,12 @@ async fn poll(
     if let Err(error) = with_retries(|| bot.delete_webhook().into_future()).await {
         tracing::warn!(error = %redact(&error.to_string(), &token), "could not remove a webhook; polling anyway");
     }
+    let Polling {
+        source,
+        timeout_secs,
+        received,
+        clock,
+    } = polling;
     let mut offset: i32 = 0;
     let mut failures: u32 = 0;
     loop {
@@ -356,12 +378,15 @@ async fn poll(
             .get_updates()
             .offset(offset)
             .timeout(timeout_secs)
-            .limit(100)
+            .limit(received::PER_ANSWER)
             .allowed_updates(allowed_updates());
+        let asked_at = clock.now();
+        received.asking(asked_at);
         let result = tokio::select! {
             result = request.into_future() => result,
             _ = stop.changed() => break,
         };
+        received.answer_came();
         crate::telegram::port::count_attempt("getUpdates", &result);
         match result {
             Ok(updates) => {
@@ -373,7 +398,10 @@ async fn poll(
                         .with_label_values(&[update_kind(update)])
                         .inc();
                 }
-                let Some(last) = updates.last() else { continue };
+                let Some(last) = updates.last() else {
+                    received.stored(asked_at, 0);
+                    continue;
+                };
                 let next_offset = (last.id.0 as i32).wrapping_add(1);
                 // One update can stand for several events (a join message naming many
                 // members); each gets its own inbox key: the update id times EVENTS_PER_UPDATE
@@ -406,6 +434,7 @@ async fn poll(
                         }
                     }
                 }
+                received.stored(asked_at, updates.len());
                 offset = next_offset;
                 inbox_ready.notify_one();
             }
@@ -555,30 +584,34 @@ async fn handle_inbox(
     }
 }
 
-/// Claims due scheduled posts into the inbox, twice a minute (jobs are at least ten minutes
-/// apart, and a post a few seconds after its minute is on time).
+/// Claims due timers into the inbox every second, and due scheduled posts twice a minute (jobs
+/// are at least ten minutes apart, and a post a few seconds after its minute is on time).
+/// "Due" is measured against what has been received, not the clock alone: nothing fires ahead
+/// of an update sent before its time that is still on its way from Telegram.
 async fn run_scheduler(
     engine: Arc<crate::core::engine::Engine>,
+    received: Arc<received::Received>,
     inbox_ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    // Jobs fire on the minute at the earliest, so a look every 30 s is enough; feature timers
-    // (a game's turn, a captcha) need to be on time to the second.
-    const JOBS_EVERY: u32 = 30;
-    let mut pass: u32 = 0;
+    const JOBS_EVERY: Duration = Duration::from_secs(30);
+    let mut jobs_looked_at: Option<std::time::Instant> = None;
     loop {
         let now = engine.clock.now();
-        let fired = if pass.is_multiple_of(JOBS_EVERY) {
-            crate::scheduler::fire_due(&engine, now).await
-        } else {
-            crate::store::timers::fire_due(&engine.db, now).await
-        };
-        match fired {
-            Ok(0) => {}
-            Ok(_) => inbox_ready.notify_one(),
-            Err(error) => tracing::error!(%error, "the scheduler could not claim due posts"),
+        if let Some(due_by) = received.complete_through(now) {
+            let jobs_too = jobs_looked_at.is_none_or(|at| at.elapsed() >= JOBS_EVERY);
+            let fired = if jobs_too {
+                jobs_looked_at = Some(std::time::Instant::now());
+                crate::scheduler::fire_due_by(&engine, due_by, now).await
+            } else {
+                crate::store::timers::fire_due_by(&engine.db, due_by, now).await
+            };
+            match fired {
+                Ok(0) => {}
+                Ok(_) => inbox_ready.notify_one(),
+                Err(error) => tracing::error!(%error, "the scheduler could not claim due posts"),
+            }
         }
-        pass = pass.wrapping_add(1);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,

@@ -139,6 +139,8 @@ struct Store {
     messages: HashMap<(i64, i64), Value>,
     migrated: HashMap<i64, i64>,
     commands: HashMap<String, Value>,
+    /// How long answers to a method (lower case) take to reach the bot.
+    latency: HashMap<String, Duration>,
 }
 
 /// An error answer: HTTP status = `error_code`, as Telegram does.
@@ -337,6 +339,28 @@ impl FakeBotApi {
         self.store().messages.get(&(chat_id, message_id)).cloned()
     }
 
+    /// Answers to `method` take `latency` on their way to the bot, as over a slow network
+    /// (the answer is made when the call comes; only its delivery waits).
+    pub fn set_latency(&self, method: &str, latency: Duration) {
+        self.store()
+            .latency
+            .insert(method.to_ascii_lowercase(), latency);
+    }
+
+    /// The bot's messages in `chat_id` as Telegram holds them now, oldest first.
+    pub fn bot_messages(&self, chat_id: i64) -> Vec<Value> {
+        let bot = bot_user()["id"].clone();
+        let mut sent: Vec<Value> = self
+            .store()
+            .messages
+            .iter()
+            .filter(|((chat, _), message)| *chat == chat_id && message["from"]["id"] == bot)
+            .map(|(_, message)| message.clone())
+            .collect();
+        sent.sort_by_key(|message| message["message_id"].as_i64());
+        sent
+    }
+
     fn store(&self) -> MutexGuard<'_, Store> {
         // A panicking test thread must not turn every later request into a panic.
         self.inner
@@ -431,10 +455,19 @@ async fn handle(
         }
     };
     api.inner.calls_changed.notify_waiters();
-    match next {
-        Next::Answer(reply) => respond(reply),
-        Next::Poll(poll) => respond(api.long_poll(poll).await),
+    let reply = match next {
+        Next::Answer(reply) => reply,
+        Next::Poll(poll) => api.long_poll(poll).await,
+    };
+    let latency = api
+        .store()
+        .latency
+        .get(&method.to_ascii_lowercase())
+        .copied();
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
     }
+    respond(reply)
 }
 
 enum Next {
