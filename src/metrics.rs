@@ -29,6 +29,11 @@ pub struct Metrics {
     pub inbox_pending: IntGauge,
     pub outbox_pending: IntGauge,
     pub scheduler_lag_seconds: Histogram,
+    /// Scheduled posts that did not go out, by reason: `late` (due while the bot was down for
+    /// longer than the grace period) or `expired` (queued, but not delivered within it).
+    pub scheduled_posts_missed: IntCounterVec,
+    /// How long delivered actions waited in the outbox, by kind (scheduled, reply, other).
+    pub delivery_wait_seconds: HistogramVec,
     /// When a getUpdates last came back without an error (Unix seconds; 0: never).
     last_poll_ok: AtomicI64,
 }
@@ -41,6 +46,10 @@ const HANDLER_BUCKETS: &[f64] = &[
 ];
 /// Scheduled posts and timers are looked for every second (posts every 30 s).
 const LAG_BUCKETS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0];
+/// A reply goes out within a second or two when all is well; a group at its limit makes its
+/// members wait up to a minute; scheduled posts to thousands of groups wait their turn in the
+/// bot's 30 calls a second for minutes.
+const WAIT_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0];
 
 impl Metrics {
     fn new() -> Result<Metrics, prometheus::Error> {
@@ -105,6 +114,22 @@ impl Metrics {
             )
             .buckets(LAG_BUCKETS.to_vec()),
         )?;
+        let scheduled_posts_missed = IntCounterVec::new(
+            Opts::new(
+                "scheduled_posts_missed_total",
+                "Scheduled posts that did not go out, by reason (late: due while the bot was down \
+                 past the grace period; expired: queued but not delivered within it)",
+            ),
+            &["reason"],
+        )?;
+        let delivery_wait_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "delivery_wait_seconds",
+                "How long a delivered action waited in the outbox, by kind (scheduled, reply, other)",
+            )
+            .buckets(WAIT_BUCKETS.to_vec()),
+            &["kind"],
+        )?;
         registry.register(Box::new(updates_received.clone()))?;
         registry.register(Box::new(updates_handled.clone()))?;
         registry.register(Box::new(update_failures.clone()))?;
@@ -115,6 +140,8 @@ impl Metrics {
         registry.register(Box::new(inbox_pending.clone()))?;
         registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(scheduler_lag_seconds.clone()))?;
+        registry.register(Box::new(scheduled_posts_missed.clone()))?;
+        registry.register(Box::new(delivery_wait_seconds.clone()))?;
         Ok(Metrics {
             registry,
             updates_received,
@@ -127,6 +154,8 @@ impl Metrics {
             inbox_pending,
             outbox_pending,
             scheduler_lag_seconds,
+            scheduled_posts_missed,
+            delivery_wait_seconds,
             last_poll_ok: AtomicI64::new(0),
         })
     }

@@ -976,3 +976,43 @@ async fn get(port: u16, path: &str) -> (u16, String) {
     let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
     (status, body)
 }
+
+/// A scheduled post is not a reply: when thousands of groups' posts queue behind Telegram's
+/// budget, one still goes out minutes later (within the scheduler's grace period), and one that
+/// waited longer is recorded as missed on its firing, where /jobs shows it.
+#[tokio::test]
+async fn a_scheduled_post_waits_out_the_grace_period_and_is_recorded_as_missed_after_it() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let config = "[scheduler]\ngrace_secs = 1800\n\
+                      [[groups.\"-1001\".jobs]]\nname = \"hello\"\nschedule = \"每天 08:00\"\ntexts = [\"早\"]\n\
+                      [[groups.\"-1002\".jobs]]\nname = \"hello\"\nschedule = \"每天 08:00\"\ntexts = [\"早\"]\n";
+        // 08:00 in Shanghai is 00:00 UTC.
+        let due = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let clock = ManualClock::starting_at(due);
+        let port = Arc::new(RecordingPort::default());
+        let engine = engine(db, port.clone(), clock.clone(), config);
+        assert_eq!(qunbot::scheduler::fire_due(&engine, due).await.unwrap(), 2);
+        assert_eq!(engine.handle_pending().await.unwrap(), 2);
+        let deliverer = deliverer(db, &port, &clock);
+        let queued = outbox::pending(db, 0, 10).await.unwrap();
+        assert_eq!(queued.len(), 2);
+        // Twenty minutes in the queue: four times a reply's five minutes, within the grace.
+        clock.advance(Duration::minutes(20));
+        let first = deliverer.deliver(&queued[0]).await.unwrap();
+        assert!(matches!(first, Outcome::Sent(_)), "{first:?}");
+        // Past the grace period: not posted, and the firing says so.
+        clock.advance(Duration::minutes(15));
+        let second = deliverer.deliver(&queued[1]).await.unwrap();
+        assert!(matches!(second, Outcome::Expired), "{second:?}");
+        let outcomes: std::collections::HashMap<i64, String> = db
+            .fetch_all::<(i64, String)>("SELECT chat_id, outcome FROM job_firings", args![])
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(outcomes[&queued[0].chat], "fired", "{}", test.backend);
+        assert_eq!(outcomes[&queued[1].chat], "expired", "{}", test.backend);
+        test.finish().await;
+    }
+}

@@ -10,6 +10,7 @@ use super::event::{ChatId, Event, MessageId, User, UserId};
 use super::i18n::{Language, message_template_name};
 use crate::args;
 use crate::config::{GroupSettings, Settings};
+use crate::store::outbox::Outgoing;
 use crate::store::{StoreResult, Tx, timers};
 
 /// A member's standing in the chat where the event happened.
@@ -41,7 +42,7 @@ pub struct Cx<'a> {
     pub now: DateTime<Utc>,
     /// Replies are dropped if not delivered by then.
     reply_deadline: DateTime<Utc>,
-    actions: Vec<(Action, Option<DateTime<Utc>>)>,
+    actions: Vec<Outgoing>,
     /// Commands whose feature this group has switched off.
     pub switched_off: Vec<&'static str>,
     /// The event is a command for this bot (known or not), as the engine parsed it.
@@ -79,12 +80,16 @@ impl<'a> Cx<'a> {
             role,
             tx,
             now,
-            // A scheduled post that the scheduler decided to run late is still worth posting;
-            // anything else is judged by when the member did it.
             reply_deadline: match event.kind {
-                super::event::EventKind::Tick { .. } | super::event::EventKind::Timer { .. } => {
-                    now + max_age
+                // A scheduled post is not a reply: it may go out as late as the scheduler would
+                // still fire it (`scheduler.grace_secs`), however long the queue before it.
+                super::event::EventKind::Tick { .. } => {
+                    let grace = Duration::seconds(settings.file.scheduler.grace_secs());
+                    (event.at + grace).max(now + max_age)
                 }
+                // A timer the scheduler ran late still wants its follow-up.
+                super::event::EventKind::Timer { .. } => now + max_age,
+                // Anything else is judged by when the member did it.
                 _ => event.at + max_age,
             },
             actions: Vec::new(),
@@ -203,13 +208,17 @@ impl<'a> Cx<'a> {
     /// Queues an action for delivery once this event's transaction commits. Conversational
     /// actions expire if they could not go out while still relevant.
     pub fn queue(&mut self, action: Action) {
-        let deadline = action.is_conversational().then_some(self.reply_deadline);
-        self.actions.push((action, deadline));
+        let expires_at = action.is_conversational().then_some(self.reply_deadline);
+        self.actions.push(Outgoing {
+            action,
+            expires_at,
+            job_firing: None,
+        });
     }
 
     /// The actions queued while handling, each with the deadline after which it is not worth
     /// delivering.
-    pub(crate) fn into_actions(self) -> Vec<(Action, Option<DateTime<Utc>>)> {
+    pub(crate) fn into_actions(self) -> Vec<Outgoing> {
         self.actions
     }
 
@@ -335,8 +344,9 @@ impl<'a> Cx<'a> {
                     action, detail,
                 },
             );
-            self.actions.push((
-                Action::Send {
+            // The audit trail does not go stale.
+            self.actions.push(Outgoing {
+                action: Action::Send {
                     chat: log_chat,
                     text,
                     reply_to: None,
@@ -344,8 +354,9 @@ impl<'a> Cx<'a> {
                     key: None,
                     buttons,
                 },
-                None,
-            ));
+                expires_at: None,
+                job_firing: None,
+            });
         }
     }
 }

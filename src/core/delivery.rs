@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::action::{Action, ChatPort, Delivered, MessageRef, PortError};
 use super::clock::Clock;
+use crate::metrics::metrics;
 use crate::store::outbox::{self, Queued};
 use crate::store::{Db, StoreResult, chats};
 
@@ -47,6 +48,37 @@ impl Deliverer {
     pub async fn deliver(&self, queued: &Queued) -> StoreResult<Outcome> {
         let outcome = self.attempt(queued).await?;
         self.record(queued, &outcome).await?;
+        let kind = match (queued.job_firing, queued.expires_at) {
+            (Some(_), _) => "scheduled",
+            (None, Some(_)) => "reply",
+            (None, None) => "other",
+        };
+        match &outcome {
+            Outcome::Sent(_) => {
+                let waited = (self.clock.now() - queued.created_at).num_milliseconds();
+                metrics()
+                    .delivery_wait_seconds
+                    .with_label_values(&[kind])
+                    .observe(waited.max(0) as f64 / 1000.0);
+            }
+            Outcome::Expired => {
+                if let Some(firing) = queued.job_firing {
+                    // Recorded on the firing, where /jobs and the dashboard look.
+                    crate::scheduler::record_expired(&self.db, firing).await?;
+                    metrics()
+                        .scheduled_posts_missed
+                        .with_label_values(&["expired"])
+                        .inc();
+                    tracing::warn!(
+                        chat = queued.chat,
+                        firing,
+                        queued_at = %queued.created_at,
+                        "scheduled post not delivered within the grace period; recorded as missed"
+                    );
+                }
+            }
+            _ => {}
+        }
         Ok(outcome)
     }
 

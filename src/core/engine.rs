@@ -43,9 +43,6 @@ const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 /// How many batches run side by side on PostgreSQL (the pool has eight connections).
 const PARALLEL_BATCHES: usize = 4;
 
-/// An action to queue, with the time after which it is not worth taking any more.
-type Queueing = (super::action::Action, Option<DateTime<Utc>>);
-
 /// What the engine settles about an event before its transaction opens.
 struct Standing<'e> {
     group: &'e GroupSettings,
@@ -480,7 +477,7 @@ impl Engine {
         update_id: i64,
         event: &Event,
         standing: &Standing<'_>,
-    ) -> Result<Vec<Queueing>, FeatureError> {
+    ) -> Result<Vec<outbox::Outgoing>, FeatureError> {
         let group = standing.group;
         let now = self.clock.now();
         if is_timer && !timers::still_set(tx, update_id).await? {
@@ -498,7 +495,14 @@ impl Engine {
             cx.admins = standing.admins.clone();
             self.route(&mut cx, &standing.parsed).await?;
         }
-        Ok(cx.into_actions())
+        let mut actions = cx.into_actions();
+        if matches!(event.kind, EventKind::Tick { .. }) {
+            // A Tick's inbox key is its firing's id.
+            for outgoing in &mut actions {
+                outgoing.job_firing = Some(update_id);
+            }
+        }
+        Ok(actions)
     }
 
     fn context<'a>(

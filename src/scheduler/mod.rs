@@ -267,12 +267,18 @@ pub async fn fire_jobs_by(
                 inbox::store(&mut tx, INBOX_SOURCE, id, &tick, now).await?;
                 queued += 1;
             }
-            Some(_) if outcome == Outcome::Missed => tracing::warn!(
+            Some(_) if outcome == Outcome::Missed => {
+                crate::metrics::metrics()
+                    .scheduled_posts_missed
+                    .with_label_values(&["late"])
+                    .inc();
+                tracing::warn!(
                 chat = chat.id,
                 job = %job.name,
                 due = %at,
                 "scheduled post missed while the bot was down for longer than the grace period; skipped"
-            ),
+                );
+            }
             Some(_) => tracing::info!(
                 chat = chat.id,
                 job = %job.name,
@@ -287,6 +293,17 @@ pub async fn fire_jobs_by(
     Ok(queued)
 }
 
+/// Records that a fired post never went out: it waited in the outbox past its deadline (the
+/// grace period), behind a queue longer than Telegram's budget could clear.
+pub async fn record_expired(db: &crate::store::Db, firing: i64) -> StoreResult<()> {
+    db.execute(
+        "UPDATE job_firings SET outcome = $1 WHERE id = $2 AND outcome = $3",
+        args![Outcome::Expired.as_str(), firing, Outcome::Fired.as_str()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// What became of a firing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
@@ -297,6 +314,8 @@ enum Outcome {
     Quiet,
     /// Too soon after the group's last scheduled post (`schedule.min_interval`).
     Crowded,
+    /// Fired, but its post waited in the outbox past the grace period and was dropped.
+    Expired,
 }
 
 impl Outcome {
@@ -306,6 +325,7 @@ impl Outcome {
             Outcome::Missed => "missed",
             Outcome::Quiet => "quiet",
             Outcome::Crowded => "crowded",
+            Outcome::Expired => "expired",
         }
     }
 }

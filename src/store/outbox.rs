@@ -15,6 +15,9 @@ pub struct Queued {
     pub chat: ChatId,
     pub action: Action,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The scheduled post's firing (`job_firings.id`) it delivers, if it does.
+    pub job_firing: Option<i64>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -23,6 +26,17 @@ struct QueuedRow {
     chat_id: i64,
     action: String,
     expires_at: Option<i64>,
+    job_firing: Option<i64>,
+    created_at: i64,
+}
+
+/// An action to queue: after `expires_at` it is not worth making; `job_firing` names the
+/// scheduled post's firing it delivers, so that one that expires is recorded as missed.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub action: Action,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub job_firing: Option<i64>,
 }
 
 /// Queues one action (see [`enqueue_all`]).
@@ -32,44 +46,57 @@ pub async fn enqueue(
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
 ) -> StoreResult<()> {
-    enqueue_all(tx, &[(action.clone(), expires_at)], created_at).await
+    let outgoing = Outgoing {
+        action: action.clone(),
+        expires_at,
+        job_firing: None,
+    };
+    enqueue_all(tx, &[outgoing], created_at).await
 }
 
-/// Rows written by one statement at most (four values each).
+/// Rows written by one statement at most (five values each).
 const ROWS_PER_INSERT: usize = 200;
 
 /// Queues actions in order, each with its own deadline, in as few statements as their size
 /// allows (ids follow the order of the rows).
 pub async fn enqueue_all(
     tx: &mut Tx,
-    actions: &[(Action, Option<DateTime<Utc>>)],
+    actions: &[Outgoing],
     created_at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let rows = actions
         .iter()
-        .map(|(action, deadline)| {
-            let json =
-                serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok((action.chat(), json, deadline.map(|t| t.timestamp())))
+        .map(|outgoing| {
+            let json = serde_json::to_string(&outgoing.action)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((outgoing, json))
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    for run in statement_runs(&rows, ROWS_PER_INSERT, |(_, json, _)| json.len()) {
-        let mut values = Vec::with_capacity(run.len() * 4);
-        for (chat, json, deadline) in run {
-            values.extend(args![*chat, json, created_at.timestamp(), *deadline]);
+    for run in statement_runs(&rows, ROWS_PER_INSERT, |(_, json)| json.len()) {
+        let mut values = Vec::with_capacity(run.len() * 5);
+        for (outgoing, json) in run {
+            values.extend(args![
+                outgoing.action.chat(),
+                json,
+                created_at.timestamp(),
+                outgoing.expires_at.map(|t| t.timestamp()),
+                outgoing.job_firing
+            ]);
         }
-        let sql = Sql::new("INSERT INTO outbox (chat_id, action, created_at, expires_at) VALUES ")
-            .rows(1, 4, run.len());
+        let sql = Sql::new(
+            "INSERT INTO outbox (chat_id, action, created_at, expires_at, job_firing) VALUES ",
+        )
+        .rows(1, 5, run.len());
         tx.execute_sql(sql, values).await?;
     }
     Ok(())
 }
 
-/// Chats with undelivered actions.
+/// Chats with undelivered actions, the one waiting longest first.
 pub async fn chats_waiting(db: &Db) -> StoreResult<Vec<ChatId>> {
     let rows: Vec<(i64,)> = db
         .fetch_all(
-            "SELECT DISTINCT chat_id FROM outbox WHERE done_at IS NULL",
+            "SELECT chat_id FROM outbox WHERE done_at IS NULL GROUP BY chat_id ORDER BY MIN(id)",
             args![],
         )
         .await?;
@@ -86,7 +113,7 @@ pub async fn pending_in_chat(
 ) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db
         .fetch_all(
-            "SELECT id, chat_id, action, expires_at FROM outbox
+            "SELECT id, chat_id, action, expires_at, job_firing, created_at FROM outbox
              WHERE chat_id = $1 AND done_at IS NULL AND id > $2 ORDER BY id LIMIT $3",
             args![chat, after_id, limit],
         )
@@ -98,7 +125,7 @@ pub async fn pending_in_chat(
 pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db
         .fetch_all(
-            "SELECT id, chat_id, action, expires_at FROM outbox
+            "SELECT id, chat_id, action, expires_at, job_firing, created_at FROM outbox
              WHERE done_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
             args![after_id, limit],
         )
@@ -118,6 +145,8 @@ fn parse_rows(rows: Vec<QueuedRow>) -> StoreResult<Vec<Queued>> {
                 action: serde_json::from_str(&row.action)
                     .map_err(|e| StoreError::Corrupt(format!("outbox row {}: {e}", row.id)))?,
                 expires_at: row.expires_at.and_then(|t| DateTime::from_timestamp(t, 0)),
+                job_firing: row.job_firing,
+                created_at: DateTime::from_timestamp(row.created_at, 0).unwrap_or_default(),
             })
         })
         .filter_map(|parsed: StoreResult<Queued>| match parsed {

@@ -6,7 +6,8 @@
 //! few reactions a minute. The bot-wide budget is the port's (`port::CallBudget`).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
@@ -94,6 +95,13 @@ impl Recent {
             .then(|| self.ended[self.ended.len() - self.limit] + self.span)
     }
 
+    /// Whether no call within the span is remembered: forgetting this window changes nothing.
+    fn is_quiet(&self, now: Instant) -> bool {
+        self.ended
+            .back()
+            .is_none_or(|ended| *ended + self.span <= now)
+    }
+
     fn record(&mut self, ended: Instant) {
         self.ended.push_back(ended);
         if self.ended.len() > self.limit {
@@ -127,6 +135,17 @@ impl ChatCalls {
                 .unwrap_or_default(),
             reactions: pace.reactions.map(|(limit, span)| Recent::new(limit, span)),
         }
+    }
+
+    /// Whether this pace remembers nothing that could still hold a call back.
+    fn is_quiet(&self, now: Instant) -> bool {
+        self.last_edit
+            .is_none_or(|last| last + self.min_edit_interval <= now)
+            && self.sends.iter().all(|window| window.is_quiet(now))
+            && self
+                .reactions
+                .as_ref()
+                .is_none_or(|window| window.is_quiet(now))
     }
 
     /// When a send may start, if not at once.
@@ -185,6 +204,59 @@ async fn pause_until(deadline: Instant, stop: &mut watch::Receiver<bool>) -> boo
     }
 }
 
+/// A chat's pace, shared by its worker and the dispatcher: the worker goes when the chat has
+/// nothing waiting, the pace stays until it no longer holds anything back, so a chat whose
+/// worker came and went still gets only its reactions a minute.
+#[derive(Clone)]
+struct SharedCalls(Arc<Mutex<ChatCalls>>);
+
+impl SharedCalls {
+    fn new(pace: ChatPace) -> SharedCalls {
+        SharedCalls(Arc::new(Mutex::new(ChatCalls::new(pace))))
+    }
+
+    /// Held only between awaits. A worker that panicked mid-update left the pace usable.
+    fn lock(&self) -> MutexGuard<'_, ChatCalls> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn in_use(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
+}
+
+/// Chats delivered to side by side at most. They all share the bot's 30 calls a second, so
+/// more would only hold more rows in memory: 10,000 groups' morning posts wait in the outbox,
+/// oldest first, not in 10,000 tasks.
+const CHATS_AT_ONCE: usize = 256;
+
+/// Rows handed to a chat's worker ahead of the one it is making: enough to see that a run of
+/// edits of one message can be folded into the last.
+const AHEAD_PER_CHAT: usize = 20;
+
+/// A chat's delivery task and how many rows it holds (handed and not yet finished).
+struct Worker {
+    queue: mpsc::UnboundedSender<Queued>,
+    in_hand: Arc<AtomicUsize>,
+}
+
+/// Who delivers to which chat: the workers at work, the last row each chat was handed, and
+/// the paces of chats lately delivered to.
+struct Dispatcher {
+    deliverer: Arc<Deliverer>,
+    pace: ChatPace,
+    stop: watch::Receiver<bool>,
+    workers: HashMap<ChatId, Worker>,
+    /// The last row handed to each chat's worker: each chat is read on its own, so a chat with
+    /// a long queue does not keep the others' rows from being seen. Kept when a worker retires:
+    /// a row it made may not be marked done yet (outcomes are written in batches).
+    dispatched: HashMap<ChatId, i64>,
+    paces: HashMap<ChatId, SharedCalls>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
 /// `pace` is `ChatPace::telegram`, or `ChatPace::UNPACED` with the send limits off
 /// (benchmarks).
 pub async fn deliver_outbox(
@@ -193,22 +265,17 @@ pub async fn deliver_outbox(
     mut stop: watch::Receiver<bool>,
     pace: ChatPace,
 ) {
-    let mut workers: HashMap<ChatId, mpsc::UnboundedSender<Queued>> = HashMap::new();
-    // The last row handed to each chat's worker: each chat is read on its own, so a chat with
-    // a long queue does not keep the others' rows from being seen.
-    let mut dispatched: HashMap<ChatId, i64> = HashMap::new();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut dispatcher = Dispatcher {
+        deliverer,
+        pace,
+        stop: stop.clone(),
+        workers: HashMap::new(),
+        dispatched: HashMap::new(),
+        paces: HashMap::new(),
+        tasks: tokio::task::JoinSet::new(),
+    };
     loop {
-        if let Err(error) = dispatch(
-            &deliverer,
-            &mut workers,
-            &mut dispatched,
-            &mut tasks,
-            &stop,
-            pace,
-        )
-        .await
-        {
+        if let Err(error) = dispatcher.dispatch().await {
             tracing::error!(%error, "cannot read the outbox");
         }
         if *stop.borrow() {
@@ -221,47 +288,91 @@ pub async fn deliver_outbox(
         }
     }
     // Let each worker finish the action it is on; what is still queued stays in the outbox.
-    drop(workers);
-    while tasks.join_next().await.is_some() {}
+    dispatcher.workers.clear();
+    while dispatcher.tasks.join_next().await.is_some() {}
 }
 
-/// Hands each chat's new outbox rows to that chat's worker, starting one if needed.
-async fn dispatch(
-    deliverer: &Arc<Deliverer>,
-    workers: &mut HashMap<ChatId, mpsc::UnboundedSender<Queued>>,
-    dispatched: &mut HashMap<ChatId, i64>,
-    tasks: &mut tokio::task::JoinSet<()>,
-    stop: &watch::Receiver<bool>,
-    pace: ChatPace,
-) -> crate::store::StoreResult<()> {
-    for chat in outbox::chats_waiting(&deliverer.db).await? {
-        let after = dispatched.get(&chat).copied().unwrap_or(0);
-        for queued in outbox::pending_in_chat(&deliverer.db, chat, after, 200).await? {
-            let worker = workers.entry(chat).or_insert_with(|| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tasks.spawn(chat_worker(deliverer.clone(), rx, stop.clone(), pace));
-                tx
-            });
-            let id = queued.id;
-            if worker.send(queued).is_err() {
-                // The worker has stopped (shutting down): leave the rest for the next start.
-                workers.remove(&chat);
-                break;
+impl Dispatcher {
+    /// Hands each chat's new outbox rows to that chat's worker, starting one if needed, and
+    /// retires the workers with nothing left to do.
+    async fn dispatch(&mut self) -> crate::store::StoreResult<()> {
+        self.retire_idle();
+        for chat in outbox::chats_waiting(&self.deliverer.db).await? {
+            if !self.workers.contains_key(&chat) && self.workers.len() >= CHATS_AT_ONCE {
+                continue;
             }
-            dispatched.insert(chat, id);
+            let worker = match self.workers.entry(chat) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let calls = self
+                        .paces
+                        .entry(chat)
+                        .or_insert_with(|| SharedCalls::new(self.pace))
+                        .clone();
+                    let (queue, rx) = mpsc::unbounded_channel();
+                    let in_hand = Arc::new(AtomicUsize::new(0));
+                    self.tasks.spawn(chat_worker(
+                        self.deliverer.clone(),
+                        rx,
+                        in_hand.clone(),
+                        self.stop.clone(),
+                        calls,
+                    ));
+                    entry.insert(Worker { queue, in_hand })
+                }
+            };
+            let room = AHEAD_PER_CHAT.saturating_sub(worker.in_hand.load(Ordering::Acquire));
+            if room == 0 {
+                continue;
+            }
+            let after = self.dispatched.get(&chat).copied().unwrap_or(0);
+            let rows =
+                outbox::pending_in_chat(&self.deliverer.db, chat, after, room as i64).await?;
+            for queued in rows {
+                let id = queued.id;
+                worker.in_hand.fetch_add(1, Ordering::AcqRel);
+                if worker.queue.send(queued).is_err() {
+                    // The worker has stopped (shutting down): leave the rest for the next start.
+                    self.workers.remove(&chat);
+                    break;
+                }
+                self.dispatched.insert(chat, id);
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Ends the workers holding no rows and forgets the paces that hold nothing back.
+    fn retire_idle(&mut self) {
+        // Only `dispatch` hands rows out, so a worker holding none now will get none unless
+        // given more: dropping its queue ends it, and nothing can be in flight to it.
+        self.workers
+            .retain(|_, worker| worker.in_hand.load(Ordering::Acquire) > 0);
+        while self.tasks.try_join_next().is_some() {}
+        let now = Instant::now();
+        self.paces
+            .retain(|_, calls| calls.in_use() || !calls.lock().is_quiet(now));
+    }
+}
+
+/// Counts a handed row as finished when dropped, whichever way its handling ends.
+struct Finished<'a>(&'a AtomicUsize);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 async fn chat_worker(
     deliverer: Arc<Deliverer>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
+    in_hand: Arc<AtomicUsize>,
     mut stop: watch::Receiver<bool>,
-    pace: ChatPace,
+    calls: SharedCalls,
 ) {
-    let mut calls = ChatCalls::new(pace);
     while let Some(queued) = queue.recv().await {
+        let _finished = Finished(&in_hand);
         if *stop.borrow() {
             break;
         }
@@ -270,42 +381,49 @@ async fn chat_worker(
         // and delivery then makes only the newest: a live list is edited at most once per
         // interval however fast it changes.
         // (Only when there is a pace to keep: delivery asks again before making the edit.)
+        let (min_edit_interval, last_edit) = {
+            let calls = calls.lock();
+            (calls.min_edit_interval, calls.last_edit)
+        };
         if matches!(queued.action, Action::Edit { .. })
-            && !calls.min_edit_interval.is_zero()
+            && !min_edit_interval.is_zero()
             && !outbox::superseded_by_later_edit(&deliverer.db, &queued)
                 .await
                 .unwrap_or(false)
         {
-            if let Some(last) = calls.last_edit
-                && !pause_until(last + calls.min_edit_interval, &mut stop).await
+            if let Some(last) = last_edit
+                && !pause_until(last + min_edit_interval, &mut stop).await
             {
                 break;
             }
-            calls.last_edit = Some(Instant::now());
+            calls.lock().last_edit = Some(Instant::now());
         }
         // Throttle would hold a send for the chat's turn just the same, but by then the call
         // holds its share of the bot's budget, which it would keep while it waits.
-        if is_send(&queued.action)
-            && let Some(free) = calls.next_send(Instant::now())
-            && !pause_until(free, &mut stop).await
-        {
-            break;
+        if is_send(&queued.action) {
+            let free = calls.lock().next_send(Instant::now());
+            if let Some(free) = free
+                && !pause_until(free, &mut stop).await
+            {
+                break;
+            }
         }
         // Only an acknowledgement: what it acknowledges is stored and shown on the board.
-        if matches!(queued.action, Action::React { .. })
-            && let Some(reason) = calls.reaction_over_budget(Instant::now())
-        {
-            metrics().reactions_skipped.inc();
-            if let Err(error) = deliverer.skip(&queued, reason).await {
-                tracing::error!(%error, "cannot record a delivery");
+        if matches!(queued.action, Action::React { .. }) {
+            let over_budget = calls.lock().reaction_over_budget(Instant::now());
+            if let Some(reason) = over_budget {
+                metrics().reactions_skipped.inc();
+                if let Err(error) = deliverer.skip(&queued, reason).await {
+                    tracing::error!(%error, "cannot record a delivery");
+                }
+                continue;
             }
-            continue;
         }
         let mut backoff = Duration::from_secs(1);
         loop {
             match deliverer.deliver(&queued).await {
                 Ok(outcome) => {
-                    calls.ended(&queued.action, &outcome, Instant::now());
+                    calls.lock().ended(&queued.action, &outcome, Instant::now());
                     match outcome {
                         Outcome::RetryLater(reason) => {
                             tracing::warn!(chat = queued.chat, %reason, retry_in = ?backoff, "Telegram unavailable; will retry");

@@ -13,6 +13,8 @@ pub mod digest;
 pub mod inactive;
 pub mod task;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use minijinja::{Value, context};
@@ -111,6 +113,8 @@ impl Feature for Schedule {
         match invocation.name.as_str() {
             "jobs" => {
                 let zone = cx.group.timezone;
+                let missed = last_missed(cx).await?;
+                let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%m-%d %H:%M");
                 let lines: Vec<String> = cx
                     .group
                     .jobs
@@ -119,9 +123,15 @@ impl Feature for Schedule {
                         let next = job
                             .schedule
                             .next_after(zone, cx.now)
-                            .map(|at| at.with_timezone(&zone).format("%m-%d %H:%M").to_string())
+                            .map(|at| local(at).to_string())
                             .unwrap_or_else(|| "—".into());
-                        format!("{} · {} · {next}", job.name, job.schedule.source())
+                        let mut line = format!("{} · {} · {next}", job.name, job.schedule.source());
+                        if let Some((at, reason)) = missed.get(&job.name) {
+                            let at = local(*at).to_string();
+                            let note = cx.text("schedule.missed", context! { at, reason });
+                            line = format!("{line} · {note}");
+                        }
+                        line
                     })
                     .collect();
                 let text = cx.text("schedule.jobs", context! { lines });
@@ -298,4 +308,24 @@ pub async fn render_job_text(
     Ok(cx
         .render(template, context! { ..extra, ..vars })
         .filter(|text| !text.trim().is_empty()))
+}
+
+/// Each job whose latest firing in this chat did not post, with when it was due and why
+/// (`missed`: the bot was down past the grace period; `expired`: its post waited too long).
+async fn last_missed(cx: &mut Cx<'_>) -> FeatureResult<HashMap<String, (DateTime<Utc>, String)>> {
+    let chat = cx.chat();
+    let rows: Vec<(String, i64, String)> = cx
+        .tx
+        .fetch_all(
+            "SELECT f.job, f.fire_at, f.outcome FROM job_firings f WHERE f.chat_id = $1
+             AND f.outcome IN ('missed', 'expired')
+             AND f.fire_at = (SELECT MAX(g.fire_at) FROM job_firings g
+                              WHERE g.chat_id = f.chat_id AND g.job = f.job)",
+            args![chat],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(job, at, outcome)| Some((job, (DateTime::from_timestamp(at, 0)?, outcome))))
+        .collect())
 }
