@@ -84,3 +84,38 @@ async fn fifty_concurrent_sign_ins_get_fifty_distinct_ranks_and_points_once() {
         test.finish().await;
     }
 }
+
+/// A database an earlier qunbot let take `/points -9223372036854775808` is healed by the
+/// migration that bounds admin adjustments: the member's balance sums again.
+#[tokio::test]
+async fn an_adjustment_stored_out_of_range_by_an_earlier_version_is_brought_into_range() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        db.execute(
+            "INSERT INTO points_ledger (chat_id, user_id, delta, reason, reference, at)
+             VALUES ($1, 7, $2, 'admin', 'by:1 test', 0), ($1, 7, -100, 'admin', NULL, 1),
+                    ($1, 8, -5, 'admin', NULL, 1)",
+            args![GROUP, i64::MIN],
+        )
+        .await
+        .unwrap();
+        // Run the migration again, as an upgraded install would on such a database.
+        db.execute(
+            "DELETE FROM _sqlx_migrations WHERE description = 'points ledger bounds'",
+            args![],
+        )
+        .await
+        .unwrap();
+        assert_eq!(db.migrate().await.unwrap(), 1, "{}", test.backend);
+        let balances: Vec<(i64, i64)> = db
+            .fetch_all(
+                "SELECT user_id, CAST(SUM(delta) AS BIGINT) FROM points_ledger
+                 WHERE chat_id = $1 GROUP BY user_id ORDER BY user_id",
+                args![GROUP],
+            )
+            .await
+            .unwrap();
+        assert_eq!(balances, vec![(7, -100_100), (8, -5)], "{}", test.backend);
+        test.finish().await;
+    }
+}

@@ -235,6 +235,13 @@ locked = ["sticker", "hologram"]
     );
     assert!(errors.to_string().contains("unknown kind `hologram`"));
 
+    // Telegram takes a mute under 30 s or over 366 days as forever.
+    let forever = "[defaults.moderation]\nladder = [{ at = 2, do = \"mute\", for = \"400d\" }]\n\n[defaults.moderation.flood]\naction = \"mute\"\nmute_for = \"10s\"\n";
+    let errors = Settings::from_toml("q.toml", forever).unwrap_err();
+    let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 6], "{errors}");
+    assert!(errors.to_string().contains("from 30s to 366d"), "{errors}");
+
     let typo = "[defaults.moderation.flood]\nmesages = 5\n";
     let errors = Settings::from_toml("q.toml", typo).unwrap_err();
     assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");

@@ -2,11 +2,19 @@
 //! members use (`10分钟`, `2小时`, `3天`, `1周`). One grammar for config files, admin commands and
 //! the simulator.
 
+use std::ops::RangeInclusive;
+
 use chrono::Duration;
 
+/// The lengths a mute or a ban may have. Telegram takes an end less than 30 seconds or more
+/// than 366 days away as no end at all (`until_date` in restrictChatMember and banChatMember),
+/// so `/mute 10s` or `/ban 400d` would restrict for good.
+pub const RESTRICTION: RangeInclusive<Duration> = Duration::seconds(30)..=Duration::days(366);
+
 /// Reads a duration; `None` when the text is not one (or is zero, or absurdly long).
+/// Full-width digits read as ASCII ones.
 pub fn parse(text: &str) -> Option<Duration> {
-    let text = text.trim();
+    let text = crate::core::numbers::ascii_digits(text.trim());
     let mut total = Duration::zero();
     let mut number = String::new();
     let mut chars = text.chars().peekable();
@@ -85,6 +93,8 @@ mod tests {
         assert_eq!(parse("2个小时"), Some(Duration::hours(2)));
         assert_eq!(parse("3天"), Some(Duration::days(3)));
         assert_eq!(parse("1周"), Some(Duration::days(7)));
+        assert_eq!(parse("１０m"), Some(Duration::minutes(10)));
+        assert_eq!(parse("３天"), Some(Duration::days(3)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod event;
 pub mod feature;
 pub mod i18n;
+pub mod numbers;
 pub mod templates;
 
 /// The core's own messages (unknown command, permission refused, usage…).

@@ -16,6 +16,8 @@ use crate::core::duration;
 use crate::core::event::ChatId;
 use crate::core::event::{MessageId, User};
 use crate::core::feature::{CommandOutcome, FeatureResult};
+use crate::core::i18n::Language;
+use crate::core::numbers;
 use crate::features::members;
 
 /// A member may file this many reports in ten minutes.
@@ -241,11 +243,24 @@ async fn timed(
     let (first, after) = rest
         .split_once(char::is_whitespace)
         .map_or((rest, ""), |(first, after)| (first, after));
-    // A first word that starts with a digit is meant as a duration; a wrong one is said so
-    // rather than read as the reason.
+    // A first word that starts with a digit (after a sign) is meant as a duration; a wrong one
+    // is said so rather than read as the reason: `/mute -5m` must not mute for good.
     let (lasting, reason) = match duration::parse(first) {
-        Some(lasting) => (Some(lasting), after),
-        None if first.starts_with(|c: char| c.is_ascii_digit()) => {
+        Some(lasting) if duration::RESTRICTION.contains(&lasting) => (Some(lasting), after),
+        Some(_) => {
+            let chinese = cx.language() == Language::ZhCn;
+            let text = cx.text(
+                "moderation.duration_out_of_range",
+                context! {
+                    text => first,
+                    shortest => duration::describe(*duration::RESTRICTION.start(), chinese),
+                    longest => duration::describe(*duration::RESTRICTION.end(), chinese),
+                },
+            );
+            cx.reply(text);
+            return Ok(CommandOutcome::Done);
+        }
+        None if numbers::looks_like_number(first) => {
             let text = cx.text("moderation.bad_duration", context! { text => first });
             cx.reply(text);
             return Ok(CommandOutcome::Done);

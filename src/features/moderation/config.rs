@@ -308,6 +308,26 @@ fn parse_duration(value: &Spanned<String>, key: &str, problems: &mut Problems) -
     parsed
 }
 
+/// A mute's length: Telegram takes one under 30 s or over 366 days as forever.
+fn parse_restriction(
+    value: &Spanned<String>,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<Duration> {
+    let parsed = parse_duration(value, key, problems)?;
+    if !duration::RESTRICTION.contains(&parsed) {
+        problems.push((
+            value.span(),
+            format!(
+                "moderation.{key} `{}` must be from 30s to 366d: Telegram takes a shorter or longer mute as forever",
+                value.get_ref()
+            ),
+        ));
+        return None;
+    }
+    Some(parsed)
+}
+
 fn penalty(name: &str, lasting: Option<Duration>) -> Option<Penalty> {
     Some(match name {
         "off" => Penalty::Off,
@@ -353,7 +373,9 @@ impl ModerationSettings {
         if let Some(ladder) = &section.ladder {
             let mut steps = Vec::new();
             for step in ladder.get_ref() {
-                let lasting = step.lasting.as_deref().map(duration::parse);
+                let lasting = step.lasting.as_deref().map(|text| {
+                    duration::parse(text).filter(|d| duration::RESTRICTION.contains(d))
+                });
                 let penalty = match (step.act.as_str(), lasting) {
                     (_, Some(None)) | ("off" | "delete" | "warn", _) => None,
                     (act, lasting) => penalty(act, lasting.flatten()),
@@ -363,7 +385,7 @@ impl ModerationSettings {
                     _ => problems.push((
                         ladder.span(),
                         format!(
-                            "moderation.ladder step at {}: `do` must be mute, kick or ban, `at` 1 to 100, and `for` a duration such as 1d",
+                            "moderation.ladder step at {}: `do` must be mute, kick or ban, `at` 1 to 100, and `for` a duration from 30s to 366d such as 1d",
                             step.at
                         ),
                     )),
@@ -533,7 +555,7 @@ fn rule<'s>(
     let mute_for = section
         .mute_for
         .as_ref()
-        .and_then(|value| parse_duration(value, &format!("{name}.mute_for"), problems));
+        .and_then(|value| parse_restriction(value, &format!("{name}.mute_for"), problems));
     let mut chosen = match (current, mute_for) {
         (Penalty::Mute(_), Some(lasting)) => Penalty::Mute(lasting),
         (other, _) => other,

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
+use crate::core::numbers;
+
 /// Longest title, example, note or entry text kept, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
 /// Most lines taken over from a pasted list.
@@ -94,8 +96,7 @@ fn option(line: &str) -> Option<Opt<'_>> {
         return None;
     }
     // "名额有限", "提醒大家带水": ordinary words, unless a number follows.
-    if matches!(*keyword, "名额" | "提醒" | "提前提醒")
-        && !value.starts_with(|c: char| c.is_ascii_digit())
+    if matches!(*keyword, "名额" | "提醒" | "提前提醒") && !numbers::looks_like_number(value)
     {
         return None;
     }
@@ -263,11 +264,7 @@ fn capacity(value: &str) -> Result<i64, SpecError> {
         .trim()
         .trim_end_matches(['人', '名', '位', '个', '份'])
         .trim();
-    number
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| SpecError::BadCapacity(value.to_owned()))
+    numbers::whole_in(number, 1..=10_000).ok_or_else(|| SpecError::BadCapacity(value.to_owned()))
 }
 
 /// `30`, `30分钟`, `30m`, `1h`, `1小时`: minutes before the deadline.
@@ -278,19 +275,17 @@ fn minutes(value: &str) -> Result<i64, SpecError> {
     if value.is_empty() {
         return Err(bad());
     }
-    let minutes = match duration(value) {
-        Some(duration) => duration.num_minutes(),
-        None => value.parse::<i64>().map_err(|_| bad())?,
-    };
-    (0..=10_080)
-        .contains(&minutes)
-        .then_some(minutes)
-        .ok_or_else(bad)
+    let most = 10_080; // a week
+    match duration(value) {
+        Some(duration) => Some(duration.num_minutes()).filter(|m| (0..=most).contains(m)),
+        None => numbers::whole_in(value, 0..=most),
+    }
+    .ok_or_else(bad)
 }
 
 /// `2h`, `30m`, `90min`, `2小时`, `30分钟`, `1天`, `1d`: a span of time.
 pub fn duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
+    let text = numbers::ascii_digits(text.trim());
     let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
     let amount: i64 = digits.parse().ok()?;
     let unit = text[digits.len()..].trim();
@@ -515,11 +510,14 @@ fn line_number(text: &str) -> Option<LineNumber> {
         Some(rest) => (true, rest.trim()),
         None => (false, text),
     };
-    let number: usize = number
-        .trim_end_matches(['条', '个', '位'])
-        .trim()
-        .parse()
-        .ok()?;
+    let number = number.trim_end_matches(['条', '个', '位']).trim();
+    if !numbers::looks_like_number(number) {
+        return None;
+    }
+    // `删除 -1` or twenty nines names no line, and is answered so: 0 is no line's number.
+    let number = numbers::whole_in(number, 1..=i64::MAX)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
     Some(if waiting {
         LineNumber::Waiting(number)
     } else {

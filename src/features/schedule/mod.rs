@@ -26,6 +26,7 @@ use crate::core::context::Cx;
 use crate::core::event::EventKind;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
+use crate::core::numbers;
 use crate::features::signin::day_of;
 use crate::scheduler::calendar;
 use config::JobKind;
@@ -157,9 +158,9 @@ impl Feature for Schedule {
                 let days = if arg.is_empty() {
                     cx.group.inactive.warn_after_days
                 } else {
-                    match arg.trim_end_matches(['d', '天']).parse::<i64>() {
-                        Ok(days) if (1..=3650).contains(&days) => days,
-                        _ => return Ok(CommandOutcome::BadArguments),
+                    match numbers::whole_in(arg.trim_end_matches(['d', '天']), 1..=3650) {
+                        Some(days) => days,
+                        None => return Ok(CommandOutcome::BadArguments),
                     }
                 };
                 let silent = inactive::silent_members(cx, days).await?;

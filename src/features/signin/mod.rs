@@ -18,6 +18,7 @@ use crate::core::commands::Invocation;
 use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use crate::core::numbers;
 use crate::features::levels;
 use config::{BasePoints, SigninSettings};
 use queries::{BoardRow, NewSignin};
@@ -28,6 +29,10 @@ pub use day::{date_of, day_of, start_of};
 const BOARD_SIZE: usize = 10;
 /// How many lines the busy-mode board shows before "and N more".
 const LIVE_BOARD_LINES: usize = 50;
+
+/// What one `/points` may add or take. Far beyond any sign-in's worth, and small enough that no
+/// run of adjustments can overflow a balance.
+const ADJUSTMENT: std::ops::RangeInclusive<i64> = -100_000..=100_000;
 
 pub struct Signin;
 
@@ -476,9 +481,22 @@ async fn adjust(cx: &mut Cx<'_>, admin: &User, args: &str) -> FeatureResult<Comm
             .message()
             .and_then(|message| message.reply_to_author.clone()),
     };
-    let amount = amount
-        .and_then(|amount| amount.trim_start_matches('+').parse::<i64>().ok())
-        .filter(|n| *n != 0 && n.abs() <= 100_000);
+    let amount = match amount {
+        Some(word) if numbers::looks_like_number(word) => {
+            match numbers::whole_in(word, ADJUSTMENT).filter(|n| *n != 0) {
+                Some(amount) => Some(amount),
+                None => {
+                    let text = cx.text(
+                        "signin.adjustment_out_of_range",
+                        context! { text => word, most => ADJUSTMENT.end() },
+                    );
+                    cx.reply(text);
+                    return Ok(CommandOutcome::Done);
+                }
+            }
+        }
+        _ => None,
+    };
     let (Some(target), Some(amount)) = (target, amount) else {
         return Ok(CommandOutcome::BadArguments);
     };
