@@ -34,18 +34,22 @@ fn check_config_accepts_the_example_and_summarises_it() {
     );
 }
 
-#[test]
-fn check_config_lists_every_problem_with_its_location() {
+/// What `check-config` says of a file `name` holding `config`, which it must refuse.
+fn check_config_refusing(name: &str, config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[defaults]\nlanguage = \"de\"\ntimezone = \"Nowhere/Land\"\n",
-    )
-    .unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, config).unwrap();
     let out = qunbot(&["check-config", path.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
+    text(&out.stderr)
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_location() {
+    let stderr = check_config_refusing(
+        "bad.toml",
+        "[defaults]\nlanguage = \"de\"\ntimezone = \"Nowhere/Land\"\n",
+    );
     assert!(
         stderr.contains("bad.toml:2:12: unknown language `de`"),
         "{stderr}"
@@ -240,19 +244,27 @@ fn migrate_reports_what_it_did_and_a_bad_database_is_a_clear_error() {
 
 #[test]
 fn check_config_refuses_a_welcome_template_with_a_syntax_error_naming_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("welcome.toml");
-    std::fs::write(
-        &path,
+    let stderr = check_config_refusing(
+        "welcome.toml",
         "[defaults.welcome]\ntexts = [\"\"\"\n欢迎 {{ mention }}！\n{% if rules %}请看群规\n\"\"\"]\n",
-    )
-    .unwrap();
-    let out = qunbot(&["check-config", path.to_str().unwrap()], &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
+    );
     assert!(
         stderr
             .contains("welcome.toml:2:10: welcome.texts[1], line 2 of the template: syntax error"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_refuses_a_reaction_telegram_does_not_take() {
+    let stderr = check_config_refusing(
+        "games.toml",
+        "[defaults.games]\nwrong_answers = \"react\"\nwrong_answer_reaction = \"❌\"\n",
+    );
+    assert!(
+        stderr.contains(
+            "games.toml:3:25: games.wrong_answer_reaction `❌` is not a reaction Telegram takes; use one of ❤ 👍 👎"
+        ),
         "{stderr}"
     );
 }

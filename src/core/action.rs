@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::{ChatId, MessageId, UserId};
+use super::reactions::AllowedReactions;
 
 /// Telegram's limit on a message's text, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4096;
@@ -99,10 +100,21 @@ pub enum Action {
         chat: ChatId,
         message: MessageRef,
     },
+    /// Reacts to a message with `emoji` (one from `core::reactions::REACTION_EMOJI`), or with
+    /// another of the same meaning where the chat does not allow it (`core::delivery`).
     React {
         chat: ChatId,
         message: MessageId,
         emoji: String,
+        /// What the reaction tells the member, said in reply instead where the chat allows no
+        /// reaction of the same meaning. Set when the reaction is the member's only answer (a
+        /// refusal: the list is full, a wrong answer); an acknowledgement of what a board or
+        /// list shows anyway has none, and is then not made.
+        #[serde(default)]
+        fallback_text: Option<String>,
+        /// The forum topic of the message, where that reply goes.
+        #[serde(default)]
+        thread: Option<MessageId>,
     },
     /// Mutes a member until the given time (forever when `None`).
     Mute {
@@ -258,6 +270,10 @@ pub enum PortError {
     /// The group became a supergroup with this id; the action should go there.
     #[error("the group moved to chat {0}")]
     ChatMoved(ChatId),
+    /// The chat does not take this reaction (Telegram's `REACTION_INVALID`): its admins
+    /// changed the reactions they allow since the bot last looked.
+    #[error("the chat does not allow this reaction: {0}")]
+    ReactionInvalid(String),
     /// Network trouble or a server error that outlasted the retries.
     #[error("chat platform unavailable: {0}")]
     Unavailable(String),
@@ -272,6 +288,11 @@ pub trait ChatPort: Send + Sync {
 
     /// The administrators (owner included) of a group chat.
     async fn administrators(&self, chat: ChatId) -> Result<Vec<Admin>, PortError>;
+
+    /// The reactions the chat allows. A platform that does not say allows them all.
+    async fn allowed_reactions(&self, _chat: ChatId) -> Result<AllowedReactions, PortError> {
+        Ok(AllowedReactions::All)
+    }
 }
 
 /// Cuts text to what one message can carry, marking the cut.

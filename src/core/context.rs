@@ -154,6 +154,33 @@ impl<'a> Cx<'a> {
         });
     }
 
+    /// Acknowledges the event's message with a reaction. Where the chat allows neither it nor
+    /// one of the same meaning, nothing is made: use this only for what is shown elsewhere
+    /// too (the sign-in board, the relay list).
+    pub fn react(&mut self, emoji: &str) {
+        self.react_to_message(emoji, None);
+    }
+
+    /// Answers the event's message with a reaction that is its only answer (a refusal, a wrong
+    /// answer). Where the chat allows no reaction of the same meaning, `text` is said in reply
+    /// instead, so the member still learns it.
+    pub fn react_or_reply(&mut self, emoji: &str, text: impl Into<String>) {
+        self.react_to_message(emoji, Some(text.into()));
+    }
+
+    fn react_to_message(&mut self, emoji: &str, fallback_text: Option<String>) {
+        if let Some(message) = self.event.message() {
+            let action = Action::React {
+                chat: self.chat(),
+                message: message.id,
+                emoji: emoji.to_owned(),
+                fallback_text,
+                thread: self.thread(),
+            };
+            self.queue(action);
+        }
+    }
+
     pub fn send(&mut self, text: impl Into<String>) {
         self.queue(Action::Send {
             chat: self.chat(),

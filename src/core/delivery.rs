@@ -4,10 +4,15 @@
 //! sent late; moderation still applies. Of several pending edits of one message only the last
 //! is made, so a busy live list costs one edit, not one per change.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, ChatPort, Delivered, MessageRef, PortError};
 use super::clock::Clock;
+use super::event::ChatId;
+use super::reactions::AllowedReactions;
 use crate::metrics::metrics;
 use crate::store::outbox::{self, Queued};
 use crate::store::{Db, StoreResult, chats};
@@ -31,6 +36,40 @@ pub struct Deliverer {
     /// Where outcomes are recorded when many chats deliver at once; `None` records each in a
     /// transaction of its own.
     pub finishes: Option<outbox::Finishes>,
+    /// The reactions each chat allows, as last read from the platform. (Public only so that a
+    /// deliverer can be built with `..Deliverer::new(…)`.)
+    pub reactions_by_chat: AllowedReactionsByChat,
+}
+
+/// How long a chat's allowed reactions are trusted. A narrower list shows itself at once (the
+/// platform refuses a reaction, and the list is read again); a wider one is noticed after this.
+pub const ALLOWED_REACTIONS_TTL: Duration = Duration::minutes(10);
+
+/// How long a failed look-up of a chat's reactions is remembered (reacting as if all were
+/// allowed meanwhile), so that each reaction does not wait for the same failure again.
+const FAILED_LOOKUP_TTL: Duration = Duration::minutes(1);
+
+/// Each chat's allowed reactions and until when they are trusted; kept in memory, since a
+/// restart only costs one look-up per chat that reacts again.
+#[derive(Default)]
+pub struct AllowedReactionsByChat(Mutex<HashMap<ChatId, (DateTime<Utc>, AllowedReactions)>>);
+
+impl AllowedReactionsByChat {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<ChatId, (DateTime<Utc>, AllowedReactions)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How a reaction turned out before its outcome is recorded.
+enum Reacted {
+    /// A reaction was made, or its fallback reply sent (or the platform failed at either).
+    Tried(Result<Delivered, PortError>),
+    /// Nothing was made, for this reason.
+    NotMade(String),
 }
 
 impl Deliverer {
@@ -41,6 +80,7 @@ impl Deliverer {
             port,
             clock,
             finishes: None,
+            reactions_by_chat: AllowedReactionsByChat::default(),
         }
     }
 
@@ -125,7 +165,26 @@ impl Deliverer {
         let Some(action) = self.resolve(&queued.action).await? else {
             return Ok(Outcome::Skipped("the message is not known".into()));
         };
-        let result = match self.port.execute(&action).await {
+        let result = match &action {
+            Action::React { .. } => {
+                let mut reacted = self.react(&action).await;
+                // Queued for a group that has just become a supergroup: react there.
+                if let Reacted::Tried(Err(PortError::ChatMoved(to))) = reacted {
+                    reacted = self.react(&action.in_chat(to)).await;
+                }
+                match reacted {
+                    Reacted::Tried(result) => result,
+                    Reacted::NotMade(reason) => return Ok(Outcome::Skipped(reason)),
+                }
+            }
+            _ => self.execute(queued, &action).await,
+        };
+        self.settle(queued, result, now).await
+    }
+
+    /// Makes a resolved action other than a reaction, with its two second chances.
+    async fn execute(&self, queued: &Queued, action: &Action) -> Result<Delivered, PortError> {
+        match self.port.execute(action).await {
             // A keyed message that was deleted in the meantime is posted again.
             Err(PortError::Refused(reason)) if is_keyed_edit(&queued.action) => {
                 tracing::info!(chat = queued.chat, %reason, "keyed message could not be edited; posting it anew");
@@ -135,7 +194,16 @@ impl Deliverer {
             // Queued for a group that has just become a supergroup: deliver it there.
             Err(PortError::ChatMoved(to)) => self.port.execute(&action.in_chat(to)).await,
             other => other,
-        };
+        }
+    }
+
+    /// What the platform's answer makes of a queued action.
+    async fn settle(
+        &self,
+        queued: &Queued,
+        result: Result<Delivered, PortError>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Outcome> {
         match result {
             Ok(delivered) => {
                 if let (Delivered::Message(id), Some(key)) =
@@ -151,7 +219,7 @@ impl Deliverer {
                 chats::mark_gone(&self.db, queued.chat, now).await?;
                 Ok(Outcome::Failed(reason))
             }
-            Err(PortError::Refused(reason)) => {
+            Err(PortError::Refused(reason) | PortError::ReactionInvalid(reason)) => {
                 tracing::warn!(chat = queued.chat, %reason, "the platform refused an action");
                 Ok(Outcome::Failed(reason))
             }
@@ -160,6 +228,88 @@ impl Deliverer {
                 Ok(Outcome::Failed(format!("moved twice, last to {to}")))
             }
         }
+    }
+
+    /// Makes a reaction the chat allows: the wanted one or one of the same meaning. Where the
+    /// chat allows none, the reaction's fallback text is said in reply, or, for an
+    /// acknowledgement (no fallback text), nothing is made. A refusal means the chat's list
+    /// changed: it is read again and the choice made once more.
+    async fn react(&self, action: &Action) -> Reacted {
+        let Action::React {
+            chat,
+            message,
+            emoji,
+            fallback_text,
+            thread,
+        } = action
+        else {
+            // Not a reaction: made as it is.
+            return Reacted::Tried(self.port.execute(action).await);
+        };
+        let reaction = |chosen: &str| Action::React {
+            chat: *chat,
+            message: *message,
+            emoji: chosen.to_owned(),
+            fallback_text: None,
+            thread: *thread,
+        };
+        let mut tried = None;
+        for fresh in [false, true] {
+            let allowed = self.allowed_reactions(*chat, fresh).await;
+            let Some(chosen) = allowed.choose(emoji) else {
+                break;
+            };
+            if tried == Some(chosen) {
+                // Refused, and still listed as allowed: the platform knows better.
+                break;
+            }
+            tried = Some(chosen);
+            match self.port.execute(&reaction(chosen)).await {
+                Err(PortError::ReactionInvalid(reason)) => {
+                    tracing::info!(chat, emoji = chosen, %reason, "reaction refused; reading the chat's allowed reactions again");
+                }
+                other => return Reacted::Tried(other),
+            }
+        }
+        match fallback_text {
+            Some(text) => Reacted::Tried(
+                self.port
+                    .execute(&Action::Send {
+                        chat: *chat,
+                        text: text.clone(),
+                        reply_to: Some(*message),
+                        thread: *thread,
+                        key: None,
+                        buttons: Vec::new(),
+                    })
+                    .await,
+            ),
+            None => Reacted::NotMade(format!(
+                "the chat allows no reaction meaning {emoji} (what it acknowledges is shown elsewhere)"
+            )),
+        }
+    }
+
+    /// The reactions `chat` allows, from the cache unless `fresh` (or the cache is stale).
+    async fn allowed_reactions(&self, chat: ChatId, fresh: bool) -> AllowedReactions {
+        let now = self.clock.now();
+        if !fresh
+            && let Some((until, allowed)) = self.reactions_by_chat.lock().get(&chat)
+            && now < *until
+        {
+            return allowed.clone();
+        }
+        let (trusted_for, allowed) = match self.port.allowed_reactions(chat).await {
+            Ok(allowed) => (ALLOWED_REACTIONS_TTL, allowed),
+            Err(error) => {
+                tracing::warn!(chat, %error, "could not read the chat's allowed reactions; reacting as if all were");
+                (FAILED_LOOKUP_TTL, AllowedReactions::All)
+            }
+        };
+        self.reactions_by_chat
+            .lock()
+            .insert(chat, (now + trusted_for, allowed.clone()));
+        allowed
     }
 
     /// Turns keyed message references into ids. A keyed edit of an unknown message becomes a

@@ -11,6 +11,7 @@ pub mod event;
 pub mod feature;
 pub mod i18n;
 pub mod numbers;
+pub mod reactions;
 pub mod templates;
 
 /// The core's own messages (unknown command, permission refused, usage…).

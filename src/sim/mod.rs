@@ -262,6 +262,8 @@ impl Simulator {
                 self.port.set_bot_admin(admin);
                 self.engine.forget_administrators(self.group.id);
             }
+            // As on Telegram, the bot is not told: it finds out when it next reacts.
+            Step::Reactions(allowed) => self.port.set_allowed_reactions(self.group.id, allowed),
             Step::Advance(by) => self.advance_to(now + by).await?,
             Step::At(local) => {
                 let zone = self.engine.settings.group(self.group.id).timezone;

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 
 use crate::core::action::{Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError};
 use crate::core::event::{ChatId, MessageId, UserId};
+use crate::core::reactions::AllowedReactions;
 
 /// Who wrote a message (`None` = the bot), its text and its buttons.
 type SimMessage = (Option<UserId>, String, Vec<Vec<Button>>);
@@ -25,6 +26,8 @@ struct World {
     /// Members the bot banned since the last look: Telegram reports each as a leave.
     banned: Vec<(ChatId, UserId)>,
     callbacks: HashMap<String, UserId>,
+    /// The reactions each group allows, where a script narrowed them (all, elsewhere).
+    allowed_reactions: HashMap<ChatId, AllowedReactions>,
     next_message_id: MessageId,
     lines: Vec<String>,
 }
@@ -66,6 +69,11 @@ impl SimPort {
     /// Makes the bot an administrator with every right (`true`, the default) or a plain member.
     pub fn set_bot_admin(&self, admin: bool) {
         self.world().bot_is_member = !admin;
+    }
+
+    /// The reactions `chat`'s admins allow from now on.
+    pub fn set_allowed_reactions(&self, chat: ChatId, allowed: AllowedReactions) {
+        self.world().allowed_reactions.insert(chat, allowed);
     }
 
     /// Gives a member's message its id, as the platform would.
@@ -146,6 +154,13 @@ impl World {
         let id = self.next_message_id;
         self.messages.insert((chat, id), (author, text, buttons));
         id
+    }
+
+    fn allowed_reactions(&self, chat: ChatId) -> AllowedReactions {
+        self.allowed_reactions
+            .get(&chat)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn name(&self, user: UserId) -> String {
@@ -316,10 +331,19 @@ impl ChatPort for SimPort {
                 chat,
                 message,
                 emoji,
-            } => (
-                format!("bot reacts {emoji} to {}", world.author_of(*chat, *message)),
-                Delivered::Done,
-            ),
+                ..
+            } => {
+                if !world.allowed_reactions(*chat).allows(emoji) {
+                    // What Telegram answers, and all it does.
+                    return Err(PortError::ReactionInvalid(
+                        "Bad Request: REACTION_INVALID".into(),
+                    ));
+                }
+                (
+                    format!("bot reacts {emoji} to {}", world.author_of(*chat, *message)),
+                    Delivered::Done,
+                )
+            }
             Action::Mute { user, until: u, .. } => (
                 format!("bot mutes {}{}", world.name(*user), until(u)),
                 Delivered::Done,
@@ -364,6 +388,10 @@ impl ChatPort for SimPort {
         };
         world.lines.push(line);
         Ok(delivered)
+    }
+
+    async fn allowed_reactions(&self, chat: ChatId) -> Result<AllowedReactions, PortError> {
+        Ok(self.world().allowed_reactions(chat))
     }
 
     async fn administrators(&self, _chat: ChatId) -> Result<Vec<Admin>, PortError> {

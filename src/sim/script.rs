@@ -13,6 +13,8 @@
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
 //! :bot member / :bot admin    the bot loses (or gets back) its administrator rights
+//! :reactions off              the group's admins allow no reactions (`:reactions 👍 🔥`: only
+//!                             these; `:reactions all`, the default, every one)
 //! :advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 //! :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 //! :offline / :online          while offline, events wait in the inbox; :online handles the backlog
@@ -24,6 +26,7 @@
 use chrono::{Duration, NaiveDateTime};
 
 use crate::core::event::Media;
+use crate::core::reactions::{AllowedReactions, is_reaction_emoji};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -69,6 +72,8 @@ pub enum Step {
     },
     /// The bot is an administrator (true, the default) or a plain member.
     BotAdmin(bool),
+    /// The reactions the group's admins allow from now on.
+    Reactions(AllowedReactions),
     Advance(Duration),
     At(NaiveDateTime),
     Offline,
@@ -211,6 +216,23 @@ fn parse_directive(directive: &str) -> Result<Step, String> {
                 "`:bot {rest}`: expected `:bot admin` or `:bot member`"
             )),
         },
+        "reactions" => match rest {
+            "all" => Ok(Step::Reactions(AllowedReactions::All)),
+            "off" | "none" => Ok(Step::Reactions(AllowedReactions::none())),
+            listed => {
+                let emoji: Vec<String> = listed.split_whitespace().map(str::to_owned).collect();
+                match emoji.iter().find(|e| !is_reaction_emoji(e)) {
+                    _ if emoji.is_empty() => Err(
+                        "`:reactions`: expected `all`, `off` or the emoji allowed, such as `:reactions 👍 🔥`"
+                            .to_owned(),
+                    ),
+                    Some(unknown) => Err(format!(
+                        "`{unknown}` is not a reaction Telegram has; it could not be allowed"
+                    )),
+                    None => Ok(Step::Reactions(AllowedReactions::Only(emoji))),
+                }
+            }
+        },
         "offline" => Ok(Step::Offline),
         "online" => Ok(Step::Online),
         "migrate" => rest
@@ -245,6 +267,7 @@ alice presses +1            alice presses the button labelled +1
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)
 :bot member / :bot admin    the bot loses (or gets back) its administrator rights
+:reactions off              the group allows no reactions (:reactions 👍 🔥 only these, :reactions all)
 :advance 1d2h               moves the clock (d, h, m, s), posting scheduled jobs on the way
 :at 2026-03-01 23:59:58     sets the clock, in the group's time zone
 :offline / :online          hold events in the inbox, then handle the backlog
@@ -340,5 +363,17 @@ mod tests {
         assert!(parse(":advance soon").is_err());
         assert!(parse(":advance 0s").is_err());
         assert!(parse(":fly").is_err());
+        assert_eq!(
+            parse(":reactions off").unwrap(),
+            Step::Reactions(AllowedReactions::none())
+        );
+        assert_eq!(
+            parse(":reactions 👍 🔥").unwrap(),
+            Step::Reactions(AllowedReactions::Only(vec!["👍".into(), "🔥".into()]))
+        );
+        assert!(
+            parse(":reactions ❌").is_err(),
+            "Telegram has no ❌ reaction"
+        );
     }
 }

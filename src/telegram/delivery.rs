@@ -483,6 +483,8 @@ mod tests {
             chat: -1,
             message: 1,
             emoji: "👍".into(),
+            fallback_text: None,
+            thread: None,
         };
         for n in 0..REACTIONS_PER_MINUTE as u32 {
             assert_eq!(calls.reaction_over_budget(start + SECOND * n), None);

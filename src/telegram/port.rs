@@ -19,8 +19,8 @@ use teloxide::payloads::{
 };
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQueryId, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
-    MessageId, ReactionType, ReplyParameters, ThreadId,
+    CallbackQueryId, ChatFullInfo, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup,
+    InputFile, MessageId, ReactionType, ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -29,6 +29,7 @@ use crate::core::action::{
     Action, Admin, Button, ChatPort, Delivered, MessageRef, PortError, fit_message,
 };
 use crate::core::event::{ChatId as CoreChatId, MessageId as CoreMessageId, UserId as CoreUserId};
+use crate::core::reactions::AllowedReactions;
 use crate::metrics::{ApiOutcome, metrics};
 
 /// How many times a call is tried on network errors before it is left for later.
@@ -242,6 +243,20 @@ fn message_id(message: &MessageRef) -> Result<MessageId, PortError> {
     }
 }
 
+/// The reactions a chat allows, from `getChat`: `available_reactions` omitted means all of
+/// them (teloxide reports it only for groups and channels; a private chat has no such list).
+fn allowed_reactions_of(info: &ChatFullInfo) -> AllowedReactions {
+    match info.available_reactions() {
+        None => AllowedReactions::All,
+        Some(listed) => AllowedReactions::Only(
+            listed
+                .iter()
+                .filter_map(|reaction| reaction.emoji().cloned())
+                .collect(),
+        ),
+    }
+}
+
 fn user_id(user: CoreUserId) -> UserId {
     UserId(user as u64)
 }
@@ -270,6 +285,13 @@ impl<B> TelegramPort<B> {
             }
             RequestError::InvalidJson { .. } => PortError::Unavailable(text),
             RequestError::MigrateToChatId(to) => PortError::ChatMoved(to.0),
+            // teloxide knows no variant for it. Telegram's answer to a reaction outside its
+            // list or outside the chat's `available_reactions`.
+            RequestError::Api(ApiError::Unknown(ref description))
+                if description.contains("REACTION_INVALID") =>
+            {
+                PortError::ReactionInvalid(text)
+            }
             RequestError::Api(_) => PortError::Refused(text),
             RequestError::RetryAfter(_) | RequestError::Network(_) | RequestError::Io(_) => {
                 PortError::Unavailable(text)
@@ -434,10 +456,12 @@ where
                 .await?;
                 Ok(Delivered::Done)
             }
+            // The emoji is one the chat allows, as far as delivery knows (`core::delivery`).
             Action::React {
                 chat,
                 message,
                 emoji,
+                ..
             } => {
                 let id = message_id(&MessageRef::Id(*message))?;
                 let reaction = vec![ReactionType::Emoji {
@@ -555,6 +579,13 @@ where
                 can_restrict_members: member.can_restrict_members(),
             })
             .collect())
+    }
+
+    async fn allowed_reactions(&self, chat: CoreChatId) -> Result<AllowedReactions, PortError> {
+        let info = self
+            .call("getChat", || self.bot.get_chat(ChatId(chat)).into_future())
+            .await?;
+        Ok(allowed_reactions_of(&info))
     }
 }
 

@@ -141,6 +141,8 @@ struct Store {
     commands: HashMap<String, Value>,
     /// How long answers to a method (lower case) take to reach the bot.
     latency: HashMap<String, Duration>,
+    /// The emoji reactions a chat's admins allow, where a test narrowed them (all elsewhere).
+    available_reactions: HashMap<i64, Vec<String>>,
 }
 
 /// An error answer: HTTP status = `error_code`, as Telegram does.
@@ -325,6 +327,13 @@ impl FakeBotApi {
 
     pub fn pending_update_ids(&self) -> Vec<i64> {
         self.store().updates.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// The emoji reactions `chat_id`'s admins allow (`getChat`'s `available_reactions`; an
+    /// empty list: none). A reaction outside them is refused with `REACTION_INVALID`.
+    pub fn set_available_reactions(&self, chat_id: i64, emoji: &[&str]) {
+        let emoji = emoji.iter().map(|e| (*e).to_owned()).collect();
+        self.store().available_reactions.insert(chat_id, emoji);
     }
 
     /// Lets the bot message this user, as if they had pressed Start, without pushing an update.
@@ -706,6 +715,9 @@ impl Store {
                 parameters: Some(json!({ "migrate_to_chat_id": new_id })),
             });
         }
+        if method == "setMessageReaction" {
+            self.check_reaction_allowed(p)?;
+        }
         match method {
             "getMe" => Ok(json!({
                 "id": BOT_ID, "is_bot": true, "first_name": BOT_FIRST_NAME, "username": BOT_USERNAME,
@@ -799,6 +811,13 @@ impl Store {
                         "premium_subscription": false, "gifts_from_channels": false,
                     });
                     fields.insert("accepted_gift_types".into(), gifts);
+                    if let Some(allowed) = self.available_reactions.get(&chat_id(p)?) {
+                        let allowed: Vec<Value> = allowed
+                            .iter()
+                            .map(|emoji| json!({ "type": "emoji", "emoji": emoji }))
+                            .collect();
+                        fields.insert("available_reactions".into(), Value::Array(allowed));
+                    }
                 }
                 Ok(chat)
             }
@@ -808,6 +827,24 @@ impl Store {
             | "unpinChatMessage"
             | "sendChatAction" => Ok(json!(true)),
             _ => Err(api_error(404, "Not Found: method not found")),
+        }
+    }
+
+    /// Telegram's answer to an emoji reaction the chat's admins do not allow.
+    fn check_reaction_allowed(&self, p: &Value) -> Result<(), ApiError> {
+        let Some(allowed) = self.available_reactions.get(&chat_id(p)?) else {
+            return Ok(());
+        };
+        let reactions = obj(p, "reaction").unwrap_or(json!([]));
+        let refused = reactions.as_array().into_iter().flatten().any(|reaction| {
+            reaction["type"] == "emoji"
+                && !allowed
+                    .iter()
+                    .any(|emoji| reaction["emoji"] == emoji.as_str())
+        });
+        match refused {
+            true => Err(bad_request("REACTION_INVALID")),
+            false => Ok(()),
         }
     }
 

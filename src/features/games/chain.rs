@@ -9,7 +9,7 @@ use super::config::WrongAnswers;
 use super::queries::{self, Game, NewGame, NewMove};
 use super::text::{looks_like_idiom, looks_like_word, masked, normalise};
 use super::words::{ENGLISH_WORDS, IDIOM_LIST, LinkMode, links, readings};
-use super::{FEATURE, credit, pick, post, react, settings};
+use super::{FEATURE, credit, pick, post, settings};
 use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::{CommandOutcome, FeatureResult};
@@ -260,7 +260,12 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
     let mode = mode_of(game);
     if !chain.links(&game.current, answer, mode) {
         if settings(cx).wrong_answers == WrongAnswers::React && chain == Chain::Idiom {
-            react(cx, "❌");
+            let text = cx.text(
+                "games.wrong_link",
+                context! { word => answer, next => next_start(chain, &game.current, mode) },
+            );
+            let emoji = settings(cx).wrong_answer_reaction.clone();
+            cx.react_or_reply(&emoji, text);
         }
         return Ok(());
     }
@@ -337,7 +342,7 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
         },
     );
     if busy {
-        react(cx, "👍");
+        cx.react("👍");
         cx.edit_keyed(format!("game-status:{}", game.id), text, Vec::new());
     } else {
         cx.reply(text);

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::words::LinkMode;
+use crate::core::reactions;
 
 /// As written in the config: every key optional, a group's table naming only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -25,9 +26,13 @@ pub struct GamesSection {
     /// ending the game.
     #[serde(default)]
     pub bot_moves: Option<Spanned<bool>>,
-    /// What a wrong answer gets: "silent" or "react" (a ❌ reaction).
+    /// What a wrong answer gets: "silent" or "react" (`wrong_answer_reaction`, or a short
+    /// reply where the group allows no reaction of that meaning).
     #[serde(default)]
     pub wrong_answers: Option<Spanned<String>>,
+    /// The reaction a wrong answer gets with `wrong_answers = "react"`; one Telegram takes.
+    #[serde(default)]
+    pub wrong_answer_reaction: Option<Spanned<String>>,
     /// Points for a link; a combo (the same member linking again and again) adds more.
     #[serde(default)]
     pub points_per_link: Option<Spanned<i64>>,
@@ -67,6 +72,7 @@ pub struct GamesSettings {
     pub game_minutes: i64,
     pub bot_moves: bool,
     pub wrong_answers: WrongAnswers,
+    pub wrong_answer_reaction: String,
     pub points_per_link: i64,
     pub dead_end_bonus: i64,
     pub guess_points: i64,
@@ -85,6 +91,7 @@ impl Default for GamesSettings {
             game_minutes: 20,
             bot_moves: true,
             wrong_answers: WrongAnswers::Silent,
+            wrong_answer_reaction: "👎".to_owned(),
             points_per_link: 1,
             dead_end_bonus: 2,
             guess_points: 3,
@@ -125,6 +132,20 @@ impl GamesSettings {
                     wrong.span(),
                     format!("games.wrong_answers `{other}` must be \"silent\" or \"react\""),
                 )),
+            }
+        }
+        if let Some(emoji) = &section.wrong_answer_reaction {
+            if reactions::is_reaction_emoji(emoji.get_ref()) {
+                settings.wrong_answer_reaction = emoji.get_ref().clone();
+            } else {
+                problems.push((
+                    emoji.span(),
+                    format!(
+                        "games.wrong_answer_reaction `{}` is not a reaction Telegram takes; use one of {}",
+                        emoji.get_ref(),
+                        reactions::REACTION_EMOJI.join(" ")
+                    ),
+                ));
             }
         }
         if let Some(bot_moves) = &section.bot_moves {
@@ -267,6 +288,17 @@ wrong_answers = "react"
         );
         assert!(
             errors.contains("g.toml:4:20: games.daily_points_cap must be between 0 and 10000"),
+            "{errors}"
+        );
+        let refused =
+            "[defaults.games]\nwrong_answers = \"react\"\nwrong_answer_reaction = \"❌\"\n";
+        let errors = Settings::from_toml("g.toml", refused)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains(
+                "g.toml:3:25: games.wrong_answer_reaction `❌` is not a reaction Telegram takes"
+            ),
             "{errors}"
         );
         let reminder = "[defaults.games]\nturn_seconds = 30\nreminder_seconds = 30\n";

@@ -218,16 +218,6 @@ fn post(cx: &mut Cx<'_>, game: &Game, text: String) {
     });
 }
 
-fn react(cx: &mut Cx<'_>, emoji: &str) {
-    if let Some(message) = cx.event.message() {
-        cx.queue(Action::React {
-            chat: cx.chat(),
-            message: message.id,
-            emoji: emoji.to_owned(),
-        });
-    }
-}
-
 /// Puts a member's game points into the ledger, up to the day's cap; returns what went in.
 async fn credit(cx: &mut Cx<'_>, user: i64, points: i64, reference: String) -> FeatureResult<i64> {
     if points <= 0 {

@@ -9,7 +9,7 @@ use super::config::WrongAnswers;
 use super::queries::{self, Game, NewGame, NewMove};
 use super::text::{masked, normalise};
 use super::words::{EMOJI, ENGLISH_WORDS, MEANINGS, XIEHOUYU, pairs};
-use super::{FEATURE, credit, may_end, pick, post, react, settings};
+use super::{FEATURE, credit, may_end, pick, post, settings};
 use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::{CommandOutcome, FeatureResult};
@@ -184,10 +184,13 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
             || normalise(&format!("{}{expected}", game.current)).as_deref() == Some(answer)
     });
     if !right {
-        // Only what looks like an attempt (the answer's length) gets the ❌, never conversation.
+        // Only what looks like an attempt (the answer's length) gets an answer, never
+        // conversation.
         let length = first_answer(&game.rule).chars().count();
         if settings(cx).wrong_answers == WrongAnswers::React && answer.chars().count() == length {
-            react(cx, "❌");
+            let text = cx.text("games.wrong_guess", context! { answer });
+            let emoji = settings(cx).wrong_answer_reaction.clone();
+            cx.react_or_reply(&emoji, text);
         }
         return Ok(());
     }

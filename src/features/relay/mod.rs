@@ -201,11 +201,17 @@ impl Via {
                 text: Some(toast),
                 alert: false,
             }),
-            Via::Message(message) => cx.queue(Action::React {
-                chat: cx.chat(),
-                message: *message,
-                emoji: emoji.to_owned(),
-            }),
+            Via::Message(_) => cx.react(emoji),
+        }
+    }
+
+    /// A refusal the member would otherwise not notice (the list is full): the toast for a
+    /// button; for a message a reaction, or the same words in reply where the group allows
+    /// no reaction that says no.
+    fn refuse(&self, cx: &mut Cx<'_>, emoji: &str, text: String) {
+        match self {
+            Via::Button(_) => self.done(cx, emoji, text),
+            Via::Message(_) => cx.react_or_reply(emoji, text),
         }
     }
 
@@ -570,7 +576,7 @@ async fn join(cx: &mut Cx<'_>, list: &List, member: &User, text: &str, via: Via)
             "relay.full_up",
             context! { lines => MAX_LINES, mine => MAX_LINES_PER_MEMBER },
         );
-        via.done(cx, "🙅", toast);
+        via.refuse(cx, "🤷", toast);
         return Ok(());
     }
     let source = if list.one_per_member() {

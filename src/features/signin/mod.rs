@@ -13,7 +13,6 @@ pub(crate) mod queries;
 use async_trait::async_trait;
 use minijinja::context;
 
-use crate::core::action::Action;
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
 use crate::core::event::User;
@@ -134,7 +133,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
 
     if let Some(done) = latest.as_ref().filter(|row| row.day == day) {
         if busy {
-            react(cx, "👌");
+            cx.react("👌");
         } else {
             let text = cx.text(
                 "signin.already",
@@ -192,7 +191,7 @@ async fn sign_in(cx: &mut Cx<'_>, member: &User) -> FeatureResult<CommandOutcome
 
     let standing = level_standing(cx, member.id).await?;
     if busy {
-        react(cx, "👍");
+        cx.react("👍");
         let board = queries::day_board(cx.tx, chat, day, LIVE_BOARD_LINES as i64).await?;
         let text = live_board(cx, day, rank, &board);
         cx.edit_keyed(format!("signin-board:{day}"), text, Vec::new());
@@ -219,16 +218,6 @@ async fn level_standing(cx: &mut Cx<'_>, user: i64) -> FeatureResult<Option<leve
     let settings = cx.group.levels.clone();
     let scope = cx.settings.points_scope(cx.chat());
     Ok(Some(levels::standing(cx.tx, &settings, scope, user).await?))
-}
-
-fn react(cx: &mut Cx<'_>, emoji: &str) {
-    if let Some(message) = cx.event.message() {
-        cx.queue(Action::React {
-            chat: cx.chat(),
-            message: message.id,
-            emoji: emoji.to_owned(),
-        });
-    }
 }
 
 /// The busy-mode board: the first sign-ins of the day and how many there are in all.

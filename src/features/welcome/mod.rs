@@ -948,11 +948,8 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
         );
         cx.reply(text);
     } else {
-        cx.queue(Action::React {
-            chat,
-            message,
-            emoji: "✍".to_owned(),
-        });
+        // Only an acknowledgement: the card (/whois) shows the update.
+        cx.react("✍");
     }
     Ok(())
 }
