@@ -202,6 +202,37 @@ impl Action {
     }
 }
 
+/// Which part of a busy group's message budget a message waits for. A group at Telegram's
+/// ~20 messages a minute still answers its admins and its rules at once: member replies may
+/// use only part of the budget, and the rest goes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lane {
+    /// Moderation notices and replies to admins.
+    Urgent = 0,
+    /// Scheduled posts.
+    Scheduled = 1,
+    /// Replies to members.
+    #[default]
+    Member = 2,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 3] = [Lane::Urgent, Lane::Scheduled, Lane::Member];
+
+    /// As stored in the outbox's `lane` column.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    /// A stored code; an unknown one is a member reply.
+    pub fn from_code(code: i64) -> Lane {
+        Lane::ALL
+            .into_iter()
+            .find(|lane| lane.code() == code)
+            .unwrap_or_default()
+    }
+}
+
 /// Bytes as a base64 string in the outbox's JSON.
 mod base64_bytes {
     use base64::Engine;

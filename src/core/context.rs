@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use minijinja::Value;
 
-use super::action::{Action, Admin, BotRights, Button, MessageRef};
+use super::action::{Action, Admin, BotRights, Button, Lane, MessageRef};
 use super::commands::CommandSet;
 use super::event::{ChatId, Event, MessageId, User, UserId};
 use super::i18n::{Language, message_template_name};
@@ -56,6 +56,8 @@ pub struct Cx<'a> {
     /// Set by a feature that consumed the event (the rules removed the message): the features
     /// after it, and the command in it, do not see it.
     stopped: bool,
+    /// The feature now handling the event goes first in a busy group (set by the engine).
+    pub(crate) urgent_feature: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -98,6 +100,7 @@ impl<'a> Cx<'a> {
             bot_rights: None,
             admins: Vec::new(),
             stopped: false,
+            urgent_feature: false,
         }
     }
 
@@ -236,11 +239,24 @@ impl<'a> Cx<'a> {
     /// actions expire if they could not go out while still relevant.
     pub fn queue(&mut self, action: Action) {
         let expires_at = action.is_conversational().then_some(self.reply_deadline);
+        let lane = self.lane();
         self.actions.push(Outgoing {
             action,
             expires_at,
             job_firing: None,
+            lane,
         });
+    }
+
+    /// Where this event's messages wait in a busy group's budget.
+    fn lane(&self) -> Lane {
+        if self.urgent_feature || self.role >= Role::Admin {
+            Lane::Urgent
+        } else if matches!(self.event.kind, super::event::EventKind::Tick { .. }) {
+            Lane::Scheduled
+        } else {
+            Lane::Member
+        }
     }
 
     /// The actions queued while handling, each with the deadline after which it is not worth
@@ -383,6 +399,7 @@ impl<'a> Cx<'a> {
                 },
                 expires_at: None,
                 job_firing: None,
+                lane: Lane::Member,
             });
         }
     }

@@ -488,6 +488,7 @@ impl Engine {
         cx.bot_rights = standing.bot_rights;
         if is_echo_of_a_join_or_leave(cx.tx, event).await? {
             for feature in self.enabled(group) {
+                cx.urgent_feature = feature.urgent();
                 feature.on_echo(&mut cx).await?;
             }
         } else {
@@ -553,16 +554,19 @@ impl Engine {
         if let EventKind::Timer { feature: owner, .. } = &cx.event.kind {
             // A timer is the private business of the feature that set it.
             if let Some(feature) = self.enabled(cx.group).find(|f| f.name() == owner) {
+                cx.urgent_feature = feature.urgent();
                 feature.on_event(cx).await?;
             }
             return Ok(());
         }
         for feature in self.enabled(cx.group) {
+            cx.urgent_feature = feature.urgent();
             feature.on_event(cx).await?;
             if cx.is_stopped() {
                 return Ok(());
             }
         }
+        cx.urgent_feature = false;
         match parsed {
             Parsed::Command(invocation) => self.run_command(cx, invocation).await,
             Parsed::Unknown(name) => {
@@ -618,6 +622,7 @@ impl Engine {
                 Ok(())
             }
             Some(feature) => {
+                cx.urgent_feature = feature.urgent();
                 if feature.on_command(cx, invocation).await? == CommandOutcome::BadArguments {
                     let text = cx.text(
                         "core.usage",

@@ -38,6 +38,12 @@ pub trait Feature: Send + Sync {
         false
     }
 
+    /// Whether this feature's messages go first in a busy group (the rules' notices): see
+    /// `Lane`. Replies to admins go first whichever feature makes them.
+    fn urgent(&self) -> bool {
+        false
+    }
+
     /// The commands (manifest names) this feature runs.
     fn commands(&self) -> &'static [&'static str] {
         &[]

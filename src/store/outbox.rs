@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Arg, Db, Sql, StoreError, StoreResult, Tx, statement_runs};
 use crate::args;
-use crate::core::action::Action;
+use crate::core::action::{Action, Lane};
 use crate::core::event::{ChatId, MessageId};
 
 #[derive(Debug, Clone)]
@@ -18,6 +18,7 @@ pub struct Queued {
     /// The scheduled post's firing (`job_firings.id`) it delivers, if it does.
     pub job_firing: Option<i64>,
     pub created_at: DateTime<Utc>,
+    pub lane: Lane,
 }
 
 #[derive(sqlx::FromRow)]
@@ -28,15 +29,18 @@ struct QueuedRow {
     expires_at: Option<i64>,
     job_firing: Option<i64>,
     created_at: i64,
+    lane: i64,
 }
 
 /// An action to queue: after `expires_at` it is not worth making; `job_firing` names the
-/// scheduled post's firing it delivers, so that one that expires is recorded as missed.
+/// scheduled post's firing it delivers, so that one that expires is recorded as missed; `lane`
+/// is where it waits in a busy group's budget.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub action: Action,
     pub expires_at: Option<DateTime<Utc>>,
     pub job_firing: Option<i64>,
+    pub lane: Lane,
 }
 
 /// Queues one action (see [`enqueue_all`]).
@@ -50,11 +54,12 @@ pub async fn enqueue(
         action: action.clone(),
         expires_at,
         job_firing: None,
+        lane: Lane::default(),
     };
     enqueue_all(tx, &[outgoing], created_at).await
 }
 
-/// Rows written by one statement at most (five values each).
+/// Rows written by one statement at most (six values each).
 const ROWS_PER_INSERT: usize = 200;
 
 /// Queues actions in order, each with its own deadline, in as few statements as their size
@@ -73,49 +78,57 @@ pub async fn enqueue_all(
         })
         .collect::<StoreResult<Vec<_>>>()?;
     for run in statement_runs(&rows, ROWS_PER_INSERT, |(_, json)| json.len()) {
-        let mut values = Vec::with_capacity(run.len() * 5);
+        let mut values = Vec::with_capacity(run.len() * 6);
         for (outgoing, json) in run {
             values.extend(args![
                 outgoing.action.chat(),
                 json,
                 created_at.timestamp(),
                 outgoing.expires_at.map(|t| t.timestamp()),
-                outgoing.job_firing
+                outgoing.job_firing,
+                outgoing.lane.code()
             ]);
         }
         let sql = Sql::new(
-            "INSERT INTO outbox (chat_id, action, created_at, expires_at, job_firing) VALUES ",
+            "INSERT INTO outbox (chat_id, action, created_at, expires_at, job_firing, lane) VALUES ",
         )
-        .rows(1, 5, run.len());
+        .rows(1, 6, run.len());
         tx.execute_sql(sql, values).await?;
     }
     Ok(())
 }
 
-/// Chats with undelivered actions, the one waiting longest first.
-pub async fn chats_waiting(db: &Db) -> StoreResult<Vec<ChatId>> {
-    let rows: Vec<(i64,)> = db
+/// The lanes of chats with undelivered actions, the one waiting longest first.
+pub async fn chats_waiting(db: &Db) -> StoreResult<Vec<(ChatId, Lane)>> {
+    let rows: Vec<(i64, i64)> = db
         .fetch_all(
-            "SELECT chat_id FROM outbox WHERE done_at IS NULL GROUP BY chat_id ORDER BY MIN(id)",
+            "SELECT chat_id, lane FROM outbox WHERE done_at IS NULL
+             GROUP BY chat_id, lane ORDER BY MIN(id)",
             args![],
         )
         .await?;
-    Ok(rows.into_iter().map(|(chat,)| chat).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(chat, lane)| (chat, Lane::from_code(lane)))
+        .collect())
 }
 
-/// One chat's undelivered actions after `after_id`, oldest first. Within a chat ids follow
-/// commit order (its events are handled one at a time), so a cursor per chat misses nothing.
+/// One chat's undelivered actions in one lane after `after_id`, oldest first. Within a chat
+/// ids follow commit order (its events are handled one at a time), so a cursor per chat and
+/// lane misses nothing.
 pub async fn pending_in_chat(
     db: &Db,
     chat: ChatId,
+    lane: Lane,
     after_id: i64,
     limit: i64,
 ) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db
         .fetch_all(
-            "SELECT id, chat_id, action, expires_at, job_firing, created_at FROM outbox
-             WHERE chat_id = $1 AND done_at IS NULL AND id > $2 ORDER BY id LIMIT $3",
-            args![chat, after_id, limit],
+            "SELECT id, chat_id, action, expires_at, job_firing, created_at, lane FROM outbox
+             WHERE chat_id = $1 AND lane = $2 AND done_at IS NULL AND id > $3
+             ORDER BY id LIMIT $4",
+            args![chat, lane.code(), after_id, limit],
         )
         .await?;
     parse_rows(rows)
@@ -125,7 +138,7 @@ pub async fn pending_in_chat(
 pub async fn pending(db: &Db, after_id: i64, limit: i64) -> StoreResult<Vec<Queued>> {
     let rows: Vec<QueuedRow> = db
         .fetch_all(
-            "SELECT id, chat_id, action, expires_at, job_firing, created_at FROM outbox
+            "SELECT id, chat_id, action, expires_at, job_firing, created_at, lane FROM outbox
              WHERE done_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
             args![after_id, limit],
         )
@@ -147,6 +160,7 @@ fn parse_rows(rows: Vec<QueuedRow>) -> StoreResult<Vec<Queued>> {
                 expires_at: row.expires_at.and_then(|t| DateTime::from_timestamp(t, 0)),
                 job_firing: row.job_firing,
                 created_at: DateTime::from_timestamp(row.created_at, 0).unwrap_or_default(),
+                lane: Lane::from_code(row.lane),
             })
         })
         .filter_map(|parsed: StoreResult<Queued>| match parsed {

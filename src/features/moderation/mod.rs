@@ -40,6 +40,11 @@ impl Feature for Moderation {
         NAME
     }
 
+    /// A spammer's removal is told at once, however busy the group.
+    fn urgent(&self) -> bool {
+        true
+    }
+
     fn commands(&self) -> &'static [&'static str] {
         &[
             "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban",
