@@ -1,6 +1,6 @@
 //! Durations as people type them: `30s`, `10m`, `2h`, `1d`, `1w`, `1d12h`, and the Chinese units
-//! members use (`10分钟`, `2小时`, `3天`, `1周`). One grammar for config files, admin commands and
-//! the simulator.
+//! members use (`10分钟`, `2小时`, `3天`, `1周`), and English words (`90min`, `2 hours`). One
+//! grammar for config files, admin commands, relay deadlines and the simulator.
 
 use std::ops::RangeInclusive;
 
@@ -12,41 +12,38 @@ use chrono::Duration;
 pub const RESTRICTION: RangeInclusive<Duration> = Duration::seconds(30)..=Duration::days(366);
 
 /// Reads a duration; `None` when the text is not one (or is zero, or absurdly long).
-/// Full-width digits read as ASCII ones.
+/// Full-width digits read as ASCII ones; a number and its unit may have a space between them.
 pub fn parse(text: &str) -> Option<Duration> {
     let text = crate::core::numbers::ascii_digits(text.trim());
+    let mut rest = text.as_ref();
     let mut total = Duration::zero();
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    let mut saw_unit = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let amount: i64 = number.parse().ok()?;
-        number.clear();
-        let unit: fn(i64) -> Option<Duration> = match c {
-            'w' | 'W' | '周' => |n| Duration::try_weeks(n),
-            'd' | 'D' | '天' | '日' => |n| Duration::try_days(n),
-            'h' | 'H' | '时' => |n| Duration::try_hours(n),
-            '小' if chars.next_if_eq(&'时').is_some() => |n| Duration::try_hours(n),
-            '个' if chars.next_if_eq(&'小').is_some() && chars.next_if_eq(&'时').is_some() => {
-                |n| Duration::try_hours(n)
-            }
-            'm' | 'M' => |n| Duration::try_minutes(n),
-            '分' => {
-                chars.next_if_eq(&'钟');
-                |n| Duration::try_minutes(n)
-            }
-            's' | 'S' | '秒' => |n| Duration::try_seconds(n),
-            _ => return None,
-        };
-        total = total.checked_add(&unit(amount)?)?;
-        saw_unit = true;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let amount: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        // The unit runs to the next number.
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let per_unit = unit(rest[..unit_end].trim())?;
+        total = total.checked_add(&per_unit(amount)?)?;
+        rest = rest[unit_end..].trim_start();
     }
-    let sane = Duration::zero() < total && total <= Duration::days(3_660);
-    (number.is_empty() && saw_unit && sane).then_some(total)
+    (Duration::zero() < total && total <= Duration::days(3_660)).then_some(total)
+}
+
+/// A unit's length, as people write it in Chinese or English.
+fn unit(name: &str) -> Option<fn(i64) -> Option<Duration>> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "w" | "week" | "weeks" | "周" | "星期" => Duration::try_weeks,
+        "d" | "day" | "days" | "天" | "日" => Duration::try_days,
+        "h" | "hr" | "hrs" | "hour" | "hours" | "时" | "小时" | "个小时" => {
+            Duration::try_hours
+        }
+        "m" | "min" | "mins" | "minute" | "minutes" | "分" | "分钟" => Duration::try_minutes,
+        "s" | "sec" | "secs" | "second" | "seconds" | "秒" | "秒钟" => Duration::try_seconds,
+        _ => return None,
+    })
 }
 
 /// A duration as the bot writes it, in the largest whole units: `1天2小时` / `1d 2h`.
@@ -94,6 +91,10 @@ mod tests {
         assert_eq!(parse("3天"), Some(Duration::days(3)));
         assert_eq!(parse("1周"), Some(Duration::days(7)));
         assert_eq!(parse("１０m"), Some(Duration::minutes(10)));
+        assert_eq!(parse("90min"), Some(Duration::minutes(90)));
+        assert_eq!(parse("2 hours"), Some(Duration::hours(2)));
+        assert_eq!(parse("1d 12h"), Some(Duration::hours(36)));
+        assert_eq!(parse("3 days"), Some(Duration::days(3)));
         assert_eq!(parse("３天"), Some(Duration::days(3)));
     }
 

@@ -4,6 +4,7 @@ pub mod action;
 pub mod clock;
 pub mod commands;
 pub mod context;
+pub mod day;
 pub mod delivery;
 pub mod duration;
 pub mod engine;

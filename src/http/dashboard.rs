@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 
 use super::HttpState;
 use crate::args;
-use crate::features::signin::{date_of, day_of};
+use crate::core::day::{date_of, day_of};
 use crate::features::stats::{self, figures};
 
 const COOKIE: &str = "qunbot_dashboard";

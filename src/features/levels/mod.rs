@@ -198,7 +198,7 @@ impl Feature for Levels {
         let chat = cx.settings.points_scope(cx.chat());
         let user = message.from.id;
         let at = cx.event.at.timestamp();
-        let day = crate::features::signin::day_of(
+        let day = crate::core::day::day_of(
             cx.event.at,
             cx.group.timezone,
             cx.group.signin.day_starts_at,

@@ -54,7 +54,7 @@ impl Feature for Members {
                     )
                     .await?;
                 // The day's count, for the digest and statistics.
-                let day = crate::features::signin::day_of(
+                let day = crate::core::day::day_of(
                     cx.event.at,
                     cx.group.timezone,
                     chrono::NaiveTime::MIN,

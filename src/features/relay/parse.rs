@@ -283,20 +283,11 @@ fn minutes(value: &str) -> Result<i64, SpecError> {
     .ok_or_else(bad)
 }
 
-/// `2h`, `30m`, `90min`, `2小时`, `30分钟`, `1天`, `1d`: a span of time.
+/// `2h`, `30m`, `90min`, `2小时`, `30分钟`, `1天`, `1d`: a span of time, in the grammar
+/// everything else uses. A list runs for a year at most; anything longer is a typo (and would
+/// overflow a date).
 pub fn duration(text: &str) -> Option<Duration> {
-    let text = numbers::ascii_digits(text.trim());
-    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
-    let amount: i64 = digits.parse().ok()?;
-    let unit = text[digits.len()..].trim();
-    let duration = match unit {
-        "m" | "min" | "mins" | "分" | "分钟" | "minutes" => Duration::try_minutes(amount),
-        "h" | "hr" | "hrs" | "小时" | "个小时" | "hours" => Duration::try_hours(amount),
-        "d" | "天" | "days" => Duration::try_days(amount),
-        _ => None,
-    }?;
-    // A list runs for a year at most; anything longer is a typo (and would overflow a date).
-    (duration > Duration::zero() && duration <= Duration::days(366)).then_some(duration)
+    crate::core::duration::parse(text).filter(|duration| *duration <= Duration::days(366))
 }
 
 fn weekday(word: &str) -> Option<Weekday> {

@@ -6,8 +6,8 @@ use minijinja::context;
 
 use crate::args;
 use crate::core::context::Cx;
+use crate::core::day::day_of;
 use crate::core::feature::FeatureResult;
-use crate::features::signin::day_of;
 use crate::features::stats::{self, figures::Calendar};
 
 /// How many top talkers the digest names.
@@ -91,7 +91,7 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
 pub async fn post(cx: &mut Cx<'_>, template: Option<&String>) -> FeatureResult {
     let day = covered_day(cx);
     let figures = figures(cx, day).await?;
-    let date = crate::features::signin::date_of(day)
+    let date = crate::core::day::date_of(day)
         .map(|d| d.to_string())
         .unwrap_or_default();
     let top: Vec<_> = figures

@@ -23,11 +23,11 @@ use crate::args;
 use crate::config::Job;
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
+use crate::core::day::day_of;
 use crate::core::event::EventKind;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
 use crate::core::numbers;
-use crate::features::signin::day_of;
 use crate::scheduler::calendar;
 use config::JobKind;
 

@@ -7,7 +7,6 @@
 //! ~20 messages a minute per group.
 
 pub mod config;
-mod day;
 pub(crate) mod queries;
 
 use async_trait::async_trait;
@@ -22,7 +21,7 @@ use crate::features::levels;
 use config::{BasePoints, SigninSettings};
 use queries::{BoardRow, NewSignin};
 
-pub use day::{date_of, day_of, start_of};
+use crate::core::day::{self, day_of};
 
 /// How many lines a leaderboard shows.
 const BOARD_SIZE: usize = 10;

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::figures::DayStats;
-use crate::features::signin::date_of;
+use crate::core::day::date_of;
 
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 500;

@@ -11,8 +11,8 @@ use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
 
 use crate::args;
+use crate::core::day::{day_of, start_of};
 use crate::core::event::{ChatId, UserId};
-use crate::features::signin::{day_of, start_of};
 use crate::store::{StoreResult, Tx};
 
 /// One local day's figures. `members` is a count at the end of the day; the others count

@@ -16,9 +16,9 @@ use crate::args;
 use crate::core::action::Action;
 use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
+use crate::core::day::{date_of, day_of};
 use crate::core::event::{ChatId, User};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
-use crate::features::signin::{date_of, day_of};
 use crate::store::Tx;
 use figures::{Calendar, DayStats, Period};
 

@@ -1,5 +1,6 @@
-//! Sign-in days: the group's local calendar day, starting at its configured hour. Days are
-//! counted as calendar dates, so month ends, year ends and DST changes need no special case.
+//! A group's days: its local calendar day, starting at its configured hour (the sign-in day,
+//! which stats, levels, digests and member activity count by too). Days are counted as
+//! calendar dates, so month ends, year ends and DST changes need no special case.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
