@@ -220,7 +220,9 @@ impl Deliverer {
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Refused(reason) | PortError::ReactionInvalid(reason)) => {
-                tracing::warn!(chat = queued.chat, %reason, "the platform refused an action");
+                // The adapter logs refusals, a burst of the same one as one line; the outbox
+                // row keeps each one with its reason.
+                tracing::debug!(chat = queued.chat, %reason, "the platform refused an action");
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Unavailable(reason)) => Ok(Outcome::RetryLater(reason)),
