@@ -268,7 +268,8 @@ impl Deliverer {
             tried = Some(chosen);
             match self.port.execute(&reaction(chosen)).await {
                 Err(PortError::ReactionInvalid(reason)) => {
-                    tracing::info!(chat, emoji = chosen, %reason, "reaction refused; reading the chat's allowed reactions again");
+                    // Not one line per reaction: the adapter logs a burst of refusals as one.
+                    tracing::debug!(chat, emoji = chosen, %reason, "reaction refused; reading the chat's allowed reactions again");
                 }
                 other => return Reacted::Tried(other),
             }
