@@ -24,6 +24,8 @@ pub struct Metrics {
     pub update_failures: IntCounterVec,
     pub handler_seconds: HistogramVec,
     pub api_calls: IntCounterVec,
+    /// Calls Telegram refused, by method and its words (`telegram::refusals::error_label`).
+    pub telegram_refusals: IntCounterVec,
     pub api_retry_after_seconds: prometheus::Counter,
     pub reactions_skipped: prometheus::IntCounter,
     pub inbox_pending: IntGauge,
@@ -91,6 +93,14 @@ impl Metrics {
             ),
             &["method", "outcome"],
         )?;
+        let telegram_refusals = IntCounterVec::new(
+            Opts::new(
+                "telegram_refusals_total",
+                "Bot API calls Telegram refused (400, 403…), by method and Telegram's words \
+                 (without \"Bad Request: \", numbers as N, at most 60 characters)",
+            ),
+            &["method", "error"],
+        )?;
         let api_retry_after_seconds = prometheus::Counter::new(
             "telegram_retry_after_seconds_total",
             "Seconds spent waiting because Telegram answered 429 Too Many Requests",
@@ -135,6 +145,7 @@ impl Metrics {
         registry.register(Box::new(update_failures.clone()))?;
         registry.register(Box::new(handler_seconds.clone()))?;
         registry.register(Box::new(api_calls.clone()))?;
+        registry.register(Box::new(telegram_refusals.clone()))?;
         registry.register(Box::new(api_retry_after_seconds.clone()))?;
         registry.register(Box::new(reactions_skipped.clone()))?;
         registry.register(Box::new(inbox_pending.clone()))?;
@@ -149,6 +160,7 @@ impl Metrics {
             update_failures,
             handler_seconds,
             api_calls,
+            telegram_refusals,
             api_retry_after_seconds,
             reactions_skipped,
             inbox_pending,

@@ -208,6 +208,8 @@ async fn a_newer_poll_ends_the_older_one_with_conflict() {
 #[tokio::test]
 async fn send_edit_delete_follow_telegram_rules() {
     let fake = FakeBotApi::start().await;
+    // An empty and an over-long text, on purpose.
+    fake.expect_refusals();
     let bot = bot_for(&fake);
     let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Join", "join")]]);
     let sent = bot
@@ -472,6 +474,8 @@ async fn admins_members_and_moderation() {
 #[tokio::test]
 async fn commands_chats_and_the_rest() {
     let fake = FakeBotApi::start().await;
+    // A command name with capitals, on purpose.
+    fake.expect_refusals();
     let bot = bot_for(&fake);
     let commands = vec![
         BotCommand::new("signin", "Daily sign-in"),
@@ -514,6 +518,8 @@ async fn commands_chats_and_the_rest() {
 #[tokio::test]
 async fn forms_queries_case_and_bad_requests() {
     let fake = FakeBotApi::start().await;
+    // An unknown method and a body that is not JSON, on purpose.
+    fake.expect_refusals();
     let base = format!("{}/bot{}", fake.url(), fake.token());
 
     let (status, body) = raw(
@@ -526,11 +532,13 @@ async fn forms_queries_case_and_bad_requests() {
         (status, body["result"]["text"].as_str()),
         (200, Some("hi there"))
     );
-    let (status, body) = raw(&format!("{base}/GETME?x=1"), None, "").await;
+    let (status, body) = raw(&format!("{base}/GETME"), None, "").await;
     assert_eq!(
         (status, body["result"]["username"].as_str()),
         (200, Some("qunbot_test_bot"))
     );
+    let (status, body) = raw(&format!("{base}/getChat?chat_id=-42"), None, "").await;
+    assert_eq!((status, &body["result"]["id"]), (200, &json!(-42)));
     let (status, body) = raw(
         &format!("{base}/setMyCommands"),
         Some("application/x-www-form-urlencoded"),
@@ -570,6 +578,7 @@ async fn forms_queries_case_and_bad_requests() {
         [
             "sendMessage",
             "getMe",
+            "getChat",
             "setMyCommands",
             "noSuchMethod",
             "getMe",
@@ -595,4 +604,259 @@ async fn wait_for_call_panics_with_the_call_list() {
     bot_for(&fake).get_me().await.unwrap();
     fake.wait_for_call("sendMessage", 1, Duration::from_millis(200))
         .await;
+}
+
+// ---- Judged by the Bot API reference (tests/fixtures/telegram-bot-api-spec.json) ----
+
+fn emoji(emoji: &str) -> teloxide::types::ReactionType {
+    teloxide::types::ReactionType::Emoji {
+        emoji: emoji.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_reaction_telegram_does_not_take_is_refused_with_its_words() {
+    let fake = FakeBotApi::start().await;
+    fake.expect_refusals();
+    let bot = bot_for(&fake);
+    let sent = bot.send_message(ChatId(GROUP), "a guess").await.unwrap();
+    bot.set_message_reaction(ChatId(GROUP), sent.id)
+        .reaction([emoji("👍")])
+        .await
+        .unwrap();
+
+    let cross = bot
+        .set_message_reaction(ChatId(GROUP), sent.id)
+        .reaction([emoji("❌")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&cross, RequestError::Api(ApiError::Unknown(s)) if s == "Bad Request: REACTION_INVALID"),
+        "{cross:?}"
+    );
+    let two = bot
+        .set_message_reaction(ChatId(GROUP), sent.id)
+        .reaction([emoji("👍"), emoji("🔥")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&two, RequestError::Api(ApiError::Unknown(s)) if s == "Bad Request: REACTIONS_TOO_MANY"),
+        "bots may set one reaction: {two:?}"
+    );
+    let refused = fake.refused_calls();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0].method, "setMessageReaction");
+    assert_eq!(refused[0].refusal.fault.path, "reaction[0].emoji");
+    assert!(
+        refused[0]
+            .to_string()
+            .contains("\"❌\" is not one of the 73 values"),
+        "{}",
+        refused[0]
+    );
+
+    let list = support::fake_bot_api::BotApiSpec::get().reaction_emoji();
+    assert!(list.iter().any(|e| e == "👍") && !list.iter().any(|e| e == "❌" || e == "🙅"));
+}
+
+/// Without `expect_refusals`, the test that made the request fails, whatever it asserted.
+#[tokio::test]
+#[should_panic(expected = "setMessageReaction: answered \"Bad Request: REACTION_INVALID\"")]
+async fn an_unexpected_refusal_fails_the_test_that_caused_it() {
+    let fake = FakeBotApi::start().await;
+    let bot = bot_for(&fake);
+    let sent = bot.send_message(ChatId(GROUP), "a guess").await.unwrap();
+    let _ = bot
+        .set_message_reaction(ChatId(GROUP), sent.id)
+        .reaction([emoji("❌")])
+        .await;
+}
+
+#[tokio::test]
+async fn a_tolerated_refusal_is_answered_but_not_held_against_the_test() {
+    let fake = FakeBotApi::start().await;
+    fake.tolerate_refusal("setMessageReaction", "Bad Request: REACTION_INVALID");
+    let bot = bot_for(&fake);
+    let sent = bot.send_message(ChatId(GROUP), "a guess").await.unwrap();
+    let refused = bot
+        .set_message_reaction(ChatId(GROUP), sent.id)
+        .reaction([emoji("❌")])
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(fake.refused_calls().len(), 1);
+}
+
+#[tokio::test]
+async fn callback_data_of_65_bytes_is_refused_and_64_taken() {
+    let fake = FakeBotApi::start().await;
+    fake.expect_refusals();
+    let bot = bot_for(&fake);
+    // 21 × 3 bytes + 1: 64 bytes in 22 characters.
+    let data_64 = format!("{}a", "签".repeat(21));
+    assert_eq!(data_64.len(), 64);
+    let keyboard =
+        |data: &str| InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Join", data)]]);
+    bot.send_message(ChatId(GROUP), "Sign-ups")
+        .reply_markup(keyboard(&data_64))
+        .await
+        .unwrap();
+    let err = bot
+        .send_message(ChatId(GROUP), "Sign-ups")
+        .reply_markup(keyboard(&format!("{data_64}b")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RequestError::Api(ApiError::ButtonDataInvalid)),
+        "{err:?}"
+    );
+    let refused = fake.refused_calls();
+    assert_eq!(
+        refused[0].refusal.fault.path,
+        "reply_markup.inline_keyboard[0][0].callback_data"
+    );
+    assert!(refused[0].to_string().contains("at most 64 bytes, is 65"));
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused_naming_the_field() {
+    let fake = FakeBotApi::start().await;
+    fake.expect_refusals();
+    let url = format!("{}/bot{}/sendMessage", fake.url(), fake.token());
+    let send = |content_type: &'static str, body: &'static str| {
+        let url = url.clone();
+        async move {
+            let (status, body) = raw(&url, Some(content_type), body).await;
+            (status, body["description"].as_str().map(str::to_owned))
+        }
+    };
+    let json = "application/json";
+    let (status, description) =
+        send(json, r#"{"chat_id": -42, "text": "hi", "colour": "red"}"#).await;
+    let description = description.unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        description.starts_with("Bad Request: ") && description.contains("colour"),
+        "{description}"
+    );
+    // Inside an object too, and in a form, where objects are JSON-serialized strings.
+    let (status, description) = send(
+        "application/x-www-form-urlencoded",
+        "chat_id=-42&text=hi&reply_markup=%7B%22inline_keyboard%22%3A%5B%5D%2C%22size%22%3A1%7D",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        description.as_ref().unwrap().contains("reply_markup.size"),
+        "{description:?}"
+    );
+    let (status, _) = send(
+        json,
+        r#"{"chat_id": -42, "text": "hi", "reply_markup": {"inline_keyboard": []}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.refused_calls().len(), 2);
+}
+
+#[tokio::test]
+async fn types_tags_lengths_and_entities_are_judged_as_telegram_counts_them() {
+    let fake = FakeBotApi::start().await;
+    fake.expect_refusals();
+    let base = format!("{}/bot{}", fake.url(), fake.token());
+    let send = |body: Value| {
+        let url = format!("{base}/sendMessage");
+        async move { raw(&url, Some("application/json"), &body.to_string()).await }
+    };
+    let description = |(status, body): (u16, Value)| match status {
+        200 => None,
+        _ => body["description"].as_str().map(str::to_owned),
+    };
+
+    // The text limit counts Unicode scalars: 4,096 😀 are 8,192 UTF-16 units, and fine.
+    let grins = "😀".repeat(4096);
+    assert_eq!(
+        description(send(json!({ "chat_id": GROUP, "text": grins })).await),
+        None
+    );
+    assert_eq!(
+        description(send(json!({ "chat_id": GROUP, "text": grins.clone() + "😀" })).await)
+            .as_deref(),
+        Some("Bad Request: message is too long")
+    );
+    // Entities count UTF-16 units: "😀 hi" is 5 of them.
+    let bold = |offset: i64, length: i64| {
+        json!({ "chat_id": GROUP, "text": "😀 hi",
+                "entities": [{ "type": "bold", "offset": offset, "length": length }] })
+    };
+    assert_eq!(description(send(bold(3, 2)).await), None);
+    let outside = description(send(bold(3, 3)).await).unwrap();
+    assert!(outside.contains("entities[0]"), "{outside}");
+
+    assert_eq!(
+        description(send(json!({ "chat_id": GROUP })).await).as_deref(),
+        Some("Bad Request: message text is empty")
+    );
+    assert_eq!(
+        description(send(json!({ "text": "hi" })).await).as_deref(),
+        Some("Bad Request: chat_id is empty")
+    );
+    let wrong_type = description(
+        send(json!({ "chat_id": GROUP, "text": "hi",
+        "reply_parameters": { "message_id": "seven" } }))
+        .await,
+    )
+    .unwrap();
+    assert!(
+        wrong_type.contains("reply_parameters.message_id must be Integer"),
+        "{wrong_type}"
+    );
+
+    // Abstract types by their tag: a scope Telegram does not have.
+    let (status, body) = raw(
+        &format!("{base}/setMyCommands"),
+        Some("application/json"),
+        r#"{"commands": [{"command": "a", "description": "b"}], "scope": {"type": "everyone"}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["description"].as_str().unwrap().contains("scope.type"),
+        "{body}"
+    );
+    let bot = bot_for(&fake);
+    bot.set_my_commands([BotCommand::new("a", "b")])
+        .scope(teloxide::types::BotCommandScope::Chat {
+            chat_id: teloxide::types::Recipient::Id(ChatId(GROUP)),
+        })
+        .await
+        .unwrap();
+    let over_a_hundred: Vec<BotCommand> = (0..101)
+        .map(|n| BotCommand::new(format!("c{n}"), "x"))
+        .collect();
+    let err = bot.set_my_commands(over_a_hundred).await.unwrap_err();
+    assert!(
+        matches!(&err, RequestError::Api(ApiError::Unknown(s)) if s == "Bad Request: BOT_COMMANDS_TOO_MUCH"),
+        "{err:?}"
+    );
+
+    // A toast is 0-200 characters; a multipart upload's caption 0-1024.
+    let toast = bot
+        .answer_callback_query(teloxide::types::CallbackQueryId("1".into()))
+        .text("x".repeat(201))
+        .await;
+    assert!(toast.is_err());
+    let file = || teloxide::types::InputFile::memory(b"a,b\n".to_vec()).file_name("list.csv");
+    bot.send_document(ChatId(GROUP), file())
+        .caption("c".repeat(1024))
+        .await
+        .unwrap();
+    let long_caption = bot
+        .send_document(ChatId(GROUP), file())
+        .caption("c".repeat(1025))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&long_caption, RequestError::Api(ApiError::Unknown(s)) if s == "Bad Request: message caption is too long"),
+        "{long_caption:?}"
+    );
 }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::fake_bot_api::FakeBotApi;
+use support::fake_bot_api::{Failure, FakeBotApi};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A plain HTTP/1.1 GET: (status, body).
@@ -34,13 +34,19 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A config in `dir` with the database at `database_url` and the HTTP server on `port`.
-fn config_file(dir: &std::path::Path, database_url: &str, port: u16) -> std::path::PathBuf {
+/// A config in `dir` with the database at `database_url`, the HTTP server on `port` and
+/// `extra` at the end.
+fn config_file(
+    dir: &std::path::Path,
+    database_url: &str,
+    port: u16,
+    extra: &str,
+) -> std::path::PathBuf {
     let config = dir.join("qunbot.toml");
     std::fs::write(
         &config,
         format!(
-            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"{database_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+            "[telegram]\npolling_timeout_secs = 1\n\n[database]\nurl = \"{database_url}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n{extra}"
         ),
     )
     .unwrap();
@@ -57,6 +63,51 @@ fn qunbot(fake: &FakeBotApi, log: &str) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     command
+}
+
+/// `qunbot run` with `config`, logging JSON lines at `log`; the lines are collected until it
+/// ends.
+fn run_logging_json(
+    fake: &FakeBotApi,
+    log: &str,
+    config: &std::path::Path,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = qunbot(fake, log)
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(config)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    (child, lines)
+}
+
+/// Stops the bot with SIGTERM, as a service manager does, and returns its log lines, read as
+/// JSON too.
+async fn stop(
+    mut child: std::process::Child,
+    lines: std::thread::JoinHandle<Vec<String>>,
+) -> (Vec<String>, Vec<serde_json::Value>) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "qunbot did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lines = lines.join().unwrap();
+    let parsed = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    (lines, parsed)
 }
 
 /// Asks until `check` holds for the answer, for up to 20 s.
@@ -80,22 +131,10 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let database = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let config = config_file(dir.path(), &database, port);
+    let config = config_file(dir.path(), &database, port, "");
     let group = -1_001_555_000_001;
     // sqlx logs each statement at debug level: lines logged inside the handler's span.
-    let mut child = qunbot(&fake, "info,sqlx=debug")
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
+    let (child, lines) = run_logging_json(&fake, "info,sqlx=debug", &config);
 
     let (status, body) = until(port, "/healthz", |status, _| status == 200).await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));
@@ -131,19 +170,7 @@ async fn run_serves_health_readiness_and_metrics_and_logs_json_with_the_update()
     }
 
     // SIGTERM: the bot stops cleanly, and the log is complete.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "qunbot did not stop");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let lines = lines.join().unwrap();
-    let parsed: Vec<serde_json::Value> = lines
-        .iter()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect();
+    let (lines, parsed) = stop(child, lines).await;
     // Inbox keys are the update id times 1024 plus the event's index in the update.
     let inbox_key = update_id * 1024;
     let handled: Vec<&serde_json::Value> = parsed
@@ -172,7 +199,7 @@ async fn readiness_holds_on_postgresql_too() {
     let fake = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = config_file(dir.path(), &url, port);
+    let config = config_file(dir.path(), &url, port, "");
     let mut child = qunbot(&fake, "warn")
         .args(["run", "--config"])
         .arg(&config)
@@ -186,4 +213,71 @@ async fn readiness_holds_on_postgresql_too() {
     let _ = child.kill();
     let _ = child.wait();
     test.finish().await;
+}
+
+/// 27 reactions refused in a sign-in rush (three groups, the reply to the first member and a
+/// reaction for each of the other nine): /metrics counts them by method and Telegram's words,
+/// and the log has one line for the first and one with the count of the rest, not 27.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_calls_are_counted_by_their_words_and_a_burst_is_logged_once() {
+    let fake = FakeBotApi::start().await;
+    let refused = 27;
+    for _ in 0..refused {
+        fake.fail_next(
+            "setMessageReaction",
+            Failure::BadRequest("Bad Request: REACTION_INVALID".into()),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let database = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let config = config_file(
+        dir.path(),
+        &database,
+        port,
+        "\n[defaults.signin]\nbusy_per_minute = 1\n",
+    );
+    let now = chrono::Utc::now().timestamp();
+    for group in 0..3 {
+        for member in 0..10 {
+            let from = (100 + member, "m");
+            let text = FakeBotApi::group_text(-1_001_555_000_100 - group, from, "签到", now);
+            fake.push_update(text);
+        }
+    }
+    // At the default level, where a line per refused call would show.
+    let (child, lines) = run_logging_json(&fake, "info", &config);
+    fake.wait_for_call("setMessageReaction", refused, Duration::from_secs(20))
+        .await;
+    let counted = format!(
+        "qunbot_telegram_refusals_total{{error=\"REACTION_INVALID\",method=\"setMessageReaction\"}} {refused}"
+    );
+    let (_, metrics) = until(port, "/metrics", |_, body| body.contains(&counted)).await;
+    assert!(
+        metrics.contains(
+            "qunbot_telegram_calls_total{method=\"setMessageReaction\",outcome=\"error\"} 27"
+        ),
+        "{metrics}"
+    );
+
+    let (lines, parsed) = stop(child, lines).await;
+    let about_reactions: Vec<&serde_json::Value> = parsed
+        .iter()
+        .filter(|line| line["method"] == "setMessageReaction")
+        .collect();
+    assert_eq!(
+        about_reactions.len(),
+        2,
+        "the first refusal, then one line for the rest: {lines:#?}"
+    );
+    assert_eq!(about_reactions[0]["error"], "Bad Request: REACTION_INVALID");
+    assert_eq!(about_reactions[1]["times"], refused as u64 - 1);
+    let about_refusals = lines
+        .iter()
+        .filter(|line| line.contains("REACTION_INVALID"));
+    assert_eq!(
+        about_refusals.count(),
+        2,
+        "no other line per refused reaction: {lines:#?}"
+    );
 }

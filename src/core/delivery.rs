@@ -220,7 +220,9 @@ impl Deliverer {
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Refused(reason) | PortError::ReactionInvalid(reason)) => {
-                tracing::warn!(chat = queued.chat, %reason, "the platform refused an action");
+                // The adapter logs refusals, a burst of the same one as one line; the outbox
+                // row keeps each one with its reason.
+                tracing::debug!(chat = queued.chat, %reason, "the platform refused an action");
                 Ok(Outcome::Failed(reason))
             }
             Err(PortError::Unavailable(reason)) => Ok(Outcome::RetryLater(reason)),
@@ -266,7 +268,8 @@ impl Deliverer {
             tried = Some(chosen);
             match self.port.execute(&reaction(chosen)).await {
                 Err(PortError::ReactionInvalid(reason)) => {
-                    tracing::info!(chat, emoji = chosen, %reason, "reaction refused; reading the chat's allowed reactions again");
+                    // Not one line per reaction: the adapter logs a burst of refusals as one.
+                    tracing::debug!(chat, emoji = chosen, %reason, "reaction refused; reading the chat's allowed reactions again");
                 }
                 other => return Reacted::Tried(other),
             }

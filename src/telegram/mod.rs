@@ -11,6 +11,7 @@ pub mod convert;
 pub mod delivery;
 pub mod port;
 pub mod received;
+pub mod refusals;
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -265,6 +266,7 @@ pub async fn run_until(
         lease.release(&db).await.ok();
     }
     db.close().await;
+    refusals::flush();
     tracing::info!("stopped");
     outcome
 }

@@ -31,6 +31,7 @@ use crate::core::action::{
 use crate::core::event::{ChatId as CoreChatId, MessageId as CoreMessageId, UserId as CoreUserId};
 use crate::core::reactions::AllowedReactions;
 use crate::metrics::{ApiOutcome, metrics};
+use crate::telegram::refusals;
 
 /// How many times a call is tried on network errors before it is left for later.
 const NETWORK_ATTEMPTS: u32 = 4;
@@ -143,7 +144,8 @@ impl<B> TelegramPort<B> {
     }
 }
 
-/// Counts one Bot API attempt in the metrics.
+/// Counts one Bot API attempt in the metrics; a refusal also by Telegram's words, and logged
+/// once per burst.
 pub fn count_attempt<T>(method: &str, result: &Result<T, RequestError>) {
     let outcome = match result {
         Ok(_) => ApiOutcome::Ok,
@@ -151,6 +153,9 @@ pub fn count_attempt<T>(method: &str, result: &Result<T, RequestError>) {
         Err(_) => ApiOutcome::Error,
     };
     metrics().api_call(method, outcome);
+    if let Some(words) = result.as_ref().err().and_then(refusals::refusal_words) {
+        refusals::record(method, &words);
+    }
 }
 
 /// Calls `request` until it succeeds, a lasting error comes back, or the retries run out.
@@ -183,7 +188,7 @@ where
     }
 }
 
-fn is_server_error(description: &str) -> bool {
+pub(crate) fn is_server_error(description: &str) -> bool {
     [
         "Internal Server Error",
         "Bad Gateway",
