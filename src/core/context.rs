@@ -259,6 +259,19 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// How many posts (messages, files, photos) to this chat have been queued so far.
+    pub fn posts_queued(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|outgoing| match &outgoing.action {
+                Action::Send { chat, .. }
+                | Action::SendDocument { chat, .. }
+                | Action::SendPhoto { chat, .. } => *chat == self.chat(),
+                _ => false,
+            })
+            .count()
+    }
+
     /// A button press gets exactly one answer, whoever handled it or nobody: Telegram's
     /// client spins until it is answered, and refuses a second answer. Keeps the first answer
     /// a feature queued for the press and drops any later one; with none, queues one without
