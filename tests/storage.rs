@@ -773,6 +773,30 @@ async fn the_minimum_interval_separates_jobs_at_the_same_minute_once() {
     }
 }
 
+/// The example config's group table is under an id no chat has: copied as it is, its jobs
+/// post nowhere, while a real group the config names (not heard from yet) gets its post.
+#[tokio::test]
+async fn the_example_placeholder_group_is_never_posted_to() {
+    let test = TestDb::sqlite().await;
+    let db = &test.db;
+    let jobs = "jobs = [{ name = \"hello\", schedule = \"每天 08:00\", texts = [\"早\"] }]\n";
+    let config = format!(
+        "[groups.\"{}\"]\n{jobs}[groups.\"-1001\"]\n{jobs}",
+        qunbot::config::PLACEHOLDER_CHAT_ID
+    );
+    let due = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let clock = ManualClock::starting_at(due);
+    let engine = engine(db, Arc::new(RecordingPort::default()), clock, &config);
+    assert_eq!(qunbot::scheduler::fire_due(&engine, due).await.unwrap(), 1);
+    engine.handle_pending().await.unwrap();
+    let chats: Vec<(i64,)> = db
+        .fetch_all("SELECT chat_id FROM outbox", args![])
+        .await
+        .unwrap();
+    assert_eq!(chats, vec![(-1001,)]);
+    test.finish().await;
+}
+
 #[tokio::test]
 async fn an_action_queued_for_a_group_that_just_moved_goes_to_its_new_id() {
     let test = TestDb::sqlite().await;

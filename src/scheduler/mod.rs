@@ -71,9 +71,10 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
             title,
         })
         .collect();
-    // Groups the config names but the bot has not heard from yet.
+    // Groups the config names but the bot has not heard from yet (not the example's
+    // placeholder, which no chat has).
     for &id in engine.settings.groups.keys() {
-        if id < 0 && !seen.contains(&id) {
+        if id < 0 && id != crate::config::PLACEHOLDER_CHAT_ID && !seen.contains(&id) {
             let kind = if id <= -1_000_000_000_000 {
                 ChatKind::Supergroup
             } else {
