@@ -195,7 +195,11 @@ fn check_config(file: Option<&Path>) -> ExitCode {
     let summary = settings.summary();
     match prepare(settings) {
         Ok(prepared) => {
-            println!("{} is valid.\n\n{summary}", path.display());
+            println!("{} is valid.", path.display());
+            for warning in prepared.settings.warnings() {
+                println!("warning: {warning}");
+            }
+            println!("\n{summary}");
             println!("commands        {}", prepared.commands.iter().count());
             ExitCode::SUCCESS
         }

@@ -128,7 +128,8 @@ impl Metrics {
             Opts::new(
                 "scheduled_posts_missed_total",
                 "Scheduled posts that did not go out, by reason (late: due while the bot was down \
-                 past the grace period; expired: queued but not delivered within it)",
+                 past the grace period; expired: queued but not delivered within it; crowded: \
+                 less than schedule.min_interval after another of the group's posts)",
             ),
             &["reason"],
         )?;

@@ -29,7 +29,12 @@ fn check_config_accepts_the_example_and_summarises_it() {
     assert!(stdout.contains("config.example.toml is valid."), "{stdout}");
     assert!(stdout.contains("zh-CN · Asia/Shanghai"), "{stdout}");
     assert!(
-        stdout.contains("group -1001234567890 en · Europe/Berlin"),
+        stdout.contains("group -1000000000000 en · Europe/Berlin"),
+        "{stdout}"
+    );
+    // Its group table is under an id no chat has: valid, and said to be unused.
+    assert!(
+        stdout.contains("warning: [groups.\"-1000000000000\"] is the example's placeholder"),
         "{stdout}"
     );
 }

@@ -690,6 +690,113 @@ async fn two_schedulers_sharing_a_database_post_each_firing_once() {
     }
 }
 
+/// `schedule.min_interval` keeps a group's scheduled posts apart, jobs at the same minute
+/// included: of those the first in the config that posts goes out, and one that posts nothing
+/// (a festival job on an ordinary day) holds nothing back. Decided once, with two schedulers
+/// and two engines racing, and again after a "restart" that runs everything a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_minimum_interval_separates_jobs_at_the_same_minute_once() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let job = |name: &str, at: &str, extra: &str| {
+            format!(
+                "[[groups.\"-1001\".jobs]]\nname = \"{name}\"\nschedule = \"每天 {at}\"\n{extra}\n"
+            )
+        };
+        let config = [
+            "[groups.\"-1001\".schedule]\nmin_interval = \"10m\"\n".to_owned(),
+            job(
+                "节日",
+                "08:00",
+                "kind = \"festival\"\nfestivals = { default = \"📅 {{ name }}\" }",
+            ),
+            job("早安", "08:00", "texts = [\"早\"]"),
+            job("通知", "08:00", "texts = [\"通知\"]"),
+            job("稍后", "08:05", "texts = [\"稍后\"]"),
+            job("十分钟后", "08:10", "texts = [\"十分钟后\"]"),
+        ]
+        .concat();
+        // 2026-03-02 is neither a festival nor the first day of a solar term.
+        let start = Utc.with_ymd_and_hms(2026, 3, 1, 23, 55, 0).unwrap();
+        let clock = ManualClock::starting_at(start);
+        let engines: Vec<_> = (0..2)
+            .map(|_| {
+                Arc::new(engine(
+                    db,
+                    Arc::new(RecordingPort::default()),
+                    clock.clone(),
+                    &config,
+                ))
+            })
+            .collect();
+        // Twice over the morning: the second time is a restart that finds everything claimed.
+        for _ in 0..2 {
+            for minute in 0..20 {
+                clock.set(start + Duration::minutes(minute));
+                let now = clock.now();
+                let (x, y) = tokio::join!(
+                    qunbot::scheduler::fire_due(&engines[0], now),
+                    qunbot::scheduler::fire_due(&engines[1], now)
+                );
+                x.unwrap();
+                y.unwrap();
+                let (x, y) = tokio::join!(engines[0].handle_pending(), engines[1].handle_pending());
+                x.unwrap();
+                y.unwrap();
+            }
+        }
+        let outcomes: std::collections::HashMap<String, String> = db
+            .fetch_all::<(String, String)>("SELECT job, outcome FROM job_firings", args![])
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let expected: std::collections::HashMap<String, String> = [
+            ("节日", "silent"),
+            ("早安", "fired"),
+            ("通知", "crowded"),
+            ("稍后", "crowded"),
+            ("十分钟后", "fired"),
+        ]
+        .into_iter()
+        .map(|(job, outcome)| (job.to_owned(), outcome.to_owned()))
+        .collect();
+        assert_eq!(outcomes, expected, "{}", test.backend);
+        let posts: Vec<(String,)> = db
+            .fetch_all("SELECT action FROM outbox ORDER BY id", args![])
+            .await
+            .unwrap();
+        assert_eq!(posts.len(), 2, "{posts:?} on {}", test.backend);
+        assert!(posts[0].0.contains("早"), "{posts:?}");
+        assert!(posts[1].0.contains("十分钟后"), "{posts:?}");
+        test.finish().await;
+    }
+}
+
+/// The example config's group table is under an id no chat has: copied as it is, its jobs
+/// post nowhere, while a real group the config names (not heard from yet) gets its post.
+#[tokio::test]
+async fn the_example_placeholder_group_is_never_posted_to() {
+    let test = TestDb::sqlite().await;
+    let db = &test.db;
+    let jobs = "jobs = [{ name = \"hello\", schedule = \"每天 08:00\", texts = [\"早\"] }]\n";
+    let config = format!(
+        "[groups.\"{}\"]\n{jobs}[groups.\"-1001\"]\n{jobs}",
+        qunbot::config::PLACEHOLDER_CHAT_ID
+    );
+    let due = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let clock = ManualClock::starting_at(due);
+    let engine = engine(db, Arc::new(RecordingPort::default()), clock, &config);
+    assert_eq!(qunbot::scheduler::fire_due(&engine, due).await.unwrap(), 1);
+    engine.handle_pending().await.unwrap();
+    let chats: Vec<(i64,)> = db
+        .fetch_all("SELECT chat_id FROM outbox", args![])
+        .await
+        .unwrap();
+    assert_eq!(chats, vec![(-1001,)]);
+    test.finish().await;
+}
+
 #[tokio::test]
 async fn an_action_queued_for_a_group_that_just_moved_goes_to_its_new_id() {
     let test = TestDb::sqlite().await;

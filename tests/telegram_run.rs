@@ -809,6 +809,53 @@ async fn a_newcomer_is_restricted_asked_in_the_welcome_and_freed_by_the_right_bu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_button_press_is_answered_once_whatever_its_data() {
+    let fake = FakeBotApi::start().await;
+    // Data no feature knows, a relay list that does not exist, a garbled relay payload, and
+    // a press with no data at all: none of them may leave the member's client spinning.
+    let presses = [
+        FakeBotApi::callback_query(GROUP, (7, "Ana"), 1, "xyz"),
+        FakeBotApi::callback_query(GROUP, (7, "Ana"), 1, "relay:j:424242"),
+        FakeBotApi::callback_query(GROUP, (8, "Bo"), 1, "relay:?:"),
+        FakeBotApi::callback_query(GROUP, (8, "Bo"), 1, ""),
+    ];
+    let ids: Vec<String> = presses
+        .iter()
+        .map(|press| press["callback_query"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    for press in presses {
+        fake.push_update(press);
+    }
+    let bot = start(fake.clone(), "").await;
+    let answers = fake
+        .wait_for_call("answerCallbackQuery", ids.len(), WAIT)
+        .await;
+    let mut answered: Vec<String> = answers
+        .iter()
+        .map(|call| {
+            call.params["callback_query_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    answered.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(answered, expected, "each press answered, none twice");
+    for call in &answers {
+        assert!(call.params.get("text").is_none(), "{}", call.params);
+    }
+    // Nothing else was said or done about them.
+    assert!(fake.calls_to("sendMessage").is_empty());
+    assert!(fake.calls_to("editMessageText").is_empty());
+    // And no second answer comes later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.calls_to("answerCallbackQuery").len(), ids.len());
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_an_admin_added_is_welcomed_without_the_captcha() {
     let fake = FakeBotApi::start().await;
     fake.set_admins(GROUP, &[7]);

@@ -25,7 +25,8 @@ pub struct ConfigFile {
     /// Groups of one community that share points and XP: `name = [chat id, …]`.
     #[serde(default)]
     pub communities: BTreeMap<String, Spanned<Vec<i64>>>,
-    /// Per-group overrides, keyed by chat id as a string (`[groups."-1001234567890"]`).
+    /// Per-group overrides, keyed by chat id as a string (`[groups."-1001234567890"]`; the example's
+    /// `-1000000000000` is a placeholder no chat has, see `config::PLACEHOLDER_CHAT_ID`).
     #[serde(default)]
     pub groups: BTreeMap<Spanned<String>, Spanned<GroupSection>>,
 }

@@ -151,6 +151,13 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// The chat id the example config's `[groups."…"]` table is written for: -100 and twelve
+/// zeros, the supergroup form of channel 0, which Telegram never gives a chat (basic groups
+/// are -1 to -999999999999, supergroups -1000000000001 and below). Copying the example
+/// therefore never makes the bot post to somebody's group: no update comes from this id, the
+/// scheduler does not post to it, and `check-config` and `run` say the table is unused.
+pub const PLACEHOLDER_CHAT_ID: ChatId = -1_000_000_000_000;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qunbot.db";
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 
@@ -537,6 +544,20 @@ impl Settings {
     }
 
     /// A short overview for `qunbot check-config`.
+    /// What the file allows but an operator probably does not mean, for `check-config` and
+    /// the start of `run`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.groups.contains_key(&PLACEHOLDER_CHAT_ID) {
+            warnings.push(format!(
+                "[groups.\"{PLACEHOLDER_CHAT_ID}\"] is the example's placeholder: no chat has \
+                 this id, so its settings are never used. Put your group's id there (the dashboard \
+                 lists the groups the bot is in with their ids), or remove the table."
+            ));
+        }
+        warnings
+    }
+
     pub fn summary(&self) -> String {
         let telegram = &self.file.telegram;
         let mut lines = vec![

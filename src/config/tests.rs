@@ -6,7 +6,13 @@ fn the_example_config_loads_and_names_every_section() {
     let settings = Settings::from_toml("config.example.toml", source).unwrap();
     assert_eq!(settings.defaults.language, Language::ZhCn);
     assert_eq!(settings.defaults.timezone, chrono_tz::Asia::Shanghai);
-    let group = settings.group(-1001234567890);
+    // The example's group table is under an id no chat has, and check-config says so.
+    assert!(settings.has_group_table(PLACEHOLDER_CHAT_ID));
+    assert_eq!(settings.groups.len(), 1, "only the placeholder");
+    let warnings = settings.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("placeholder"), "{warnings:?}");
+    let group = settings.group(PLACEHOLDER_CHAT_ID);
     assert_eq!(group.language, Language::En);
     assert_eq!(group.timezone, chrono_tz::Europe::Berlin);
     assert!(group.rules_template.is_some());

@@ -259,6 +259,48 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// How many posts (messages, files, photos) to this chat have been queued so far.
+    pub fn posts_queued(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|outgoing| match &outgoing.action {
+                Action::Send { chat, .. }
+                | Action::SendDocument { chat, .. }
+                | Action::SendPhoto { chat, .. } => *chat == self.chat(),
+                _ => false,
+            })
+            .count()
+    }
+
+    /// A button press gets exactly one answer, whoever handled it or nobody: Telegram's
+    /// client spins until it is answered, and refuses a second answer. Keeps the first answer
+    /// a feature queued for the press and drops any later one; with none, queues one without
+    /// text (unknown or stale data, a feature switched off, a list that is gone), first among
+    /// the press's actions so the spinner stops before any paced edit goes out.
+    pub(crate) fn answer_the_press(&mut self) {
+        let super::event::EventKind::ButtonPressed { callback_id, .. } = &self.event.kind else {
+            return;
+        };
+        let mut answered = false;
+        self.actions.retain(|outgoing| match &outgoing.action {
+            Action::AnswerButton {
+                callback_id: answering,
+                ..
+            } if answering == callback_id => !std::mem::replace(&mut answered, true),
+            _ => true,
+        });
+        if !answered {
+            let silent = Action::AnswerButton {
+                chat: self.chat(),
+                callback_id: callback_id.clone(),
+                text: None,
+                alert: false,
+            };
+            self.queue(silent);
+            self.actions.rotate_right(1);
+        }
+    }
+
     /// The actions queued while handling, each with the deadline after which it is not worth
     /// delivering.
     pub(crate) fn into_actions(self) -> Vec<Outgoing> {

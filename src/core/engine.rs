@@ -400,14 +400,14 @@ impl Engine {
                 tracing::error!(source, update_id, chat = event.chat.id, %error, "reading the update failed");
                 crate::metrics::metrics().update_failed("handle", "panic");
                 let mut tx = self.db.begin().await?;
-                inbox::mark_failed(
-                    &mut tx,
-                    source,
-                    update_id,
-                    self.clock.now(),
-                    &error.to_string(),
-                )
-                .await?;
+                let now = self.clock.now();
+                inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
+                // Even a press nothing could be settled about is answered.
+                let defaults = &self.settings.defaults;
+                let mut cx = self.context(event, defaults, Role::Member, &mut tx, now);
+                cx.answer_the_press();
+                let actions = cx.into_actions();
+                outbox::enqueue_all(&mut tx, &actions, now).await?;
                 tx.commit().await?;
                 return Ok(Handled::Failed);
             }
@@ -454,13 +454,16 @@ impl Engine {
                 let now = self.clock.now();
                 let mut tx = self.db.begin().await?;
                 inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
+                // A command gets an apology; a button press, whose feature's answer was rolled
+                // back with the rest, still gets its answer.
+                let mut cx = self.context(event, standing.group, standing.role, &mut tx, now);
                 if let Parsed::Command(_) = standing.parsed {
                     let text = self.message(standing.group.language, "core.something_went_wrong");
-                    let mut cx = self.context(event, standing.group, standing.role, &mut tx, now);
                     cx.reply(text);
-                    let actions = cx.into_actions();
-                    outbox::enqueue_all(&mut tx, &actions, now).await?;
                 }
+                cx.answer_the_press();
+                let actions = cx.into_actions();
+                outbox::enqueue_all(&mut tx, &actions, now).await?;
                 tx.commit().await?;
                 Ok(Handled::Failed)
             }
@@ -496,6 +499,7 @@ impl Engine {
             cx.admins = standing.admins.clone();
             self.route(&mut cx, &standing.parsed).await?;
         }
+        cx.answer_the_press();
         let mut actions = cx.into_actions();
         if matches!(event.kind, EventKind::Tick { .. }) {
             // A Tick's inbox key is its firing's id.

@@ -71,9 +71,10 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
             title,
         })
         .collect();
-    // Groups the config names but the bot has not heard from yet.
+    // Groups the config names but the bot has not heard from yet (not the example's
+    // placeholder, which no chat has).
     for &id in engine.settings.groups.keys() {
-        if id < 0 && !seen.contains(&id) {
+        if id < 0 && id != crate::config::PLACEHOLDER_CHAT_ID && !seen.contains(&id) {
             let kind = if id <= -1_000_000_000_000 {
                 ChatKind::Supergroup
             } else {
@@ -243,8 +244,6 @@ pub async fn fire_jobs_by(
             .is_quiet(at.with_timezone(&settings.timezone).time())
         {
             Outcome::Quiet
-        } else if posted_within(&mut tx, chat.id, settings, at).await? {
-            Outcome::Crowded
         } else {
             Outcome::Fired
         };
@@ -284,7 +283,7 @@ pub async fn fire_jobs_by(
                 job = %job.name,
                 due = %at,
                 reason = outcome.as_str(),
-                "scheduled post skipped (quiet hours, or too soon after the group's last one)"
+                "scheduled post skipped: in the group's quiet hours"
             ),
             None => {}
         }
@@ -304,59 +303,96 @@ pub async fn record_expired(db: &crate::store::Db, firing: i64) -> StoreResult<(
     Ok(())
 }
 
-/// What became of a firing.
+/// What became of a firing (`job_firings.outcome`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
     Fired,
     /// The bot was down for longer than the grace period.
     Missed,
     /// In the group's quiet hours.
     Quiet,
-    /// Too soon after the group's last scheduled post (`schedule.min_interval`).
+    /// Too soon after another of the group's scheduled posts (`schedule.min_interval`),
+    /// decided when its Tick is handled.
     Crowded,
+    /// Ran and posted nothing (a festival job on an ordinary day); does not hold later posts
+    /// back.
+    Silent,
     /// Fired, but its post waited in the outbox past the grace period and was dropped.
     Expired,
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Fired => "fired",
             Outcome::Missed => "missed",
             Outcome::Quiet => "quiet",
             Outcome::Crowded => "crowded",
+            Outcome::Silent => "silent",
             Outcome::Expired => "expired",
         }
     }
 }
 
-/// Whether the group had a scheduled post less than its `min_interval` before `at`. Jobs due
-/// at the same minute do not hold each other back (the operator put them there), and kinds that
-/// usually post nothing (a festival job on an ordinary day, birthdays, the review) do not count.
-async fn posted_within(
+/// The scheduled post that keeps the firing of `job` at `at` from posting: one of the group's
+/// firings that posted (outcome `fired`) less than `schedule.min_interval` before it, or at the
+/// same time and claimed before it (an earlier job in the config). Read when the firing's Tick
+/// is handled, not when it is claimed: by then every firing claimed before it has been handled
+/// (a chat's Ticks are handled in the order they were claimed, one at a time under the chat's
+/// lock), and one that posted nothing (a festival job on an ordinary day, birthdays with nobody
+/// to wish) has been marked `silent`, so only posts that were made count. `None` when the
+/// firing may post.
+pub async fn crowded_by(
     tx: &mut crate::store::Tx,
     chat: i64,
     settings: &GroupSettings,
+    job: &str,
     at: DateTime<Utc>,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<(String, DateTime<Utc>)>> {
     let interval = settings.schedule.min_interval;
     if interval <= Duration::zero() {
-        return Ok(false);
+        return Ok(None);
     }
-    let recent: Vec<(String,)> = tx
-        .fetch_all(
-            "SELECT job FROM job_firings
-             WHERE chat_id = $1 AND outcome = 'fired' AND fire_at > $2 AND fire_at < $3",
-            args![chat, (at - interval).timestamp(), at.timestamp()],
+    let row: Option<(String, i64)> = tx
+        .fetch_optional(
+            "SELECT f.job, f.fire_at FROM job_firings f, job_firings me
+             WHERE me.chat_id = $1 AND me.job = $2 AND me.fire_at = $3
+               AND f.chat_id = $1 AND f.outcome = 'fired' AND f.id < me.id
+               AND f.fire_at > $4 AND f.fire_at <= $3
+             ORDER BY f.fire_at DESC, f.id DESC LIMIT 1",
+            args![
+                chat,
+                job.to_owned(),
+                at.timestamp(),
+                (at - interval).timestamp()
+            ],
         )
         .await?;
-    Ok(recent.iter().any(|(name,)| {
-        settings
-            .jobs
-            .iter()
-            .find(|job| job.name == *name)
-            .is_some_and(|job| job.kind.always_posts())
-    }))
+    Ok(row.and_then(|(job, at)| Some((job, DateTime::from_timestamp(at, 0)?))))
+}
+
+/// Records, while its Tick is handled, what became of a claimed firing: `crowded` (too soon
+/// after another post, see [`crowded_by`]) or `silent` (it ran and had nothing to post).
+pub async fn record_outcome(
+    tx: &mut crate::store::Tx,
+    chat: i64,
+    job: &str,
+    at: DateTime<Utc>,
+    outcome: Outcome,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE job_firings SET outcome = $1
+         WHERE chat_id = $2 AND job = $3 AND fire_at = $4 AND outcome = $5",
+        args![
+            outcome.as_str(),
+            chat,
+            job.to_owned(),
+            at.timestamp(),
+            Outcome::Fired.as_str()
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The earliest firing of any job or timer after `after` (for the simulator, which moves its

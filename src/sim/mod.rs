@@ -212,16 +212,11 @@ impl Simulator {
                         "no message of the bot has a button `{label}`"
                     )));
                 };
-                self.next_callback += 1;
-                let callback_id = format!("cb{}", self.next_callback);
-                self.port.register_callback(&callback_id, user.id);
-                let kind = EventKind::ButtonPressed {
-                    from: user,
-                    callback_id,
-                    message_id: Some(message_id),
-                    data,
-                };
-                self.receive(self.group.clone(), kind).await?;
+                self.press(user, message_id, data).await?;
+            }
+            Step::PressData { who, data, message } => {
+                let user = self.member(&who);
+                self.press(user, message, data).await?;
             }
             Step::Join { who } => {
                 let member = self.member(&who);
@@ -324,6 +319,25 @@ impl Simulator {
         });
         self.port.name_user(user.id, name);
         user.clone()
+    }
+
+    /// `user` presses a button carrying `data` on the bot's message `message_id`.
+    async fn press(
+        &mut self,
+        user: User,
+        message_id: MessageId,
+        data: String,
+    ) -> Result<(), SimError> {
+        self.next_callback += 1;
+        let callback_id = format!("cb{}", self.next_callback);
+        self.port.register_callback(&callback_id, user.id);
+        let kind = EventKind::ButtonPressed {
+            from: user,
+            callback_id,
+            message_id: Some(message_id),
+            data,
+        };
+        self.receive(self.group.clone(), kind).await
     }
 
     /// Stores an event in the inbox, as the Telegram adapter does, and handles it unless the

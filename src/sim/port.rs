@@ -382,7 +382,11 @@ impl ChatPort for SimPort {
                         format!("bot answers {who} privately: {text}"),
                         Delivered::Done,
                     ),
-                    None => return Ok(Delivered::Done),
+                    // The member's client stops waiting; nothing pops up.
+                    None => (
+                        format!("bot answers {who}'s press silently"),
+                        Delivered::Done,
+                    ),
                 }
             }
         };

@@ -10,6 +10,8 @@
 //! alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
 //! alice unmutes erin          alice (an admin) lifts erin's restriction in Telegram itself
 //! alice presses +1            alice presses the button labelled "+1" on the bot's latest message with it
+//! alice presses data "x" on #8 …or a button carrying data `x` on the bot's message #8, whatever
+//!                             its buttons are now (a stale keyboard, a forged or garbled press)
 //! carol joins                 carol joins the group (bob leaves: bob leaves)
 //! :admin alice                alice becomes an admin (:owner alice makes her the owner)
 //! :bot member / :bot admin    the bot loses (or gets back) its administrator rights
@@ -59,6 +61,13 @@ pub enum Step {
     Press {
         who: String,
         label: String,
+    },
+    /// A press carrying `data` on the bot's message `message`, whether or not any button of
+    /// it carries that data (an old keyboard, a client's garbled or forged callback).
+    PressData {
+        who: String,
+        data: String,
+        message: i64,
     },
     Join {
         who: String,
@@ -143,6 +152,25 @@ pub fn parse(line: &str) -> Result<Step, String> {
     match (words.next(), words.collect::<Vec<_>>().join(" ")) {
         (Some("joins"), rest) if rest.is_empty() => Ok(Step::Join { who: name(who)? }),
         (Some("leaves"), rest) if rest.is_empty() => Ok(Step::Leave { who: name(who)? }),
+        (Some("presses"), rest) if rest.starts_with("data ") => {
+            let usage =
+                || format!("cannot read `{line}`; try `{who} presses data \"relay:j:1\" on #8`");
+            let quoted = rest["data ".len()..].trim_start();
+            let (data, on) = quoted
+                .strip_prefix('"')
+                .and_then(|q| q.rsplit_once('"'))
+                .ok_or_else(usage)?;
+            let message = on
+                .trim()
+                .strip_prefix("on #")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(usage)?;
+            Ok(Step::PressData {
+                who: name(who)?,
+                data: data.to_owned(),
+                message,
+            })
+        }
         (Some("presses"), label) if !label.is_empty() => Ok(Step::Press {
             who: name(who)?,
             label,
@@ -264,6 +292,7 @@ alice forwards: text        alice forwards a channel's post
 alice sends a sticker       …or a gif, voice, video note, photo, video, audio, file
 alice unmutes erin          alice (an admin) lifts erin's restriction in Telegram itself
 alice presses +1            alice presses the button labelled +1
+alice presses data \"x\" on #8 …a press with data x on the bot's message #8, buttons or not
 carol joins / bob leaves    members come and go
 :admin alice                alice becomes an admin (:owner alice, the owner)
 :bot member / :bot admin    the bot loses (or gets back) its administrator rights
@@ -347,6 +376,24 @@ mod tests {
                 who: "carol".into()
             }
         );
+        assert_eq!(
+            parse("carol presses data \"relay:j:9\" on #8").unwrap(),
+            Step::PressData {
+                who: "carol".into(),
+                data: "relay:j:9".into(),
+                message: 8
+            }
+        );
+        assert_eq!(
+            parse("carol presses data \"\" on #3").unwrap(),
+            Step::PressData {
+                who: "carol".into(),
+                data: String::new(),
+                message: 3
+            }
+        );
+        assert!(parse("carol presses data xyz on #8").is_err());
+        assert!(parse("carol presses data \"xyz\" on 8").is_err());
         assert_eq!(
             parse("carol presses +1").unwrap(),
             Step::Press {

@@ -116,6 +116,9 @@ pub async fn run_until(
     token: String,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    for warning in prepared.settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     let api_url = prepared.settings.api_url();
     let bot = plain_bot(&prepared, &token)?;
     let identity = identify(&bot, &api_url, &token).await?;

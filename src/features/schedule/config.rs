@@ -43,15 +43,6 @@ impl JobKind {
         }
     }
 
-    /// Whether a firing always posts something (a festival job on an ordinary day, a birthday
-    /// job with nobody to wish and the review usually post nothing).
-    pub fn always_posts(&self) -> bool {
-        matches!(
-            self,
-            JobKind::Message | JobKind::Digest | JobKind::Task { .. } | JobKind::Stats
-        )
-    }
-
     /// Whether the job's `texts` are required (the others have built-in messages).
     pub fn needs_texts(&self) -> bool {
         matches!(self, JobKind::Message | JobKind::Task { .. })

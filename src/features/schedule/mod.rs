@@ -28,7 +28,7 @@ use crate::core::event::EventKind;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
 use crate::core::numbers;
-use crate::scheduler::calendar;
+use crate::scheduler::{self, Outcome, calendar};
 use config::JobKind;
 
 pub struct Schedule;
@@ -54,7 +54,7 @@ impl Feature for Schedule {
                     tracing::warn!(chat = cx.chat(), %job, "a firing for a job the config no longer has");
                     return Ok(());
                 };
-                run(cx, &job).await
+                fire(cx, &job).await
             }
             EventKind::Timer { key, payload, .. } if key.starts_with("task:") => {
                 match payload.parse() {
@@ -115,6 +115,22 @@ impl Feature for Schedule {
             "jobs" => {
                 let zone = cx.group.timezone;
                 let missed = last_missed(cx).await?;
+                // Which post held a crowded one back, to say so.
+                let mut crowding = HashMap::new();
+                for (name, (at, reason)) in &missed {
+                    if reason == Outcome::Crowded.as_str() {
+                        let chat = cx.chat();
+                        if let Some((other, _)) =
+                            scheduler::crowded_by(cx.tx, chat, cx.group, name, *at).await?
+                        {
+                            crowding.insert(name.clone(), other);
+                        }
+                    }
+                }
+                let interval = crate::core::duration::describe(
+                    cx.group.schedule.min_interval,
+                    cx.language() == Language::ZhCn,
+                );
                 let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%m-%d %H:%M");
                 let lines: Vec<String> = cx
                     .group
@@ -129,7 +145,11 @@ impl Feature for Schedule {
                         let mut line = format!("{} · {} · {next}", job.name, job.schedule.source());
                         if let Some((at, reason)) = missed.get(&job.name) {
                             let at = local(*at).to_string();
-                            let note = cx.text("schedule.missed", context! { at, reason });
+                            let after = crowding.get(&job.name);
+                            let note = cx.text(
+                                "schedule.missed",
+                                context! { at, reason, after, interval => &interval },
+                            );
                             line = format!("{line} · {note}");
                         }
                         line
@@ -192,6 +212,38 @@ const WEEKDAYS_ZH: [&str; 7] = [
     "星期六",
     "星期日",
 ];
+
+/// A job's firing, as its Tick is handled: not run when the group had another scheduled post
+/// too shortly before (`schedule.min_interval`; at the same minute, the job earlier in the
+/// config posts), marked `silent` when it ran and had nothing to post. What it was is written
+/// in the Tick's transaction, so it is decided once, whatever restarts.
+async fn fire(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
+    let (chat, at) = (cx.chat(), cx.event.at);
+    if let Some((other, other_at)) =
+        scheduler::crowded_by(cx.tx, chat, cx.group, &job.name, at).await?
+    {
+        scheduler::record_outcome(cx.tx, chat, &job.name, at, Outcome::Crowded).await?;
+        crate::metrics::metrics()
+            .scheduled_posts_missed
+            .with_label_values(&["crowded"])
+            .inc();
+        tracing::info!(
+            chat,
+            job = %job.name,
+            due = %at,
+            after = %other,
+            after_due = %other_at,
+            "scheduled post skipped: too soon after the group's last one (schedule.min_interval)"
+        );
+        return Ok(());
+    }
+    let before = cx.posts_queued();
+    run(cx, job).await?;
+    if cx.posts_queued() == before {
+        scheduler::record_outcome(cx.tx, chat, &job.name, at, Outcome::Silent).await?;
+    }
+    Ok(())
+}
 
 /// Does what a job's kind says.
 async fn run(cx: &mut Cx<'_>, job: &Job) -> FeatureResult {
@@ -312,14 +364,15 @@ pub async fn render_job_text(
 }
 
 /// Each job whose latest firing in this chat did not post, with when it was due and why
-/// (`missed`: the bot was down past the grace period; `expired`: its post waited too long).
+/// (`missed`: the bot was down past the grace period; `expired`: its post waited too long;
+/// `crowded`: too soon after another scheduled post).
 async fn last_missed(cx: &mut Cx<'_>) -> FeatureResult<HashMap<String, (DateTime<Utc>, String)>> {
     let chat = cx.chat();
     let rows: Vec<(String, i64, String)> = cx
         .tx
         .fetch_all(
             "SELECT f.job, f.fire_at, f.outcome FROM job_firings f WHERE f.chat_id = $1
-             AND f.outcome IN ('missed', 'expired')
+             AND f.outcome IN ('missed', 'expired', 'crowded')
              AND f.fire_at = (SELECT MAX(g.fire_at) FROM job_firings g
                               WHERE g.chat_id = f.chat_id AND g.job = f.job)",
             args![chat],
