@@ -36,6 +36,9 @@ pub struct Metrics {
     pub scheduled_posts_missed: IntCounterVec,
     /// How long delivered actions waited in the outbox, by kind (scheduled, reply, other).
     pub delivery_wait_seconds: HistogramVec,
+    /// Replies (and other conversational actions) dropped because they went stale in the
+    /// outbox (`max_reply_age_secs`), by kind of action.
+    pub stale_dropped: IntCounterVec,
     /// When a getUpdates last came back without an error (Unix seconds; 0: never).
     last_poll_ok: AtomicI64,
 }
@@ -133,6 +136,14 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let stale_dropped = IntCounterVec::new(
+            Opts::new(
+                "stale_dropped_total",
+                "Replies, edits, reactions and button answers dropped because they went stale in \
+                 the outbox (max_reply_age_secs), by kind (send, edit, react, answer)",
+            ),
+            &["kind"],
+        )?;
         let delivery_wait_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "delivery_wait_seconds",
@@ -154,6 +165,7 @@ impl Metrics {
         registry.register(Box::new(scheduler_lag_seconds.clone()))?;
         registry.register(Box::new(scheduled_posts_missed.clone()))?;
         registry.register(Box::new(delivery_wait_seconds.clone()))?;
+        registry.register(Box::new(stale_dropped.clone()))?;
         Ok(Metrics {
             registry,
             updates_received,
@@ -169,6 +181,7 @@ impl Metrics {
             scheduler_lag_seconds,
             scheduled_posts_missed,
             delivery_wait_seconds,
+            stale_dropped,
             last_poll_ok: AtomicI64::new(0),
         })
     }

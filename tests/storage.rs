@@ -388,10 +388,18 @@ async fn stale_replies_are_dropped_but_their_state_changes_stay() {
             .unwrap();
         clock.advance(Duration::minutes(10));
         engine.handle_pending().await.unwrap();
+        let stale = || {
+            qunbot::metrics::metrics()
+                .stale_dropped
+                .with_label_values(&["send"])
+                .get()
+        };
+        let stale_before = stale();
         for queued in outbox::pending(db, 0, 10).await.unwrap() {
             assert_eq!(deliverer.deliver(&queued).await.unwrap(), Outcome::Expired);
         }
         assert!(port.actions().is_empty());
+        assert!(stale() > stale_before, "the dropped reply is counted");
         assert_eq!(
             message_count(db, GROUP, 7).await,
             Some(1),

@@ -101,6 +101,15 @@ impl Deliverer {
                     .with_label_values(&[kind])
                     .observe(waited.max(0) as f64 / 1000.0);
             }
+            Outcome::Expired if queued.job_firing.is_none() => {
+                let kind = match queued.action {
+                    Action::Edit { .. } => "edit",
+                    Action::React { .. } => "react",
+                    Action::AnswerButton { .. } => "answer",
+                    _ => "send",
+                };
+                metrics().stale_dropped.with_label_values(&[kind]).inc();
+            }
             Outcome::Expired => {
                 if let Some(firing) = queued.job_firing {
                     // Recorded on the firing, where /jobs and the dashboard look.
