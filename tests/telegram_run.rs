@@ -1072,84 +1072,25 @@ async fn a_message_with_entities_that_do_not_fit_its_text_stops_nothing() {
 
 /// A group held at Telegram's 20 messages a minute by its members' chatter: a newcomer's spam
 /// link is removed and the newcomer muted at once, and an admin's `/warn` answered within
-/// seconds, ahead of the member replies still waiting. Times are measured at the fake, from
-/// when the updates were there to be fetched.
+/// seconds, ahead of the member replies still waiting (see `support::at_cap`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_its_cap_a_group_still_removes_spam_and_answers_its_admin_first() {
-    let fake = FakeBotApi::start().await;
-    fake.set_admins(GROUP, &[7]);
-    let members: i64 = 30;
-    for n in 0..members {
-        fake.push_update(FakeBotApi::group_text(
-            GROUP,
-            (2_000 + n, &format!("m{n}")),
-            "/me",
-            now(),
-        ));
-    }
-    let bot = start(
-        fake.clone(),
-        "[defaults.moderation.links]\naction = \"mute\"\nmute_for = \"1d\"\n",
-    )
-    .await;
-    // Member replies have used their share of the minute; the rest wait.
-    let replies_before = fake.wait_for_call("sendMessage", 15, WAIT).await.len();
+    let measured = support::at_cap::measure().await;
+    eprintln!("at the cap: {measured:?}");
     assert!(
-        replies_before < members as usize,
-        "member replies are still queued"
+        measured.spam_deleted_after <= Duration::from_secs(2),
+        "{measured:?}"
     );
-    let spam = FakeBotApi::group_text(
-        GROUP,
-        (3_000, "newcomer"),
-        "加我领红包 https://spam.example/hb",
-        now(),
-    );
-    let spam_id = spam["message"]["message_id"].as_i64().unwrap();
-    fake.push_update(spam);
-    fake.push_update(FakeBotApi::group_text(
-        GROUP,
-        (7, "Ana"),
-        "/warn 2001 刷屏",
-        now(),
-    ));
-    let pushed = std::time::Instant::now();
-
-    let deleted = fake.wait_for_call("deleteMessage", 1, WAIT).await;
-    assert_eq!(deleted[0].params["message_id"].as_i64(), Some(spam_id));
-    let muted = fake.wait_for_call("restrictChatMember", 1, WAIT).await;
-    assert_eq!(muted[0].params["user_id"].as_i64(), Some(3_000));
-    let deadline = pushed + WAIT;
-    let warned = loop {
-        if let Some(call) = fake
-            .calls_to("sendMessage")
-            .into_iter()
-            .find(|call| text_of(call).contains("被警告"))
-        {
-            break call;
-        }
-        assert!(std::time::Instant::now() < deadline, "no /warn reply");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let (delete_after, mute_after, warn_after) = (
-        deleted[0].at - pushed,
-        muted[0].at - pushed,
-        warned.at - pushed,
-    );
-    eprintln!(
-        "at the cap: spam deleted after {delete_after:?}, newcomer muted after {mute_after:?}, /warn answered after {warn_after:?}"
-    );
-    assert!(delete_after <= Duration::from_secs(2), "{delete_after:?}");
-    assert!(mute_after <= Duration::from_secs(2), "{mute_after:?}");
-    assert!(warn_after <= Duration::from_secs(5), "{warn_after:?}");
-    // Member replies queued before them were still waiting.
-    let member_replies_before_warn = fake
-        .calls_to("sendMessage")
-        .iter()
-        .filter(|call| call.at < warned.at && text_of(call).contains("📇"))
-        .count();
     assert!(
-        member_replies_before_warn < members as usize,
-        "the /warn reply overtook member replies ({member_replies_before_warn} of {members} went before it)"
+        measured.newcomer_muted_after <= Duration::from_secs(2),
+        "{measured:?}"
     );
-    bot.stop().await.unwrap();
+    assert!(
+        measured.warn_answered_after <= Duration::from_secs(5),
+        "{measured:?}"
+    );
+    assert!(
+        measured.member_replies_before_warn < support::at_cap::MEMBERS,
+        "the /warn reply overtook member replies: {measured:?}"
+    );
 }

@@ -2,6 +2,7 @@
 //! what it needs.
 #![allow(dead_code)]
 
+pub mod at_cap;
 pub mod db;
 pub mod engine;
 pub mod events;
