@@ -29,11 +29,17 @@ const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 /// failure is remembered briefly, and must not read as "nobody is an admin").
 type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 
-/// Each chat's id before it became a supergroup (`None`: it did not), and when that was read.
-type MoveCache = HashMap<ChatId, (DateTime<Utc>, Option<ChatId>)>;
+/// The supergroups that were groups, by new id → old id, and when they were read (`None`: to
+/// be read). Read whole, a few rows however many chats there are, so no update asks.
+#[derive(Default)]
+struct MoveCache {
+    read_at: Option<DateTime<Utc>>,
+    old_ids: HashMap<ChatId, ChatId>,
+}
 
-/// How long "this chat never moved" is trusted.
-const UNMOVED_TTL: Duration = Duration::minutes(1);
+/// How long the moves read are trusted: another replica may handle a move, and this one learns
+/// of it within this.
+const MOVES_TTL: Duration = Duration::minutes(1);
 
 /// How many inbox entries share a transaction at most, and for how long a batch takes more:
 /// its entries all wait for its commit, so these bound how much sharing adds to an entry's
@@ -105,7 +111,7 @@ impl Engine {
             bot,
             port,
             admins: Mutex::new(HashMap::new()),
-            moves: Mutex::new(HashMap::new()),
+            moves: Mutex::new(MoveCache::default()),
             write_trouble: Mutex::new(None),
         }
     }
@@ -547,7 +553,7 @@ impl Engine {
             timers::migrate(cx.tx, from, to).await?;
             chats::record_migration(cx.tx, from, to, cx.event.at).await?;
             // The new id's settings are those of the old from now on.
-            self.moves().remove(&to);
+            self.moves().read_at = None;
             tracing::info!(
                 from,
                 to,
@@ -680,18 +686,29 @@ impl Engine {
         Ok(&self.settings.defaults)
     }
 
-    /// The id a chat had before it became a supergroup, asked of the database once per chat
-    /// rather than on every event: a move is final, so a known one is kept for good, and "never
-    /// moved" for a minute (another replica may handle the move; this one forgets on its own).
+    /// The id a chat had before it became a supergroup. All moves are read at once, once a
+    /// minute, and kept in memory: a 10,000-group bot asks nothing per chat or per update.
     async fn migrated_from(&self, chat: ChatId) -> StoreResult<Option<ChatId>> {
         let now = self.clock.now();
-        if let Some((looked_up, old)) = self.moves().get(&chat)
-            && (old.is_some() || now - *looked_up < UNMOVED_TTL)
         {
-            return Ok(*old);
+            let moves = self.moves();
+            if moves
+                .read_at
+                .is_some_and(|read_at| now - read_at < MOVES_TTL)
+            {
+                return Ok(moves.old_ids.get(&chat).copied());
+            }
         }
-        let old = chats::migrated_from(&self.db, chat).await?;
-        self.moves().insert(chat, (now, old));
+        let old_ids: HashMap<ChatId, ChatId> = chats::moves(&self.db)
+            .await?
+            .into_iter()
+            .map(|(old, new)| (new, old))
+            .collect();
+        let old = old_ids.get(&chat).copied();
+        *self.moves() = MoveCache {
+            read_at: Some(now),
+            old_ids,
+        };
         Ok(old)
     }
 

@@ -104,15 +104,13 @@ pub async fn record_migration(
     Ok(())
 }
 
-/// The old id of a chat that was migrated to `to`, if any.
-pub async fn migrated_from(db: &Db, to: ChatId) -> StoreResult<Option<ChatId>> {
-    let row: Option<(i64,)> = db
-        .fetch_optional(
-            "SELECT chat_id FROM chats WHERE migrated_to = $1",
-            args![to],
-        )
-        .await?;
-    Ok(row.map(|(id,)| id))
+/// Every group that became a supergroup, as (old id, new id).
+pub async fn moves(db: &Db) -> StoreResult<Vec<(ChatId, ChatId)>> {
+    db.fetch_all(
+        "SELECT chat_id, migrated_to FROM chats WHERE migrated_to IS NOT NULL",
+        args![],
+    )
+    .await
 }
 
 /// Stops sending to a chat the bot was removed from or blocked in.
