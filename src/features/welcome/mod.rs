@@ -1059,7 +1059,7 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
             .fields()
             .into_iter()
             .filter(|(name, value)| {
-                field.is_none_or(|field| intro::same_field(name, field))
+                field.is_none_or(|field| intro::means_field(name, field))
                     && value.to_lowercase().contains(&word_lower)
             })
             .collect();
