@@ -239,6 +239,30 @@ pub fn read(text: &str, template: &str) -> Introduction {
     introduction
 }
 
+/// Words that open an introduction, for a message that fills in only one field: 「大家好，我是
+/// 小王，坐标：上海」 is an introduction begun, 「坐标：上海」 alone may be an answer to a question.
+const OPENINGS: &[&str] = &[
+    "自我介绍",
+    "介绍一下",
+    "大家好",
+    "我是",
+    "我叫",
+    "新人",
+    "hello",
+    "hi all",
+    "hi everyone",
+    "i'm",
+    "i am",
+    "my name",
+    "introduce",
+];
+
+/// Whether `text` sounds like someone introducing themselves.
+pub fn sounds_like_one(text: &str) -> bool {
+    let text = text.to_lowercase();
+    OPENINGS.iter().any(|opening| text.contains(opening))
+}
+
 /// A form's fields and the names each answers to.
 struct Form {
     fields: Vec<String>,

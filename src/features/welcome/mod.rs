@@ -738,7 +738,7 @@ async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
     // A newcomer made an admin meanwhile is vouched for.
     Ok(!cx.is_admin(user)
         && queries::is_present(cx.tx, chat, user).await?
-        && !queries::has_profile(cx.tx, chat, user).await?)
+        && !queries::has_introduced(cx.tx, chat, user).await?)
 }
 
 /// The wave of newcomers whose `step` is due with `user`'s (they joined together), still here
@@ -905,18 +905,35 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
         return Ok(());
     }
     let language = cx.language();
-    let Some(introduction) = intro::parse(text, cx.group.welcome.intro_template(language)) else {
-        return Ok(());
-    };
+    let template = cx.group.welcome.intro_template(language).to_owned();
     let required = cx.group.welcome.required_fields.clone();
-    let missing: Vec<String> = introduction
-        .missing(&required)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    if !missing.is_empty() {
-        let text = cx.text("welcome.intro_missing", context! { missing });
-        cx.reply(text);
+    let edited = cx.event.message().is_some_and(|m| m.edited);
+    let (introduction, complete) = match intro::parse(text, &template) {
+        Some(introduction) => {
+            let complete = introduction.missing(&required).is_empty();
+            (introduction, complete)
+        }
+        None => {
+            // One field and a greeting ("大家好，我是… 坐标：上海") is an introduction begun.
+            let read = intro::read(text, &template);
+            if read.filled().next().is_none() || !intro::sounds_like_one(text) {
+                return Ok(());
+            }
+            (read, false)
+        }
+    };
+    // One answer per message: an edit of it updates that answer.
+    let key = format!("intro:{message}");
+    if !complete {
+        let text = incomplete_reply(
+            cx,
+            &introduction,
+            &template,
+            &required,
+            &from.display_name(),
+        );
+        queries::mark_attempt(cx.tx, cx.chat(), from.id, cx.event.at.timestamp()).await?;
+        answer_intro(cx, key, text, edited);
         return Ok(());
     }
     let chat = cx.chat();
@@ -946,12 +963,72 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
             "welcome.intro_saved",
             context! { name => from.display_name() },
         );
-        cx.reply(text);
+        answer_intro(cx, key, text, edited);
     } else {
         // Only an acknowledgement: the card (/whois) shows the update.
         cx.react("✍");
     }
     Ok(())
+}
+
+/// What the bot read of an introduction that is not complete, and what it still needs.
+fn incomplete_reply(
+    cx: &Cx<'_>,
+    introduction: &intro::Introduction,
+    template: &str,
+    required: &[String],
+    name: &str,
+) -> String {
+    /// A value is shown only as far as needed to see it was read.
+    const SHOWN_CHARS: usize = 16;
+    let read: Vec<(String, String)> = introduction
+        .filled()
+        .map(|(field, value)| {
+            let shown: String = value.chars().take(SHOWN_CHARS).collect();
+            let shown = if shown.len() < value.len() {
+                shown + "…"
+            } else {
+                shown
+            };
+            (field.clone(), shown)
+        })
+        .collect();
+    let missing: Vec<String> = introduction
+        .missing(required)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    // Without required fields the form only wants a second one: name the first it lacks.
+    let another = missing
+        .is_empty()
+        .then(|| {
+            intro::template_fields(template)
+                .into_iter()
+                .find(|field| introduction.value(field).is_none_or(str::is_empty))
+        })
+        .flatten();
+    cx.text(
+        "welcome.intro_missing",
+        context! { name, read, missing, another },
+    )
+}
+
+/// Answers an introduction message under `key`: a reply the first time, an edit of that
+/// reply when the member edits the message.
+fn answer_intro(cx: &mut Cx<'_>, key: String, text: String, edited: bool) {
+    if edited {
+        cx.edit_keyed(key, text, Vec::new());
+    } else {
+        let reply_to = cx.event.message().map(|message| message.id);
+        cx.queue(Action::Send {
+            chat: cx.chat(),
+            text,
+            reply_to,
+            thread: cx.thread(),
+            key: Some(key),
+            buttons: Vec::new(),
+        });
+    }
 }
 
 fn show_template(cx: &mut Cx<'_>) {

@@ -241,11 +241,37 @@ pub async fn start_followup(tx: &mut Tx, chat: i64, user: i64, joined_at: i64) -
     tx.execute(
         "INSERT INTO welcome_followups (chat_id, user_id, joined_at) VALUES ($1, $2, $3)
          ON CONFLICT (chat_id, user_id) DO UPDATE SET joined_at = excluded.joined_at,
-                                                      reminded = 0, acted = 0",
+                                                      reminded = 0, acted = 0,
+                                                      attempted_at = NULL",
         args![chat, user, joined_at],
     )
     .await?;
     Ok(())
+}
+
+/// The newcomer posted an introduction that misses required fields: they tried.
+pub async fn mark_attempt(tx: &mut Tx, chat: i64, user: i64, at: i64) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE welcome_followups SET attempted_at = $3
+         WHERE chat_id = $1 AND user_id = $2 AND attempted_at IS NULL",
+        args![chat, user, at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the newcomer has posted an introduction, complete or not.
+pub async fn has_introduced(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<bool> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT user_id FROM intro_profiles WHERE chat_id = $1 AND user_id = $2
+             UNION ALL
+             SELECT user_id FROM welcome_followups
+             WHERE chat_id = $1 AND user_id = $2 AND attempted_at IS NOT NULL",
+            args![chat, user],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Which follow-up step: the reminder, or the action after it.
