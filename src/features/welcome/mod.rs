@@ -781,7 +781,58 @@ fn mention_all(members: &[User], language: Language) -> String {
     mentions(&newcomers.iter().collect::<Vec<_>>(), language)
 }
 
+/// The follow-up's quiet hours when the group sets none for its scheduled posts: nobody is
+/// pinged about an introduction at night.
+const FOLLOWUP_QUIET: (u32, u32) = (23, 8);
+
+/// When a follow-up step due now should happen instead: the end of the group's quiet hours
+/// (`schedule.quiet_hours`, else 23:00–08:00), or `None` if now is not in them.
+fn after_quiet_hours(cx: &Cx<'_>) -> Option<DateTime<chrono::Utc>> {
+    use chrono::{NaiveTime, TimeZone};
+    let (from, to) = cx.group.schedule.quiet_hours.unwrap_or((
+        NaiveTime::from_hms_opt(FOLLOWUP_QUIET.0, 0, 0)?,
+        NaiveTime::from_hms_opt(FOLLOWUP_QUIET.1, 0, 0)?,
+    ));
+    let tz = cx.group.timezone;
+    let local = cx.now.with_timezone(&tz);
+    let time = local.time();
+    let quiet = if from < to {
+        from <= time && time < to
+    } else {
+        time >= from || time < to
+    };
+    if !quiet {
+        return None;
+    }
+    let day = if time < to {
+        local.date_naive()
+    } else {
+        local.date_naive().succ_opt()?
+    };
+    let end = tz.from_local_datetime(&day.and_time(to));
+    // A time the clocks skip (DST) is taken as the hour after it.
+    let end = end.earliest().or_else(|| {
+        tz.from_local_datetime(&(day.and_time(to) + Duration::hours(1)))
+            .earliest()
+    })?;
+    Some(end.with_timezone(&chrono::Utc))
+}
+
+/// Puts off a follow-up step that fell in the quiet hours to their end; `true` if it did.
+/// The timer is the state, so a restart keeps it.
+async fn put_off_if_quiet(cx: &mut Cx<'_>, kind: &str, user: UserId) -> FeatureResult<bool> {
+    let Some(end) = after_quiet_hours(cx) else {
+        return Ok(false);
+    };
+    cx.set_timer(NAME, &format!("{kind}:{user}"), end, "")
+        .await?;
+    Ok(true)
+}
+
 async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
+    if put_off_if_quiet(cx, "remind", user).await? {
+        return Ok(());
+    }
     let members = silent_wave(cx, queries::Step::Remind, user).await?;
     if members.is_empty() {
         return Ok(());
@@ -804,6 +855,21 @@ async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 }
 
 async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
+    if put_off_if_quiet(cx, "act", user).await? {
+        return Ok(());
+    }
+    // Both put off to the same morning: the reminder goes first, and the action waits the
+    // time the group leaves between them.
+    let settings = &cx.group.welcome;
+    let gap = settings.act_after_hours - settings.remind_after_hours;
+    if settings.remind_after_hours > 0
+        && gap > 0
+        && crate::store::timers::waiting(cx.tx, cx.chat(), NAME, &format!("remind:{user}")).await?
+    {
+        let due = cx.now + Duration::hours(gap);
+        cx.set_timer(NAME, &format!("act:{user}"), due, "").await?;
+        return Ok(());
+    }
     let members = silent_wave(cx, queries::Step::Act, user).await?;
     if members.is_empty() {
         return Ok(());
