@@ -46,6 +46,8 @@ const RESTRICTION_LAG_SECS: i64 = 30;
 const WAVE_SECS: i64 = 60;
 /// How many cards /find lists.
 const MAX_FOUND: usize = 15;
+/// How many members /whois names when a name fits several.
+const MAX_NAME_MATCHES: i64 = 5;
 
 pub struct Welcome;
 
@@ -1118,17 +1120,42 @@ async fn whois(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         .event
         .message()
         .and_then(|message| message.reply_to_author.clone());
-    let (user, name) = if let Some(username) = args.strip_prefix('@') {
-        match queries::member_by_username(cx.tx, chat, username.trim()).await? {
-            Some((id, name, _)) => (id, name),
-            None => {
+    let (user, name) = if !args.is_empty() {
+        // `@username`, or the name members see (`/whois 小王`, `/whois @小王`).
+        let wanted = args.strip_prefix('@').unwrap_or(args).trim();
+        let by_username = match args.strip_prefix('@') {
+            Some(username) => queries::member_by_username(cx.tx, chat, username.trim()).await?,
+            None => None,
+        };
+        let found = match by_username {
+            Some(member) => vec![member],
+            None => queries::members_by_name(cx.tx, chat, wanted, MAX_NAME_MATCHES + 1).await?,
+        };
+        match found.as_slice() {
+            [(id, name, _)] => (*id, name.clone()),
+            [] => {
                 let text = cx.text("welcome.unknown_member", context! { who => args });
                 cx.reply(text);
                 return Ok(CommandOutcome::Done);
             }
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .take(MAX_NAME_MATCHES as usize)
+                    .map(|(_, name, username)| match username {
+                        Some(username) => format!("{name} (@{username})"),
+                        None => name.clone(),
+                    })
+                    .collect();
+                let more = several.len() > MAX_NAME_MATCHES as usize;
+                let text = cx.text(
+                    "welcome.several_members",
+                    context! { who => wanted, names, more },
+                );
+                cx.reply(text);
+                return Ok(CommandOutcome::Done);
+            }
         }
-    } else if !args.is_empty() {
-        return Ok(CommandOutcome::BadArguments);
     } else if let Some(replied) = replied.filter(|user| !user.is_bot) {
         (replied.id, replied.display_name())
     } else {
@@ -1206,14 +1233,20 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
                     && value.to_lowercase().contains(&word_lower)
             })
             .collect();
-        if hits.is_empty() {
-            continue;
-        }
         // Names, not @mentions: a search should not notify everyone it finds.
         let name = profile
             .display_name
             .clone()
             .unwrap_or_else(|| format!("user {}", profile.user_id));
+        // A plain word finds members by the name the group sees too (`/find 小王`).
+        let by_name = field.is_none() && name.to_lowercase().contains(&word_lower);
+        if hits.is_empty() && !by_name {
+            continue;
+        }
+        if hits.is_empty() {
+            lines.push(format!("• {name}"));
+            continue;
+        }
         let found = hits
             .iter()
             .map(|(field, value)| match language {

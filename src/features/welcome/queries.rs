@@ -403,6 +403,43 @@ pub async fn member_by_username(
     .await
 }
 
+/// Members here whose display name is `name` (ignoring case) or, failing that, contains it:
+/// (user id, display name, username), at most `limit`, the most recently active first.
+pub async fn members_by_name(
+    tx: &mut Tx,
+    chat: i64,
+    name: &str,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, Option<String>)>> {
+    let exact: Vec<(i64, String, Option<String>)> = tx
+        .fetch_all(
+            "SELECT user_id, display_name, username FROM members
+             WHERE chat_id = $1 AND left_at IS NULL AND is_bot = 0
+               AND LOWER(display_name) = LOWER($2)
+             ORDER BY COALESCE(last_active, first_seen) DESC LIMIT $3",
+            args![chat, name, limit],
+        )
+        .await?;
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    let escaped: String = name
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    tx.fetch_all(
+        "SELECT user_id, display_name, username FROM members
+         WHERE chat_id = $1 AND left_at IS NULL AND is_bot = 0
+           AND LOWER(display_name) LIKE LOWER($2) ESCAPE '\\'
+         ORDER BY COALESCE(last_active, first_seen) DESC LIMIT $3",
+        args![chat, format!("%{escaped}%"), limit],
+    )
+    .await
+}
+
 pub async fn member(
     tx: &mut Tx,
     chat: i64,
