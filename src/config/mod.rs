@@ -313,6 +313,7 @@ impl Settings {
             if let Some(section) = &section.relay {
                 settings.relay = settings.relay.apply(section, &mut problems);
             }
+            settings.levels = settings.levels.clone().in_language(settings.language);
             errors.extend(
                 problems
                     .into_iter()

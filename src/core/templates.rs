@@ -60,6 +60,7 @@ impl Templates {
         // renders empty rather than failing in front of the group.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.add_filter("pluralize", pluralize);
         let sources: Arc<RwLock<HashMap<String, String>>> = Arc::default();
         let lookup = sources.clone();
         env.set_loader(move |name| {
@@ -106,8 +107,32 @@ impl Templates {
     }
 }
 
+/// `{{ days | pluralize("day") }}`: "1 day", "3 days"; an irregular plural is the second
+/// argument (`pluralize("person", "people")`). English catalogs use it, so that no group reads
+/// "1 days".
+fn pluralize(count: i64, one: String, many: Option<String>) -> String {
+    let word = if count.abs() == 1 {
+        one
+    } else {
+        many.unwrap_or_else(|| format!("{one}s"))
+    };
+    format!("{count} {word}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pluralize_says_one_day_and_two_days() {
+        let mut templates = Templates::new();
+        templates
+            .add("t", "{{ a | pluralize(\"day\") }}, {{ b | pluralize(\"day\") }}, {{ c | pluralize(\"person\", \"people\") }}")
+            .unwrap();
+        let text = templates
+            .render("t", minijinja::context! { a => 1, b => 0, c => 3 })
+            .unwrap();
+        assert_eq!(text, "1 day, 0 days, 3 people");
+    }
+
     use super::*;
     use minijinja::context;
 

@@ -87,6 +87,85 @@ pub struct DayFacts {
     pub lunar_day: i64,
 }
 
+/// The English names of the festivals and solar terms `facts` gives, so that an English group
+/// reads "Lunar New Year's Eve", not 除夕.
+const ENGLISH_NAMES: &[(&str, &str)] = &[
+    ("春节", "Spring Festival"),
+    ("元宵节", "Lantern Festival"),
+    ("龙头节", "Dragon Raising Its Head"),
+    ("上巳节", "Shangsi Festival"),
+    ("清明节", "Qingming Festival"),
+    ("端午节", "Dragon Boat Festival"),
+    ("七夕节", "Qixi Festival"),
+    ("中元节", "Ghost Festival"),
+    ("中秋节", "Mid-Autumn Festival"),
+    ("重阳节", "Double Ninth Festival"),
+    ("冬至节", "Winter Solstice Festival"),
+    ("腊八节", "Laba Festival"),
+    ("除夕", "Lunar New Year's Eve"),
+    ("元旦", "New Year's Day"),
+    ("妇女节", "International Women's Day"),
+    ("植树节", "Tree Planting Day"),
+    ("劳动节", "Labour Day"),
+    ("青年节", "Youth Day"),
+    ("儿童节", "Children's Day"),
+    ("建党节", "Party Founding Day"),
+    ("建军节", "Army Day"),
+    ("教师节", "Teachers' Day"),
+    ("国庆节", "National Day"),
+    ("冬至", "Winter Solstice"),
+    ("小寒", "Minor Cold"),
+    ("大寒", "Major Cold"),
+    ("立春", "Start of Spring"),
+    ("雨水", "Rain Water"),
+    ("惊蛰", "Awakening of Insects"),
+    ("春分", "Spring Equinox"),
+    ("清明", "Pure Brightness"),
+    ("谷雨", "Grain Rain"),
+    ("立夏", "Start of Summer"),
+    ("小满", "Grain Buds"),
+    ("芒种", "Grain in Ear"),
+    ("夏至", "Summer Solstice"),
+    ("小暑", "Minor Heat"),
+    ("大暑", "Major Heat"),
+    ("立秋", "Start of Autumn"),
+    ("处暑", "End of Heat"),
+    ("白露", "White Dew"),
+    ("秋分", "Autumn Equinox"),
+    ("寒露", "Cold Dew"),
+    ("霜降", "Frost's Descent"),
+    ("立冬", "Start of Winter"),
+    ("小雪", "Minor Snow"),
+    ("大雪", "Major Snow"),
+];
+
+/// A festival's or solar term's name in `language` (the Chinese name when it has no other).
+pub fn name_in(name: &str, language: crate::core::i18n::Language) -> String {
+    match language {
+        crate::core::i18n::Language::ZhCn => name.to_owned(),
+        crate::core::i18n::Language::En => ENGLISH_NAMES
+            .iter()
+            .find(|(chinese, _)| *chinese == name)
+            .map_or(name, |(_, english)| english)
+            .to_owned(),
+    }
+}
+
+impl DayFacts {
+    /// The lunar date in `language`: 正月十五, or "lunar 1/15" ("lunar leap 4/15").
+    pub fn lunar_in(&self, language: crate::core::i18n::Language) -> String {
+        match language {
+            crate::core::i18n::Language::ZhCn => self.lunar.clone(),
+            crate::core::i18n::Language::En if self.lunar_month < 0 => {
+                format!("lunar leap {}/{}", -self.lunar_month, self.lunar_day)
+            }
+            crate::core::i18n::Language::En => {
+                format!("lunar {}/{}", self.lunar_month, self.lunar_day)
+            }
+        }
+    }
+}
+
 pub fn facts(date: NaiveDate) -> DayFacts {
     let (Ok(year), Ok(month), Ok(day)) = (
         isize::try_from(date.year()),

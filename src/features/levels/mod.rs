@@ -55,17 +55,24 @@ pub struct LevelSettings {
     pub daily_cap: i64,
     pub titles: Vec<String>,
     pub levels_per_title: i64,
+    /// Whether the operator chose the titles; if not, they follow the group's language.
+    pub titles_set: bool,
 }
+
+/// The built-in ladders, by language.
+const TITLES_ZH: [&str; 6] = ["潜水", "冒泡", "吐槽", "活跃", "话唠", "传说"];
+const TITLES_EN: [&str; 6] = [
+    "Lurker", "Newcomer", "Chatter", "Regular", "Talker", "Legend",
+];
 
 impl Default for LevelSettings {
     fn default() -> Self {
         LevelSettings {
             cooldown_secs: 60,
             daily_cap: 0,
-            titles: ["潜水", "冒泡", "吐槽", "活跃", "话唠", "传说"]
-                .map(String::from)
-                .to_vec(),
+            titles: TITLES_ZH.map(String::from).to_vec(),
             levels_per_title: 5,
+            titles_set: false,
         }
     }
 }
@@ -116,9 +123,23 @@ impl LevelSettings {
                 ));
             } else {
                 settings.titles = titles.get_ref().clone();
+                settings.titles_set = true;
             }
         }
         settings
+    }
+
+    /// These settings for a group in `language`: the built-in ladder in it, unless the operator
+    /// chose titles.
+    pub fn in_language(mut self, language: crate::core::i18n::Language) -> LevelSettings {
+        if !self.titles_set {
+            let ladder = match language {
+                crate::core::i18n::Language::ZhCn => TITLES_ZH,
+                crate::core::i18n::Language::En => TITLES_EN,
+            };
+            self.titles = ladder.map(String::from).to_vec();
+        }
+        self
     }
 
     pub fn title(&self, level: i64) -> &str {

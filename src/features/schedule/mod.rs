@@ -282,9 +282,16 @@ async fn festival(
         .iter()
         .chain(facts.solar_term.iter())
         .collect();
+    let language = cx.language();
+    // A job names a festival in Chinese or, for an English group, in English too.
     let chosen = today
         .iter()
-        .find_map(|name| templates.get(name.as_str()).map(|t| (name, t)))
+        .find_map(|name| {
+            templates
+                .get(name.as_str())
+                .or_else(|| templates.get(&calendar::name_in(name, language)))
+                .map(|t| (name, t))
+        })
         .or_else(|| {
             today
                 .first()
@@ -293,7 +300,7 @@ async fn festival(
     let Some((name, template)) = chosen else {
         return Ok(());
     };
-    let extra = context! { name => name.as_str() };
+    let extra = context! { name => calendar::name_in(name, language) };
     let vars = job_vars(cx, cx.event.at).await?;
     if let Some(text) = cx
         .render(template, context! { ..extra, ..vars })
@@ -339,9 +346,17 @@ async fn job_vars(cx: &mut Cx<'_>, at: DateTime<Utc>) -> FeatureResult<Value> {
         members,
         signins_yesterday,
         workday,
-        lunar => facts.lunar,
-        solar_term => facts.solar_term,
-        festival => facts.festivals.join("、"),
+        lunar => facts.lunar_in(cx.language()),
+        solar_term => facts.solar_term.as_deref().map(|term| calendar::name_in(term, cx.language())),
+        festival => facts
+            .festivals
+            .iter()
+            .map(|name| calendar::name_in(name, cx.language()))
+            .collect::<Vec<_>>()
+            .join(match cx.language() {
+                Language::ZhCn => "、",
+                Language::En => ", ",
+            }),
     })
 }
 

@@ -46,6 +46,8 @@ const RESTRICTION_LAG_SECS: i64 = 30;
 const WAVE_SECS: i64 = 60;
 /// How many cards /find lists.
 const MAX_FOUND: usize = 15;
+/// How many members /whois names when a name fits several.
+const MAX_NAME_MATCHES: i64 = 5;
 
 pub struct Welcome;
 
@@ -738,7 +740,7 @@ async fn still_silent(cx: &mut Cx<'_>, user: UserId) -> FeatureResult<bool> {
     // A newcomer made an admin meanwhile is vouched for.
     Ok(!cx.is_admin(user)
         && queries::is_present(cx.tx, chat, user).await?
-        && !queries::has_profile(cx.tx, chat, user).await?)
+        && !queries::has_introduced(cx.tx, chat, user).await?)
 }
 
 /// The wave of newcomers whose `step` is due with `user`'s (they joined together), still here
@@ -781,7 +783,58 @@ fn mention_all(members: &[User], language: Language) -> String {
     mentions(&newcomers.iter().collect::<Vec<_>>(), language)
 }
 
+/// The follow-up's quiet hours when the group sets none for its scheduled posts: nobody is
+/// pinged about an introduction at night.
+const FOLLOWUP_QUIET: (u32, u32) = (23, 8);
+
+/// When a follow-up step due now should happen instead: the end of the group's quiet hours
+/// (`schedule.quiet_hours`, else 23:00–08:00), or `None` if now is not in them.
+fn after_quiet_hours(cx: &Cx<'_>) -> Option<DateTime<chrono::Utc>> {
+    use chrono::{NaiveTime, TimeZone};
+    let (from, to) = cx.group.schedule.quiet_hours.unwrap_or((
+        NaiveTime::from_hms_opt(FOLLOWUP_QUIET.0, 0, 0)?,
+        NaiveTime::from_hms_opt(FOLLOWUP_QUIET.1, 0, 0)?,
+    ));
+    let tz = cx.group.timezone;
+    let local = cx.now.with_timezone(&tz);
+    let time = local.time();
+    let quiet = if from < to {
+        from <= time && time < to
+    } else {
+        time >= from || time < to
+    };
+    if !quiet {
+        return None;
+    }
+    let day = if time < to {
+        local.date_naive()
+    } else {
+        local.date_naive().succ_opt()?
+    };
+    let end = tz.from_local_datetime(&day.and_time(to));
+    // A time the clocks skip (DST) is taken as the hour after it.
+    let end = end.earliest().or_else(|| {
+        tz.from_local_datetime(&(day.and_time(to) + Duration::hours(1)))
+            .earliest()
+    })?;
+    Some(end.with_timezone(&chrono::Utc))
+}
+
+/// Puts off a follow-up step that fell in the quiet hours to their end; `true` if it did.
+/// The timer is the state, so a restart keeps it.
+async fn put_off_if_quiet(cx: &mut Cx<'_>, kind: &str, user: UserId) -> FeatureResult<bool> {
+    let Some(end) = after_quiet_hours(cx) else {
+        return Ok(false);
+    };
+    cx.set_timer(NAME, &format!("{kind}:{user}"), end, "")
+        .await?;
+    Ok(true)
+}
+
 async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
+    if put_off_if_quiet(cx, "remind", user).await? {
+        return Ok(());
+    }
     let members = silent_wave(cx, queries::Step::Remind, user).await?;
     if members.is_empty() {
         return Ok(());
@@ -804,6 +857,21 @@ async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
 }
 
 async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
+    if put_off_if_quiet(cx, "act", user).await? {
+        return Ok(());
+    }
+    // Both put off to the same morning: the reminder goes first, and the action waits the
+    // time the group leaves between them.
+    let settings = &cx.group.welcome;
+    let gap = settings.act_after_hours - settings.remind_after_hours;
+    if settings.remind_after_hours > 0
+        && gap > 0
+        && crate::store::timers::waiting(cx.tx, cx.chat(), NAME, &format!("remind:{user}")).await?
+    {
+        let due = cx.now + Duration::hours(gap);
+        cx.set_timer(NAME, &format!("act:{user}"), due, "").await?;
+        return Ok(());
+    }
     let members = silent_wave(cx, queries::Step::Act, user).await?;
     if members.is_empty() {
         return Ok(());
@@ -905,18 +973,35 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
         return Ok(());
     }
     let language = cx.language();
-    let Some(introduction) = intro::parse(text, cx.group.welcome.intro_template(language)) else {
-        return Ok(());
-    };
+    let template = cx.group.welcome.intro_template(language).to_owned();
     let required = cx.group.welcome.required_fields.clone();
-    let missing: Vec<String> = introduction
-        .missing(&required)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    if !missing.is_empty() {
-        let text = cx.text("welcome.intro_missing", context! { missing });
-        cx.reply(text);
+    let edited = cx.event.message().is_some_and(|m| m.edited);
+    let (introduction, complete) = match intro::parse(text, &template) {
+        Some(introduction) => {
+            let complete = introduction.missing(&required).is_empty();
+            (introduction, complete)
+        }
+        None => {
+            // One field and a greeting ("大家好，我是… 坐标：上海") is an introduction begun.
+            let read = intro::read(text, &template);
+            if read.filled().next().is_none() || !intro::sounds_like_one(text) {
+                return Ok(());
+            }
+            (read, false)
+        }
+    };
+    // One answer per message: an edit of it updates that answer.
+    let key = format!("intro:{message}");
+    if !complete {
+        let text = incomplete_reply(
+            cx,
+            &introduction,
+            &template,
+            &required,
+            &from.display_name(),
+        );
+        queries::mark_attempt(cx.tx, cx.chat(), from.id, cx.event.at.timestamp()).await?;
+        answer_intro(cx, key, text, edited);
         return Ok(());
     }
     let chat = cx.chat();
@@ -946,12 +1031,72 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
             "welcome.intro_saved",
             context! { name => from.display_name() },
         );
-        cx.reply(text);
+        answer_intro(cx, key, text, edited);
     } else {
         // Only an acknowledgement: the card (/whois) shows the update.
         cx.react("✍");
     }
     Ok(())
+}
+
+/// What the bot read of an introduction that is not complete, and what it still needs.
+fn incomplete_reply(
+    cx: &Cx<'_>,
+    introduction: &intro::Introduction,
+    template: &str,
+    required: &[String],
+    name: &str,
+) -> String {
+    /// A value is shown only as far as needed to see it was read.
+    const SHOWN_CHARS: usize = 16;
+    let read: Vec<(String, String)> = introduction
+        .filled()
+        .map(|(field, value)| {
+            let shown: String = value.chars().take(SHOWN_CHARS).collect();
+            let shown = if shown.len() < value.len() {
+                shown + "…"
+            } else {
+                shown
+            };
+            (field.clone(), shown)
+        })
+        .collect();
+    let missing: Vec<String> = introduction
+        .missing(required)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    // Without required fields the form only wants a second one: name the first it lacks.
+    let another = missing
+        .is_empty()
+        .then(|| {
+            intro::template_fields(template)
+                .into_iter()
+                .find(|field| introduction.value(field).is_none_or(str::is_empty))
+        })
+        .flatten();
+    cx.text(
+        "welcome.intro_missing",
+        context! { name, read, missing, another },
+    )
+}
+
+/// Answers an introduction message under `key`: a reply the first time, an edit of that
+/// reply when the member edits the message.
+fn answer_intro(cx: &mut Cx<'_>, key: String, text: String, edited: bool) {
+    if edited {
+        cx.edit_keyed(key, text, Vec::new());
+    } else {
+        let reply_to = cx.event.message().map(|message| message.id);
+        cx.queue(Action::Send {
+            chat: cx.chat(),
+            text,
+            reply_to,
+            thread: cx.thread(),
+            key: Some(key),
+            buttons: Vec::new(),
+        });
+    }
 }
 
 fn show_template(cx: &mut Cx<'_>) {
@@ -975,17 +1120,42 @@ async fn whois(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         .event
         .message()
         .and_then(|message| message.reply_to_author.clone());
-    let (user, name) = if let Some(username) = args.strip_prefix('@') {
-        match queries::member_by_username(cx.tx, chat, username.trim()).await? {
-            Some((id, name, _)) => (id, name),
-            None => {
+    let (user, name) = if !args.is_empty() {
+        // `@username`, or the name members see (`/whois 小王`, `/whois @小王`).
+        let wanted = args.strip_prefix('@').unwrap_or(args).trim();
+        let by_username = match args.strip_prefix('@') {
+            Some(username) => queries::member_by_username(cx.tx, chat, username.trim()).await?,
+            None => None,
+        };
+        let found = match by_username {
+            Some(member) => vec![member],
+            None => queries::members_by_name(cx.tx, chat, wanted, MAX_NAME_MATCHES + 1).await?,
+        };
+        match found.as_slice() {
+            [(id, name, _)] => (*id, name.clone()),
+            [] => {
                 let text = cx.text("welcome.unknown_member", context! { who => args });
                 cx.reply(text);
                 return Ok(CommandOutcome::Done);
             }
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .take(MAX_NAME_MATCHES as usize)
+                    .map(|(_, name, username)| match username {
+                        Some(username) => format!("{name} (@{username})"),
+                        None => name.clone(),
+                    })
+                    .collect();
+                let more = several.len() > MAX_NAME_MATCHES as usize;
+                let text = cx.text(
+                    "welcome.several_members",
+                    context! { who => wanted, names, more },
+                );
+                cx.reply(text);
+                return Ok(CommandOutcome::Done);
+            }
         }
-    } else if !args.is_empty() {
-        return Ok(CommandOutcome::BadArguments);
     } else if let Some(replied) = replied.filter(|user| !user.is_bot) {
         (replied.id, replied.display_name())
     } else {
@@ -1059,18 +1229,24 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
             .fields()
             .into_iter()
             .filter(|(name, value)| {
-                field.is_none_or(|field| intro::same_field(name, field))
+                field.is_none_or(|field| intro::means_field(name, field))
                     && value.to_lowercase().contains(&word_lower)
             })
             .collect();
-        if hits.is_empty() {
-            continue;
-        }
         // Names, not @mentions: a search should not notify everyone it finds.
         let name = profile
             .display_name
             .clone()
             .unwrap_or_else(|| format!("user {}", profile.user_id));
+        // A plain word finds members by the name the group sees too (`/find 小王`).
+        let by_name = field.is_none() && name.to_lowercase().contains(&word_lower);
+        if hits.is_empty() && !by_name {
+            continue;
+        }
+        if hits.is_empty() {
+            lines.push(format!("• {name}"));
+            continue;
+        }
         let found = hits
             .iter()
             .map(|(field, value)| match language {

@@ -241,11 +241,37 @@ pub async fn start_followup(tx: &mut Tx, chat: i64, user: i64, joined_at: i64) -
     tx.execute(
         "INSERT INTO welcome_followups (chat_id, user_id, joined_at) VALUES ($1, $2, $3)
          ON CONFLICT (chat_id, user_id) DO UPDATE SET joined_at = excluded.joined_at,
-                                                      reminded = 0, acted = 0",
+                                                      reminded = 0, acted = 0,
+                                                      attempted_at = NULL",
         args![chat, user, joined_at],
     )
     .await?;
     Ok(())
+}
+
+/// The newcomer posted an introduction that misses required fields: they tried.
+pub async fn mark_attempt(tx: &mut Tx, chat: i64, user: i64, at: i64) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE welcome_followups SET attempted_at = $3
+         WHERE chat_id = $1 AND user_id = $2 AND attempted_at IS NULL",
+        args![chat, user, at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the newcomer has posted an introduction, complete or not.
+pub async fn has_introduced(tx: &mut Tx, chat: i64, user: i64) -> StoreResult<bool> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT user_id FROM intro_profiles WHERE chat_id = $1 AND user_id = $2
+             UNION ALL
+             SELECT user_id FROM welcome_followups
+             WHERE chat_id = $1 AND user_id = $2 AND attempted_at IS NOT NULL",
+            args![chat, user],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Which follow-up step: the reminder, or the action after it.
@@ -373,6 +399,43 @@ pub async fn member_by_username(
          WHERE chat_id = $1 AND LOWER(username) = LOWER($2)
          ORDER BY COALESCE(last_active, first_seen) DESC LIMIT 1",
         args![chat, username],
+    )
+    .await
+}
+
+/// Members here whose display name is `name` (ignoring case) or, failing that, contains it:
+/// (user id, display name, username), at most `limit`, the most recently active first.
+pub async fn members_by_name(
+    tx: &mut Tx,
+    chat: i64,
+    name: &str,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, Option<String>)>> {
+    let exact: Vec<(i64, String, Option<String>)> = tx
+        .fetch_all(
+            "SELECT user_id, display_name, username FROM members
+             WHERE chat_id = $1 AND left_at IS NULL AND is_bot = 0
+               AND LOWER(display_name) = LOWER($2)
+             ORDER BY COALESCE(last_active, first_seen) DESC LIMIT $3",
+            args![chat, name, limit],
+        )
+        .await?;
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    let escaped: String = name
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    tx.fetch_all(
+        "SELECT user_id, display_name, username FROM members
+         WHERE chat_id = $1 AND left_at IS NULL AND is_bot = 0
+           AND LOWER(display_name) LIKE LOWER($2) ESCAPE '\\'
+         ORDER BY COALESCE(last_active, first_seen) DESC LIMIT $3",
+        args![chat, format!("%{escaped}%"), limit],
     )
     .await
 }
