@@ -14,7 +14,6 @@ const ENGLISH_COMMON: &str = include_str!("../../../data/games/english-common.tx
 pub(crate) const MEANINGS: &str = include_str!("../../../data/games/meanings.tsv");
 pub(crate) const EMOJI: &str = include_str!("../../../data/games/emoji.tsv");
 pub(crate) const XIEHOUYU: &str = include_str!("../../../data/games/xiehouyu.tsv");
-const T2S: &str = include_str!("../../../data/games/t2s.tsv");
 
 /// Idioms at least this frequent (JioNLP's count) are the ones the bot starts with and plays.
 pub const COMMON_FREQUENCY: u32 = 1000;
@@ -248,17 +247,7 @@ impl English {
 
 pub static ENGLISH_WORDS: LazyLock<English> = LazyLock::new(English::load);
 
-/// Traditional → simplified, for the characters the shipped texts use.
-pub static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
-    T2S.lines()
-        .filter_map(|line| {
-            let mut chars = line.chars();
-            let traditional = chars.next()?;
-            let simplified = chars.nth(1)?;
-            Some((traditional, simplified))
-        })
-        .collect()
-});
+pub use crate::core::hanzi::TRADITIONAL;
 
 /// The lines of a `key<TAB>value` data file.
 pub fn pairs(data: &'static str) -> Vec<(&'static str, &'static str)> {
