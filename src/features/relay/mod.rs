@@ -3,7 +3,10 @@
 //!
 //! - Start: `/relay 标题` or `接龙 标题` / `#接龙 …` with option lines (例, 上限, 截止, 提醒, 每人多条);
 //!   a pasted WeChat #接龙 block keeps its numbered lines.
-//! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`;
+//! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`,
+//!   `接龙 内容` or `+1` sent to the group (the open list; with several, a question with a button
+//!   per list). While lists are open, `接龙 …` starts another only with an option or a second
+//!   line (`parse::is_entry_line`); `/relay` always starts one;
 //!   change with a reply `修改 新内容` (or, in one-line-per-member lists, another `接龙 内容`) or by
 //!   editing the message one joined with; leave with ➖, a reply `退出`/`-1`, or `/leave`.
 //!   The creator or an admin closes it with 🔒 or a reply `截止`, and takes any line off with a
@@ -81,19 +84,39 @@ impl Feature for Relay {
                 if args.is_empty() {
                     return Ok(CommandOutcome::BadArguments);
                 }
+                // `/relay 标题` always starts a list. `接龙 …` is an entry for the open lists
+                // unless it is what an organiser writes to start one (see `parse::is_entry_line`).
+                let slashed = message.text.trim_start().starts_with('/');
+                if !slashed && parse::is_entry_line(args) {
+                    let chat = cx.chat();
+                    let open = queries::open_lists(cx.tx, chat).await?;
+                    if !open.is_empty() {
+                        join_without_reply(cx, &open, &message.from, args, message.id).await?;
+                        return Ok(CommandOutcome::Done);
+                    }
+                }
                 create(cx, &message.from, message.id, args).await?;
             }
-            "join" | "leave" => {
-                let Some(list) = target_list(cx).await? else {
+            "join" => {
+                if let Some(list) = replied_list(cx).await? {
+                    join(cx, &list, &message.from, args, via).await?;
+                    return Ok(CommandOutcome::Done);
+                }
+                let chat = cx.chat();
+                let open = queries::open_lists(cx.tx, chat).await?;
+                if open.is_empty() {
                     let text = cx.text("relay.no_open_list", context! {});
                     cx.reply(text);
                     return Ok(CommandOutcome::Done);
-                };
-                if invocation.name == "join" {
-                    join(cx, &list, &message.from, args, via).await?;
-                } else {
-                    leave(cx, &list, &message.from, via).await?;
                 }
+                join_without_reply(cx, &open, &message.from, args, message.id).await?;
+            }
+            "leave" => {
+                if let Some(list) = replied_list(cx).await? {
+                    leave(cx, &list, &message.from, via).await?;
+                    return Ok(CommandOutcome::Done);
+                }
+                leave_without_reply(cx, &message.from, via).await?;
             }
             "relays" => show_open_lists(cx).await?,
             _ => {}
@@ -109,6 +132,14 @@ impl Feature for Relay {
                     return edit_by_message(cx, message.id, &message.from, &message.text).await;
                 }
                 let Some(replied) = message.reply_to else {
+                    // `+1 …` sent to the group, not to a list: an entry for the open list.
+                    if let Some(ReplyIntent::Join(text)) = parse::reply_intent(&message.text) {
+                        let chat = cx.chat();
+                        let open = queries::open_lists(cx.tx, chat).await?;
+                        if !open.is_empty() {
+                            join_without_reply(cx, &open, &message.from, &text, message.id).await?;
+                        }
+                    }
                     return Ok(());
                 };
                 let Some(intent) = parse::reply_intent(&message.text) else {
@@ -132,6 +163,11 @@ impl Feature for Relay {
                 data,
                 ..
             } => {
+                if let Some(picked) = data.strip_prefix("relay:p:") {
+                    let (picked, from, callback_id) =
+                        (picked.to_owned(), from.clone(), callback_id.clone());
+                    return pick(cx, &picked, &from, callback_id).await;
+                }
                 let Some((action, id)) = parse_button(data) else {
                     return Ok(());
                 };
@@ -160,6 +196,15 @@ impl Feature for Relay {
                 else {
                     return Ok(());
                 };
+                if what == "ask" {
+                    // Nobody picked a list in time: the question goes.
+                    let chat = cx.chat();
+                    cx.queue(Action::Delete {
+                        chat,
+                        message: MessageRef::Key(ask_key(id)),
+                    });
+                    return Ok(());
+                }
                 let Some(list) = queries::list(cx.tx, id).await? else {
                     return Ok(());
                 };
@@ -283,13 +328,148 @@ async fn replied_list(cx: &mut Cx<'_>) -> FeatureResult<Option<List>> {
     }
 }
 
-/// The list a command acts on: the one replied to, else the newest open one.
-async fn target_list(cx: &mut Cx<'_>) -> FeatureResult<Option<List>> {
-    if let Some(list) = replied_list(cx).await? {
-        return Ok(Some(list));
+/// How long the question "which list?" waits for its answer.
+const ASK_MINUTES: i64 = 10;
+/// Lists offered as buttons at most (the newest).
+const ASK_LISTS: usize = 6;
+
+/// The key of the question asked about message `message`.
+fn ask_key(message: MessageId) -> String {
+    format!("relayask:{message}")
+}
+
+/// A member's line sent to the group rather than in reply to a list (`接龙 张三`, `+1`,
+/// `/join 张三`): with one open list it joins that one; with several the member is asked which,
+/// one button per list, and the line waits (in the question's timer) for the press.
+async fn join_without_reply(
+    cx: &mut Cx<'_>,
+    open: &[List],
+    member: &User,
+    text: &str,
+    message: MessageId,
+) -> FeatureResult {
+    if let [list] = open {
+        return join(cx, list, member, text, Via::Message(message)).await;
     }
+    let text: String = text.trim().chars().take(parse::MAX_TEXT_CHARS).collect();
+    let due = cx.event.at + Duration::minutes(ASK_MINUTES);
+    cx.set_timer(
+        FEATURE,
+        &format!("ask:{message}"),
+        due,
+        &format!("{}\n{text}", member.id),
+    )
+    .await?;
+    let buttons = choices(open, |list| format!("relay:p:{}:{message}", list.id));
+    let question = cx.text("relay.which_list", context! { text => &text });
     let chat = cx.chat();
-    Ok(queries::open_lists(cx.tx, chat).await?.into_iter().next())
+    cx.queue(Action::Send {
+        chat,
+        text: question,
+        reply_to: Some(message),
+        thread: cx.thread(),
+        key: Some(ask_key(message)),
+        buttons,
+    });
+    Ok(())
+}
+
+/// One button per list, the newest first, labelled with the first line of its title.
+fn choices(
+    lists: &[List],
+    data: impl Fn(&List) -> String,
+) -> Vec<Vec<crate::core::action::Button>> {
+    lists
+        .iter()
+        .take(ASK_LISTS)
+        .filter_map(|list| {
+            let title = list.title.lines().next().unwrap_or_default();
+            let label: String = title.chars().take(30).collect();
+            crate::core::action::Button::new(label, data(list)).map(|button| vec![button])
+        })
+        .collect()
+}
+
+/// The member picked a list for the line they sent: `<list>:<message>`.
+async fn pick(cx: &mut Cx<'_>, picked: &str, from: &User, callback_id: String) -> FeatureResult {
+    let via = Via::Button(callback_id);
+    let Some((list, message)) = picked.split_once(':').and_then(|(list, message)| {
+        Some((
+            list.parse::<i64>().ok()?,
+            message.parse::<MessageId>().ok()?,
+        ))
+    }) else {
+        return Ok(());
+    };
+    let chat = cx.chat();
+    let key = format!("ask:{message}");
+    let Some(payload) = crate::store::timers::pending_payload(cx.tx, chat, FEATURE, &key).await?
+    else {
+        let text = cx.text("relay.pick_expired", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    };
+    let (asker, text) = payload.split_once('\n').unwrap_or((payload.as_str(), ""));
+    if asker.parse::<i64>().ok() != Some(from.id) {
+        let text = cx.text("relay.pick_not_yours", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    let text = text.to_owned();
+    let Some(list) = queries::list(cx.tx, list)
+        .await?
+        .filter(|l| l.chat_id == chat)
+    else {
+        return Ok(());
+    };
+    cx.cancel_timer(FEATURE, &key).await?;
+    cx.queue(Action::Delete {
+        chat,
+        message: MessageRef::Key(ask_key(message)),
+    });
+    join(cx, &list, from, &text, via).await
+}
+
+/// `/leave` sent to the group: the list the member is on; asked which when several.
+async fn leave_without_reply(cx: &mut Cx<'_>, member: &User, via: Via) -> FeatureResult {
+    let chat = cx.chat();
+    let open = queries::open_lists(cx.tx, chat).await?;
+    if open.is_empty() {
+        let text = cx.text("relay.no_open_list", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    let mut mine = Vec::new();
+    for list in open {
+        if queries::latest_of(cx.tx, list.id, member.id)
+            .await?
+            .is_some()
+        {
+            mine.push(list);
+        }
+    }
+    match mine.as_slice() {
+        [] => {
+            let text = cx.text("relay.not_on_any_list", context! {});
+            via.tell(cx, text, false);
+            Ok(())
+        }
+        [list] => leave(cx, list, member, via).await,
+        lists => {
+            // The ➖ buttons of the lists themselves: each takes its presser's own line off.
+            let buttons = choices(lists, |list| format!("relay:l:{}", list.id));
+            let text = cx.text("relay.which_list_leave", context! {});
+            cx.queue(Action::Send {
+                chat,
+                text,
+                reply_to: via.message(),
+                thread: cx.thread(),
+                key: None,
+                buttons,
+            });
+            Ok(())
+        }
+    }
 }
 
 fn at(cx: &Cx<'_>) -> i64 {
@@ -319,7 +499,17 @@ async fn create(
     }
     let settings = cx.group.relay.clone();
     if settings.who_can_create == WhoCanCreate::Admins && cx.role < Role::Admin {
-        let text = cx.text("relay.create_admins_only", context! {});
+        // A member's line with no list to take it: there is nothing to join yet.
+        let slashed = cx
+            .event
+            .message()
+            .is_some_and(|m| m.text.trim_start().starts_with('/'));
+        let key = if !slashed && parse::is_entry_line(description) {
+            "relay.nothing_to_join"
+        } else {
+            "relay.create_admins_only"
+        };
+        let text = cx.text(key, context! {});
         cx.reply(text);
         return Ok(());
     }

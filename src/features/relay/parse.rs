@@ -258,6 +258,30 @@ pub fn list_spec(text: &str) -> Result<ListSpec, SpecError> {
     Ok(spec)
 }
 
+/// Whether the text after `接龙` is a member's line rather than a new list, while lists are
+/// open: one line with no list option in it (`接龙 张三 2份`). What an organiser writes to start
+/// a list has more: an option (`上限 30`, `截止 周五 18:00`, `例 …`, on the title line or a line
+/// of its own), a second line, or a pasted WeChat list. A text that does not read as a list at
+/// all (a bad option) is left to the list parser, which says what is wrong.
+pub fn is_entry_line(text: &str) -> bool {
+    let text = text.trim();
+    if text.lines().count() > 1 {
+        return false;
+    }
+    match list_spec(text) {
+        Ok(spec) => {
+            spec.entries.is_empty()
+                && spec.example.is_none()
+                && spec.note.is_none()
+                && spec.capacity.is_none()
+                && spec.one_per_member.is_none()
+                && spec.deadline.is_none()
+                && spec.remind_minutes.is_none()
+        }
+        Err(_) => false,
+    }
+}
+
 /// `30`, `30人`, `30 名`.
 fn capacity(value: &str) -> Result<i64, SpecError> {
     let number = value
@@ -701,6 +725,17 @@ mod tests {
         );
         // A sentence that merely starts with an option word is part of the title.
         assert_eq!(list_spec("例会报名").unwrap().title, "例会报名");
+    }
+
+    #[test]
+    fn entry_lines_and_new_lists() {
+        assert!(is_entry_line("张三"));
+        assert!(is_entry_line("小王 2份"));
+        assert!(is_entry_line("周日聚餐"));
+        assert!(!is_entry_line("周日聚餐 上限 10"));
+        assert!(!is_entry_line("周日聚餐 截止 周五 18:00"));
+        assert!(!is_entry_line("周日聚餐\n例 姓名"));
+        assert!(!is_entry_line("周日聚餐\n地点待定"));
     }
 
     #[test]
