@@ -926,22 +926,26 @@ async fn remove(
 /// line, whose member is told.
 async fn take_off(cx: &mut Cx<'_>, list: &List, entry: i64) -> FeatureResult {
     let before = queries::entries(cx.tx, list.id).await?;
-    let listed = render::split_waitlist(list, &before).0.len();
-    let index = rank_of(&before, entry).saturating_sub(1);
-    let promoted = (index < listed)
-        .then(|| before.get(listed))
-        .flatten()
-        .cloned();
+    let was_waiting: Vec<i64> = render::split_waitlist(list, &before)
+        .1
+        .iter()
+        .map(|e| e.id)
+        .collect();
     queries::delete_entry(cx.tx, entry).await?;
-    show(cx, list, None).await?;
-    if let Some(promoted) = promoted.filter(|p| p.user_id.is_some()) {
+    let after = show(cx, list, None).await?;
+    // The places freed go to the first waiting lines that now fit; their members are told.
+    let listed = render::split_waitlist(list, &after).0;
+    for (index, promoted) in listed.iter().enumerate() {
+        if !was_waiting.contains(&promoted.id) || promoted.user_id.is_none() {
+            continue;
+        }
         let who = match &promoted.username {
             Some(username) => format!("@{username}"),
             None => promoted.name.clone(),
         };
         let text = cx.text(
             "relay.promoted",
-            context! { who, title => &list.title, rank => listed },
+            context! { who, title => &list.title, rank => index + 1 },
         );
         send(cx, list, text);
     }
@@ -1015,7 +1019,8 @@ async fn close(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
     let text = cx.text(
         "relay.closed_announce",
         context! {
-            title => &list.title, count => listed.len(), waiting => waiting.len(),
+            title => &list.title, count => render::count(&list, listed),
+            waiting => render::count(&list, waiting),
             one_per_member => list.one_per_member(),
         },
     );
@@ -1032,7 +1037,7 @@ async fn remind(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
         return Ok(());
     }
     let entries = queries::entries(cx.tx, list.id).await?;
-    let count = render::split_waitlist(list, &entries).0.len();
+    let count = render::count(list, render::split_waitlist(list, &entries).0);
     let minutes = DateTime::<Utc>::from_timestamp(deadline, 0)
         .map_or(0, |d| (d - cx.event.at).num_minutes().max(1));
     let text = cx.text(
@@ -1055,7 +1060,7 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
         return Ok(());
     }
     let entries = queries::entries(cx.tx, list.id).await?;
-    let count = render::split_waitlist(list, &entries).0.len();
+    let count = render::count(list, render::split_waitlist(list, &entries).0);
     let caption = cx.text(
         "relay.export_caption",
         context! { title => &list.title, count, one_per_member => list.one_per_member() },
@@ -1099,8 +1104,8 @@ async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
     }
     let mut lines = Vec::new();
     for (index, list) in lists.iter().enumerate() {
-        let count = queries::count_entries(cx.tx, list.id).await?;
-        let count = list.capacity.map_or(count, |c| count.min(c));
+        let entries = queries::entries(cx.tx, list.id).await?;
+        let count = render::count(list, render::split_waitlist(list, &entries).0);
         let link = queries::message_of_list(cx.tx, chat, list.id)
             .await?
             .and_then(|message| message_link(chat, message));
