@@ -631,10 +631,37 @@ async fn continue_list(
         .rposition(|line| known.contains(&normalize(line)))
         .map_or(0, |last_known| last_known + 1);
     let new_lines: Vec<&String> = pasted[first_new..].iter().collect();
+    // One of the member's own lines changed in place (the copy says 「3. bob 两份」 where the
+    // list has 「3. bob 一份」): their line follows. Only a line the list does not know, at the
+    // place of a line of theirs that the copy no longer has.
+    let pasted_known: Vec<String> = pasted.iter().map(|line| normalize(line)).collect();
+    let mut edited = false;
+    if list.is_open() {
+        for (line, entry) in pasted[..first_new].iter().zip(&entries) {
+            let mine = entry.user_id == Some(member.id);
+            let still_there = pasted_known.contains(&normalize(&render::line_text(entry)))
+                || pasted_known.contains(&normalize(&entry.content));
+            if !mine || still_there || known.contains(&normalize(line)) {
+                continue;
+            }
+            let content = line
+                .trim()
+                .strip_prefix(entry.name.as_str())
+                .unwrap_or(line)
+                .trim();
+            let content: String = content.chars().take(parse::MAX_TEXT_CHARS).collect();
+            queries::set_content(cx.tx, entry.id, &content, at(cx)).await?;
+            edited = true;
+        }
+    }
     let Some(last) = new_lines.last() else {
         if !list.is_open() {
             let text = cx.text("relay.closed", context! {});
             via.tell(cx, text, false);
+        } else if edited {
+            let toast = cx.text("relay.edited", context! {});
+            via.done(cx, "✍", toast);
+            show(cx, list, None).await?;
         } else {
             via.done(cx, "👌", String::new());
         }
@@ -643,7 +670,17 @@ async fn continue_list(
     if list.one_per_member() || new_lines.len() == 1 {
         return join(cx, list, member, last, via).await;
     }
-    for (index, line) in new_lines.iter().enumerate() {
+    if !list.is_open() {
+        let text = cx.text("relay.closed", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    // The caps hold for a paste as for lines sent one by one.
+    let room = (MAX_LINES_PER_MEMBER - queries::count_of(cx.tx, list.id, member.id).await?)
+        .min(MAX_LINES - queries::count_entries(cx.tx, list.id).await?)
+        .max(0);
+    let taken = new_lines.len().min(usize::try_from(room).unwrap_or(0));
+    for (index, line) in new_lines[..taken].iter().enumerate() {
         queries::insert_entry(
             cx.tx,
             &NewEntry {
@@ -659,8 +696,18 @@ async fn continue_list(
         )
         .await?;
     }
-    via.done(cx, "👍", String::new());
-    show(cx, list, None).await?;
+    if taken < new_lines.len() {
+        let toast = cx.text(
+            "relay.full_up",
+            context! { lines => MAX_LINES, mine => MAX_LINES_PER_MEMBER },
+        );
+        via.refuse(cx, "🤷", toast);
+    } else {
+        via.done(cx, "👍", String::new());
+    }
+    if taken > 0 || edited {
+        show(cx, list, None).await?;
+    }
     Ok(())
 }
 

@@ -151,6 +151,15 @@ pub fn numbered(line: &str) -> Option<&str> {
     }
     let rest = &line[digits..];
     let separator = rest.chars().next()?;
+    // `4 赵六`: WeChat users who type the next number by hand often leave the dot out.
+    if separator.is_whitespace() && digits <= 3 {
+        let text = rest.trim();
+        let starts_as_words = text
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii_digit() && !"人名位个份条".contains(c));
+        return starts_as_words.then_some(text);
+    }
     if !matches!(separator, '.' | '、' | '．' | '。' | ')' | '）') {
         return None;
     }
@@ -939,6 +948,9 @@ mod tests {
             Some("3份")
         );
         assert_eq!(numbered("12、张三"), Some("张三"));
+        assert_eq!(numbered("4 赵六"), Some("赵六"));
+        assert_eq!(numbered("10 人"), None);
+        assert_eq!(numbered("2026 12"), None);
         assert_eq!(numbered("2026-12-01"), None);
     }
 }
