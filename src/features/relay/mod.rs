@@ -459,12 +459,22 @@ async fn leave_without_reply(cx: &mut Cx<'_>, member: &User, via: Via) -> Featur
             // The ➖ buttons of the lists themselves: each takes its presser's own line off.
             let buttons = choices(lists, |list| format!("relay:l:{}", list.id));
             let text = cx.text("relay.which_list_leave", context! {});
+            let key = match via.message() {
+                Some(message) => {
+                    // The question goes after a while, like the one about joining.
+                    let due = cx.event.at + Duration::minutes(ASK_MINUTES);
+                    cx.set_timer(FEATURE, &format!("ask:{message}"), due, "")
+                        .await?;
+                    Some(ask_key(message))
+                }
+                None => None,
+            };
             cx.queue(Action::Send {
                 chat,
                 text,
                 reply_to: via.message(),
                 thread: cx.thread(),
-                key: None,
+                key,
                 buttons,
             });
             Ok(())
