@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::hanzi;
 use super::i18n::Language;
 
 /// The manifests shipped with qunbot, built into the binary so it works from any directory.
@@ -155,6 +156,10 @@ pub struct Manifest {
     /// so `签到了吗` or `签到 了吗` in conversation is not taken for a command.
     #[serde(default)]
     pub trigger_takes_args: bool,
+    /// Sentence-final words a whole-message trigger may end with (`了` makes `签到了` count).
+    /// A question (`签到了吗`, `签到？`) never counts.
+    #[serde(default)]
+    pub trigger_particles: Vec<String>,
     /// Keep out of /help and the Telegram command menu.
     #[serde(default)]
     pub hidden: bool,
@@ -172,7 +177,9 @@ impl Manifest {
     }
 
     /// What members may type without a slash: every alias (`签到`, and `qd` too, which also
-    /// works as `/qd`). Matched as the whole message, ignoring case.
+    /// works as `/qd`). Matched as the whole message, ignoring case, traditional characters as
+    /// simplified ones, and with what people add after a word left off: `签到！`, `打卡~`,
+    /// `签到😊`, and the manifest's `trigger_particles` (`签到了`).
     pub fn text_triggers(&self) -> impl Iterator<Item = &str> {
         self.aliases.iter().map(String::as_str)
     }
@@ -293,13 +300,17 @@ impl CommandSet {
                 }
             }
             for trigger in manifest.text_triggers() {
-                let trigger = normalize(trigger).to_lowercase();
+                let trigger = hanzi::simplified(normalize(trigger)).to_lowercase();
                 if trigger.is_empty() || trigger.starts_with('/') {
                     return Err(invalid(format!(
                         "alias `{trigger}` must not be empty or start with /"
                     )));
                 }
-                if set.by_trigger.insert(trigger.clone(), index).is_some() {
+                if set
+                    .by_trigger
+                    .insert(trigger.clone(), index)
+                    .is_some_and(|other| other != index)
+                {
                     return Err(invalid(format!(
                         "text trigger `{trigger}` is already used by another command"
                     )));
@@ -347,8 +358,8 @@ impl CommandSet {
                 None => Parsed::NotACommand,
             };
         }
-        let lowered = text.to_lowercase();
-        if let Some(&index) = self.by_trigger.get(&lowered) {
+        let lowered = hanzi::simplified(text).to_lowercase();
+        if let Some(index) = self.whole_message_trigger(&lowered) {
             return Parsed::Command(Invocation {
                 name: self.manifests[index].name.clone(),
                 args: String::new(),
@@ -366,6 +377,35 @@ impl CommandSet {
             _ => Parsed::NotACommand,
         }
     }
+}
+
+impl CommandSet {
+    /// The manifest whose trigger the whole (lowered, simplified) message is: exactly, or with
+    /// trailing punctuation and emoji left off (`签到！`, `打卡😊`), or with one of the
+    /// manifest's particles after it (`签到了`, `签到啦～`). A question mark keeps it a question.
+    fn whole_message_trigger(&self, text: &str) -> Option<usize> {
+        if let Some(&index) = self.by_trigger.get(text) {
+            return Some(index);
+        }
+        let bare = without_decoration(text);
+        if let Some(&index) = self.by_trigger.get(bare) {
+            return Some(index);
+        }
+        self.manifests
+            .iter()
+            .enumerate()
+            .find_map(|(index, manifest)| {
+                manifest.trigger_particles.iter().find_map(|particle| {
+                    let word = without_decoration(bare.strip_suffix(particle.as_str())?);
+                    (self.by_trigger.get(word) == Some(&index)).then_some(index)
+                })
+            })
+    }
+}
+
+/// `text` without the punctuation, emoji and spaces after its last word; a question mark stays.
+fn without_decoration(text: &str) -> &str {
+    text.trim_end_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '?' | '？'))
 }
 
 /// Trims white space and the invisible characters clients sometimes leave around a message.
@@ -393,6 +433,7 @@ mod tests {
                 r#"
                 name = "signin"
                 aliases = ["checkin", "签到", "打卡"]
+                trigger_particles = ["了", "啦"]
                 description = { zh-CN = "每日签到", en = "Daily sign-in" }
                 "#,
             ),
@@ -446,6 +487,35 @@ mod tests {
             command("signin", "")
         );
         assert_eq!(set.parse("签到了吗", "qunbot", false), Parsed::NotACommand);
+        for typed in [
+            "签到！",
+            "签到了",
+            "簽到",
+            "签到😊",
+            "打卡！",
+            "签到啦～",
+            "签到 !!",
+            "打卡了。",
+        ] {
+            assert_eq!(
+                set.parse(typed, "qunbot", false),
+                command("signin", ""),
+                "{typed}"
+            );
+        }
+        for talk in [
+            "今天忘了签到怎么办",
+            "签到？",
+            "签到了?",
+            "签到了了",
+            "接龙了",
+        ] {
+            assert_eq!(
+                set.parse(talk, "qunbot", false),
+                Parsed::NotACommand,
+                "{talk}"
+            );
+        }
         assert_eq!(set.parse("签到 了吗", "qunbot", false), Parsed::NotACommand);
         // ASCII aliases work without the slash too, in any case.
         assert_eq!(set.parse("CheckIn", "qunbot", false), command("signin", ""));

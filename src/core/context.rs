@@ -47,6 +47,8 @@ pub struct Cx<'a> {
     pub switched_off: Vec<&'static str>,
     /// The event is a command for this bot (known or not), as the engine parsed it.
     pub is_command: bool,
+    /// The manifest name of that command when it is a known one (`signin` for `签到了`).
+    pub command: Option<String>,
     /// What the bot may do in this group (`None`: not known, e.g. the lookup failed; then try
     /// and let the platform say no).
     pub bot_rights: Option<BotRights>,
@@ -97,6 +99,7 @@ impl<'a> Cx<'a> {
             actions: Vec::new(),
             switched_off: Vec::new(),
             is_command: false,
+            command: None,
             bot_rights: None,
             admins: Vec::new(),
             stopped: false,

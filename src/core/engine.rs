@@ -502,6 +502,9 @@ impl Engine {
             }
         } else {
             cx.is_command = standing.parsed != Parsed::NotACommand;
+            if let Parsed::Command(invocation) = &standing.parsed {
+                cx.command = Some(invocation.name.clone());
+            }
             cx.admins = standing.admins.clone();
             self.route(&mut cx, &standing.parsed).await?;
         }

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod feature;
+pub mod hanzi;
 pub mod i18n;
 pub mod numbers;
 pub mod reactions;

@@ -131,6 +131,24 @@ pub async fn waiting(tx: &mut Tx, chat: ChatId, feature: &str, key: &str) -> Sto
     Ok(row.is_some())
 }
 
+/// The payload of the timer `key` while it has not fired; `None` once it fired or when it is
+/// not set.
+pub async fn pending_payload(
+    tx: &mut Tx,
+    chat: ChatId,
+    feature: &str,
+    key: &str,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT payload FROM timers
+             WHERE chat_id = $1 AND feature = $2 AND key = $3 AND fired_at IS NULL",
+            args![chat, feature, key],
+        )
+        .await?;
+    Ok(row.map(|(payload,)| payload))
+}
+
 /// Whether the timer whose firing is inbox entry `id` is still set: cancelling or setting a
 /// timer again removes its row, and then an already claimed firing must not run.
 pub async fn still_set(tx: &mut Tx, id: i64) -> StoreResult<bool> {

@@ -56,6 +56,12 @@ impl Feature for Games {
         };
         let args = invocation.args.trim();
         match invocation.name.as_str() {
+            // 开始接龙 could mean the game or a sign-up list: the bot says which is which.
+            "idiom" if typed_as(cx, "开始接龙") => {
+                let text = cx.text("games.which_chain", context! {});
+                cx.reply(text);
+                Ok(CommandOutcome::Done)
+            }
             "idiom" => chain::start(cx, &member, chain::Chain::Idiom, args).await,
             "wordchain" => chain::start(cx, &member, chain::Chain::Word, args).await,
             "guess" => quiz::start(cx, &member, args).await,
@@ -100,6 +106,14 @@ impl Feature for Games {
         queries::migrate_chat(tx, from, to).await?;
         Ok(())
     }
+}
+
+/// Whether the member typed exactly this trigger (punctuation and traditional forms aside).
+fn typed_as(cx: &Cx<'_>, trigger: &str) -> bool {
+    cx.event.message().is_some_and(|message| {
+        let text = crate::core::hanzi::simplified(message.text.trim());
+        text.trim_end_matches(|c: char| !c.is_alphanumeric()) == trigger
+    })
 }
 
 fn settings<'a>(cx: &'a Cx<'_>) -> &'a GamesSettings {

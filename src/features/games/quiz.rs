@@ -179,9 +179,17 @@ pub async fn answer(cx: &mut Cx<'_>, member: &User, game: &Game, answer: &str) -
         return Ok(());
     }
     // A 歇后语 is often typed whole: "七两放在半斤上——只差一点" counts as much as "只差一点".
+    // A guess inside a sentence counts too: "是不是反复推敲？" for 反复推敲 (Chinese answers of
+    // two characters or more; an English word could hide inside another).
     let right = game.rule.split('|').any(|expected| {
-        normalise(expected).as_deref() == Some(answer)
+        let Some(expected) = normalise(expected) else {
+            return false;
+        };
+        expected == answer
             || normalise(&format!("{}{expected}", game.current)).as_deref() == Some(answer)
+            || (expected.chars().count() >= 2
+                && expected.chars().all(super::text::is_han)
+                && answer.contains(expected.as_str()))
     });
     if !right {
         // Only what looks like an attempt (the answer's length) gets an answer, never

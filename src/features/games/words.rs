@@ -14,7 +14,6 @@ const ENGLISH_COMMON: &str = include_str!("../../../data/games/english-common.tx
 pub(crate) const MEANINGS: &str = include_str!("../../../data/games/meanings.tsv");
 pub(crate) const EMOJI: &str = include_str!("../../../data/games/emoji.tsv");
 pub(crate) const XIEHOUYU: &str = include_str!("../../../data/games/xiehouyu.tsv");
-const T2S: &str = include_str!("../../../data/games/t2s.tsv");
 
 /// Idioms at least this frequent (JioNLP's count) are the ones the bot starts with and plays.
 pub const COMMON_FREQUENCY: u32 = 1000;
@@ -50,15 +49,167 @@ impl LinkMode {
     }
 }
 
-/// Every reading of a character: toneless (`plain`, "zhang") or toned (`with_tone`, "zhǎng").
+/// Characters read more than one way in everyday words, with those readings (toned). Every
+/// other character is read only its first, commonest, reading (`pinyin`'s first), so a rare
+/// reading never makes a link: 怀 is huái, not also fù (which would reach 不 through "fu").
+/// A hand-made list of the common polyphones; a reading not in the `pinyin` crate is ignored.
+const EVERYDAY_POLYPHONES: &[(char, &[&str])] = &[
+    ('长', &["cháng", "zhǎng"]),
+    ('行', &["xíng", "háng"]),
+    ('重', &["zhòng", "chóng"]),
+    ('乐', &["lè", "yuè"]),
+    ('还', &["hái", "huán"]),
+    ('好', &["hǎo", "hào"]),
+    ('为', &["wéi", "wèi"]),
+    ('少', &["shǎo", "shào"]),
+    ('数', &["shù", "shǔ"]),
+    ('得', &["dé", "de", "děi"]),
+    ('着', &["zhe", "zháo", "zhuó"]),
+    ('了', &["le", "liǎo"]),
+    ('差', &["chà", "chā", "chāi"]),
+    ('调', &["diào", "tiáo"]),
+    ('朝', &["cháo", "zhāo"]),
+    ('降', &["jiàng", "xiáng"]),
+    ('传', &["chuán", "zhuàn"]),
+    ('便', &["biàn", "pián"]),
+    ('藏', &["cáng", "zàng"]),
+    ('曾', &["céng", "zēng"]),
+    ('处', &["chù", "chǔ"]),
+    ('当', &["dāng", "dàng"]),
+    ('都', &["dōu", "dū"]),
+    ('发', &["fā", "fà"]),
+    ('分', &["fēn", "fèn"]),
+    ('更', &["gèng", "gēng"]),
+    ('干', &["gàn", "gān"]),
+    ('给', &["gěi", "jǐ"]),
+    ('和', &["hé", "hè", "huó"]),
+    ('横', &["héng", "hèng"]),
+    ('假', &["jiǎ", "jià"]),
+    ('间', &["jiān", "jiàn"]),
+    ('将', &["jiāng", "jiàng"]),
+    ('教', &["jiào", "jiāo"]),
+    ('觉', &["jué", "jiào"]),
+    ('看', &["kàn", "kān"]),
+    ('空', &["kōng", "kòng"]),
+    ('累', &["lèi", "lěi"]),
+    ('量', &["liàng", "liáng"]),
+    ('难', &["nán", "nàn"]),
+    ('宁', &["níng", "nìng"]),
+    ('强', &["qiáng", "qiǎng"]),
+    ('切', &["qiè", "qiē"]),
+    ('曲', &["qǔ", "qū"]),
+    ('散', &["sàn", "sǎn"]),
+    ('色', &["sè", "shǎi"]),
+    ('省', &["shěng", "xǐng"]),
+    ('似', &["sì", "shì"]),
+    ('相', &["xiāng", "xiàng"]),
+    ('兴', &["xīng", "xìng"]),
+    ('应', &["yīng", "yìng"]),
+    ('与', &["yǔ", "yù"]),
+    ('载', &["zài", "zǎi"]),
+    ('中', &["zhōng", "zhòng"]),
+    ('种', &["zhǒng", "zhòng"]),
+    ('转', &["zhuǎn", "zhuàn"]),
+    ('正', &["zhèng", "zhēng"]),
+    ('只', &["zhī", "zhǐ"]),
+    ('供', &["gōng", "gòng"]),
+    ('冲', &["chōng", "chòng"]),
+    ('参', &["cān", "shēn", "cēn"]),
+    ('称', &["chēng", "chèn"]),
+    ('度', &["dù", "duó"]),
+    ('恶', &["è", "wù", "ě"]),
+    ('观', &["guān", "guàn"]),
+    ('华', &["huá", "huà"]),
+    ('济', &["jì", "jǐ"]),
+    ('结', &["jié", "jiē"]),
+    ('解', &["jiě", "xiè"]),
+    ('据', &["jù", "jū"]),
+    ('卷', &["juàn", "juǎn"]),
+    ('落', &["luò", "là", "lào"]),
+    ('没', &["méi", "mò"]),
+    ('模', &["mó", "mú"]),
+    ('磨', &["mó", "mò"]),
+    ('奇', &["qí", "jī"]),
+    ('塞', &["sāi", "sè", "sài"]),
+    ('丧', &["sàng", "sāng"]),
+    ('扇', &["shàn", "shān"]),
+    ('舍', &["shě", "shè"]),
+    ('属', &["shǔ", "zhǔ"]),
+    ('挑', &["tiāo", "tiǎo"]),
+    ('鲜', &["xiān", "xiǎn"]),
+    ('血', &["xuè", "xiě"]),
+    ('要', &["yào", "yāo"]),
+    ('薄', &["báo", "bó"]),
+    ('背', &["bèi", "bēi"]),
+    ('露', &["lù", "lòu"]),
+    ('剥', &["bō", "bāo"]),
+    ('创', &["chuàng", "chuāng"]),
+    ('弹', &["tán", "dàn"]),
+    ('担', &["dān", "dàn"]),
+    ('倒', &["dǎo", "dào"]),
+    ('钉', &["dīng", "dìng"]),
+    ('混', &["hùn", "hún"]),
+    ('几', &["jǐ", "jī"]),
+    ('系', &["xì", "jì"]),
+    ('校', &["xiào", "jiào"]),
+    ('率', &["lǜ", "shuài"]),
+    ('蒙', &["méng", "měng", "mēng"]),
+    ('屏', &["píng", "bǐng"]),
+    ('铺', &["pū", "pù"]),
+    ('亲', &["qīn", "qìng"]),
+    ('仇', &["chóu", "qiú"]),
+    ('圈', &["quān", "juàn"]),
+    ('盛', &["shèng", "chéng"]),
+    ('识', &["shí", "zhì"]),
+    ('说', &["shuō", "shuì"]),
+    ('宿', &["sù", "xiǔ", "xiù"]),
+    ('提', &["tí", "dī"]),
+    ('吐', &["tǔ", "tù"]),
+    ('吓', &["xià", "hè"]),
+    ('晕', &["yūn", "yùn"]),
+    ('扎', &["zhā", "zā"]),
+    ('占', &["zhàn", "zhān"]),
+    ('涨', &["zhǎng", "zhàng"]),
+    ('折', &["zhé", "shé", "zhē"]),
+    ('症', &["zhèng", "zhēng"]),
+    ('钻', &["zuān", "zuàn"]),
+    ('作', &["zuò", "zuō"]),
+    ('大', &["dà", "dài"]),
+    ('地', &["dì", "de"]),
+    ('的', &["de", "dì", "dí"]),
+    ('子', &["zǐ", "zi"]),
+    ('头', &["tóu", "tou"]),
+    ('一', &["yī"]),
+    ('不', &["bù"]),
+];
+
+static POLYPHONES: LazyLock<HashMap<char, &'static [&'static str]>> =
+    LazyLock::new(|| EVERYDAY_POLYPHONES.iter().copied().collect());
+
+/// The readings a character has in common use: toneless (`plain`, "zhang") or toned
+/// (`with_tone`, "zhǎng"). Its first reading, and for an everyday polyphone (长, 行, 重…) the
+/// others it is commonly read with.
 pub fn readings(c: char, toned: bool) -> Vec<&'static str> {
-    match c.to_pinyin_multi() {
-        Some(multi) => multi
-            .into_iter()
-            .map(|p| if toned { p.with_tone() } else { p.plain() })
-            .collect(),
-        None => Vec::new(),
-    }
+    let Some(multi) = c.to_pinyin_multi() else {
+        return Vec::new();
+    };
+    let everyday = POLYPHONES.get(&c);
+    let mut found: Vec<&'static str> = multi
+        .into_iter()
+        .enumerate()
+        .filter(|(index, p)| {
+            *index == 0 || everyday.is_some_and(|list| list.contains(&p.with_tone()))
+        })
+        .map(|(_, p)| if toned { p.with_tone() } else { p.plain() })
+        .collect();
+    found.dedup();
+    let mut seen = Vec::new();
+    found.retain(|r| {
+        let new = !seen.contains(r);
+        seen.push(*r);
+        new
+    });
+    found
 }
 
 /// Whether a word ending in `last` may be followed by one starting with `first`.
@@ -248,17 +399,7 @@ impl English {
 
 pub static ENGLISH_WORDS: LazyLock<English> = LazyLock::new(English::load);
 
-/// Traditional → simplified, for the characters the shipped texts use.
-pub static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
-    T2S.lines()
-        .filter_map(|line| {
-            let mut chars = line.chars();
-            let traditional = chars.next()?;
-            let simplified = chars.nth(1)?;
-            Some((traditional, simplified))
-        })
-        .collect()
-});
+pub use crate::core::hanzi::TRADITIONAL;
 
 /// The lines of a `key<TAB>value` data file.
 pub fn pairs(data: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -408,6 +549,23 @@ mod tests {
                 .all(|w| ENGLISH_WORDS.contains(w))
         );
         assert!(ENGLISH_WORDS.contains("elephant") && !ENGLISH_WORDS.contains("qwzx"));
+    }
+
+    #[test]
+    fn only_readings_in_common_use_link() {
+        // 怀 is huái; its rare fù must not reach 不 (fǒu/fū) through "fu".
+        assert!(!links('怀', '不', LinkMode::Loose));
+        assert_eq!(readings('怀', true), vec!["huái"]);
+        // Everyday polyphones keep their readings.
+        assert!(links('长', '掌', LinkMode::Loose));
+        assert!(links('长', '常', LinkMode::Strict));
+        assert!(links('行', '航', LinkMode::Loose));
+        assert!(links('彩', '才', LinkMode::Loose));
+        assert!(
+            !IDIOM_LIST
+                .continuations("耿耿于怀", LinkMode::Loose, &HashSet::new())
+                .contains(&"不可思议")
+        );
     }
 
     #[test]

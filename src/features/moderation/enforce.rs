@@ -28,11 +28,12 @@ pub async fn check(cx: &mut Cx<'_>, message: &Message) -> FeatureResult {
         return Ok(());
     }
     let folded = checks::fold(&message.text);
-    if !message.edited && settings(cx).looks_back() {
+    let sign_up = is_sign_up(cx, message);
+    if !message.edited && !sign_up && settings(cx).looks_back() {
         let at = cx.event.at.timestamp();
         records::remember(cx.tx, cx.chat(), message, &checks::fingerprint(&folded), at).await?;
     }
-    let Some(mut found) = first_broken_rule(cx, message, &folded).await? else {
+    let Some(mut found) = first_broken_rule(cx, message, &folded, sign_up).await? else {
         return Ok(());
     };
     // An album or a batch of forwards breaks a rule several times in a second: that is one
@@ -67,10 +68,22 @@ fn is_exempt(cx: &Cx<'_>, message: &Message) -> bool {
         || settings(cx).exempt_users.contains(&message.from.id)
 }
 
+/// A sign-in or a relay line (`签到`, `接龙 …`, `+1`, `/join`, `退出`): the same words from many
+/// members, or several lines from one in a minute, are what these are for. They are neither
+/// remembered nor held against the repeat and flood limits; the content rules still apply.
+fn is_sign_up(cx: &Cx<'_>, message: &Message) -> bool {
+    let by_command = cx
+        .command
+        .as_deref()
+        .is_some_and(|name| matches!(name, "signin" | "makeup" | "relay" | "join" | "leave"));
+    by_command || crate::features::relay::parse::reply_intent(&message.text).is_some()
+}
+
 async fn first_broken_rule(
     cx: &mut Cx<'_>,
     message: &Message,
     folded: &str,
+    sign_up: bool,
 ) -> FeatureResult<Option<Found>> {
     let rules = settings(cx).clone();
     let chat = cx.chat();
@@ -157,8 +170,8 @@ async fn first_broken_rule(
             ));
         }
     }
-    // An edit is not a new message: it cannot repeat or flood.
-    if message.edited {
+    // An edit is not a new message: it cannot repeat or flood; nor can a sign-in or a relay line.
+    if message.edited || sign_up {
         return Ok(None);
     }
     let fingerprint = checks::fingerprint(folded);

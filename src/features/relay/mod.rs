@@ -3,7 +3,10 @@
 //!
 //! - Start: `/relay 标题` or `接龙 标题` / `#接龙 …` with option lines (例, 上限, 截止, 提醒, 每人多条);
 //!   a pasted WeChat #接龙 block keeps its numbered lines.
-//! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`;
+//! - Join: the ➕ button, a reply to the list (`+1`, `+1 带两个人`, `接龙 内容`), or `/join [text]`,
+//!   `接龙 内容` or `+1` sent to the group (the open list; with several, a question with a button
+//!   per list). While lists are open, `接龙 …` starts another only with an option or a second
+//!   line (`parse::is_entry_line`); `/relay` always starts one;
 //!   change with a reply `修改 新内容` (or, in one-line-per-member lists, another `接龙 内容`) or by
 //!   editing the message one joined with; leave with ➖, a reply `退出`/`-1`, or `/leave`.
 //!   The creator or an admin closes it with 🔒 or a reply `截止`, and takes any line off with a
@@ -81,19 +84,39 @@ impl Feature for Relay {
                 if args.is_empty() {
                     return Ok(CommandOutcome::BadArguments);
                 }
+                // `/relay 标题` always starts a list. `接龙 …` is an entry for the open lists
+                // unless it is what an organiser writes to start one (see `parse::is_entry_line`).
+                let slashed = message.text.trim_start().starts_with('/');
+                if !slashed && parse::is_entry_line(args) {
+                    let chat = cx.chat();
+                    let open = queries::open_lists(cx.tx, chat).await?;
+                    if !open.is_empty() {
+                        join_without_reply(cx, &open, &message.from, args, message.id).await?;
+                        return Ok(CommandOutcome::Done);
+                    }
+                }
                 create(cx, &message.from, message.id, args).await?;
             }
-            "join" | "leave" => {
-                let Some(list) = target_list(cx).await? else {
+            "join" => {
+                if let Some(list) = replied_list(cx).await? {
+                    join(cx, &list, &message.from, args, via).await?;
+                    return Ok(CommandOutcome::Done);
+                }
+                let chat = cx.chat();
+                let open = queries::open_lists(cx.tx, chat).await?;
+                if open.is_empty() {
                     let text = cx.text("relay.no_open_list", context! {});
                     cx.reply(text);
                     return Ok(CommandOutcome::Done);
-                };
-                if invocation.name == "join" {
-                    join(cx, &list, &message.from, args, via).await?;
-                } else {
-                    leave(cx, &list, &message.from, via).await?;
                 }
+                join_without_reply(cx, &open, &message.from, args, message.id).await?;
+            }
+            "leave" => {
+                if let Some(list) = replied_list(cx).await? {
+                    leave(cx, &list, &message.from, via).await?;
+                    return Ok(CommandOutcome::Done);
+                }
+                leave_without_reply(cx, &message.from, via).await?;
             }
             "relays" => show_open_lists(cx).await?,
             _ => {}
@@ -109,6 +132,14 @@ impl Feature for Relay {
                     return edit_by_message(cx, message.id, &message.from, &message.text).await;
                 }
                 let Some(replied) = message.reply_to else {
+                    // `+1 …` sent to the group, not to a list: an entry for the open list.
+                    if let Some(ReplyIntent::Join(text)) = parse::reply_intent(&message.text) {
+                        let chat = cx.chat();
+                        let open = queries::open_lists(cx.tx, chat).await?;
+                        if !open.is_empty() {
+                            join_without_reply(cx, &open, &message.from, &text, message.id).await?;
+                        }
+                    }
                     return Ok(());
                 };
                 let Some(intent) = parse::reply_intent(&message.text) else {
@@ -132,6 +163,11 @@ impl Feature for Relay {
                 data,
                 ..
             } => {
+                if let Some(picked) = data.strip_prefix("relay:p:") {
+                    let (picked, from, callback_id) =
+                        (picked.to_owned(), from.clone(), callback_id.clone());
+                    return pick(cx, &picked, &from, callback_id).await;
+                }
                 let Some((action, id)) = parse_button(data) else {
                     return Ok(());
                 };
@@ -160,6 +196,15 @@ impl Feature for Relay {
                 else {
                     return Ok(());
                 };
+                if what == "ask" {
+                    // Nobody picked a list in time: the question goes.
+                    let chat = cx.chat();
+                    cx.queue(Action::Delete {
+                        chat,
+                        message: MessageRef::Key(ask_key(id)),
+                    });
+                    return Ok(());
+                }
                 let Some(list) = queries::list(cx.tx, id).await? else {
                     return Ok(());
                 };
@@ -283,13 +328,158 @@ async fn replied_list(cx: &mut Cx<'_>) -> FeatureResult<Option<List>> {
     }
 }
 
-/// The list a command acts on: the one replied to, else the newest open one.
-async fn target_list(cx: &mut Cx<'_>) -> FeatureResult<Option<List>> {
-    if let Some(list) = replied_list(cx).await? {
-        return Ok(Some(list));
+/// How long the question "which list?" waits for its answer.
+const ASK_MINUTES: i64 = 10;
+/// Lists offered as buttons at most (the newest).
+const ASK_LISTS: usize = 6;
+
+/// The key of the question asked about message `message`.
+fn ask_key(message: MessageId) -> String {
+    format!("relayask:{message}")
+}
+
+/// A member's line sent to the group rather than in reply to a list (`接龙 张三`, `+1`,
+/// `/join 张三`): with one open list it joins that one; with several the member is asked which,
+/// one button per list, and the line waits (in the question's timer) for the press.
+async fn join_without_reply(
+    cx: &mut Cx<'_>,
+    open: &[List],
+    member: &User,
+    text: &str,
+    message: MessageId,
+) -> FeatureResult {
+    if let [list] = open {
+        return join(cx, list, member, text, Via::Message(message)).await;
     }
+    let text: String = text.trim().chars().take(parse::MAX_TEXT_CHARS).collect();
+    let due = cx.event.at + Duration::minutes(ASK_MINUTES);
+    cx.set_timer(
+        FEATURE,
+        &format!("ask:{message}"),
+        due,
+        &format!("{}\n{text}", member.id),
+    )
+    .await?;
+    let buttons = choices(open, |list| format!("relay:p:{}:{message}", list.id));
+    let question = cx.text("relay.which_list", context! { text => &text });
     let chat = cx.chat();
-    Ok(queries::open_lists(cx.tx, chat).await?.into_iter().next())
+    cx.queue(Action::Send {
+        chat,
+        text: question,
+        reply_to: Some(message),
+        thread: cx.thread(),
+        key: Some(ask_key(message)),
+        buttons,
+    });
+    Ok(())
+}
+
+/// One button per list, the newest first, labelled with the first line of its title.
+fn choices(
+    lists: &[List],
+    data: impl Fn(&List) -> String,
+) -> Vec<Vec<crate::core::action::Button>> {
+    lists
+        .iter()
+        .take(ASK_LISTS)
+        .filter_map(|list| {
+            let title = list.title.lines().next().unwrap_or_default();
+            let label: String = title.chars().take(30).collect();
+            crate::core::action::Button::new(label, data(list)).map(|button| vec![button])
+        })
+        .collect()
+}
+
+/// The member picked a list for the line they sent: `<list>:<message>`.
+async fn pick(cx: &mut Cx<'_>, picked: &str, from: &User, callback_id: String) -> FeatureResult {
+    let via = Via::Button(callback_id);
+    let Some((list, message)) = picked.split_once(':').and_then(|(list, message)| {
+        Some((
+            list.parse::<i64>().ok()?,
+            message.parse::<MessageId>().ok()?,
+        ))
+    }) else {
+        return Ok(());
+    };
+    let chat = cx.chat();
+    let key = format!("ask:{message}");
+    let Some(payload) = crate::store::timers::pending_payload(cx.tx, chat, FEATURE, &key).await?
+    else {
+        let text = cx.text("relay.pick_expired", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    };
+    let (asker, text) = payload.split_once('\n').unwrap_or((payload.as_str(), ""));
+    if asker.parse::<i64>().ok() != Some(from.id) {
+        let text = cx.text("relay.pick_not_yours", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    let text = text.to_owned();
+    let Some(list) = queries::list(cx.tx, list)
+        .await?
+        .filter(|l| l.chat_id == chat)
+    else {
+        return Ok(());
+    };
+    cx.cancel_timer(FEATURE, &key).await?;
+    cx.queue(Action::Delete {
+        chat,
+        message: MessageRef::Key(ask_key(message)),
+    });
+    join(cx, &list, from, &text, via).await
+}
+
+/// `/leave` sent to the group: the list the member is on; asked which when several.
+async fn leave_without_reply(cx: &mut Cx<'_>, member: &User, via: Via) -> FeatureResult {
+    let chat = cx.chat();
+    let open = queries::open_lists(cx.tx, chat).await?;
+    if open.is_empty() {
+        let text = cx.text("relay.no_open_list", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    let mut mine = Vec::new();
+    for list in open {
+        if queries::latest_of(cx.tx, list.id, member.id)
+            .await?
+            .is_some()
+        {
+            mine.push(list);
+        }
+    }
+    match mine.as_slice() {
+        [] => {
+            let text = cx.text("relay.not_on_any_list", context! {});
+            via.tell(cx, text, false);
+            Ok(())
+        }
+        [list] => leave(cx, list, member, via).await,
+        lists => {
+            // The ➖ buttons of the lists themselves: each takes its presser's own line off.
+            let buttons = choices(lists, |list| format!("relay:l:{}", list.id));
+            let text = cx.text("relay.which_list_leave", context! {});
+            let key = match via.message() {
+                Some(message) => {
+                    // The question goes after a while, like the one about joining.
+                    let due = cx.event.at + Duration::minutes(ASK_MINUTES);
+                    cx.set_timer(FEATURE, &format!("ask:{message}"), due, "")
+                        .await?;
+                    Some(ask_key(message))
+                }
+                None => None,
+            };
+            cx.queue(Action::Send {
+                chat,
+                text,
+                reply_to: via.message(),
+                thread: cx.thread(),
+                key,
+                buttons,
+            });
+            Ok(())
+        }
+    }
 }
 
 fn at(cx: &Cx<'_>) -> i64 {
@@ -319,7 +509,17 @@ async fn create(
     }
     let settings = cx.group.relay.clone();
     if settings.who_can_create == WhoCanCreate::Admins && cx.role < Role::Admin {
-        let text = cx.text("relay.create_admins_only", context! {});
+        // A member's line with no list to take it: there is nothing to join yet.
+        let slashed = cx
+            .event
+            .message()
+            .is_some_and(|m| m.text.trim_start().starts_with('/'));
+        let key = if !slashed && parse::is_entry_line(description) {
+            "relay.nothing_to_join"
+        } else {
+            "relay.create_admins_only"
+        };
+        let text = cx.text(key, context! {});
         cx.reply(text);
         return Ok(());
     }
@@ -441,10 +641,37 @@ async fn continue_list(
         .rposition(|line| known.contains(&normalize(line)))
         .map_or(0, |last_known| last_known + 1);
     let new_lines: Vec<&String> = pasted[first_new..].iter().collect();
+    // One of the member's own lines changed in place (the copy says 「3. bob 两份」 where the
+    // list has 「3. bob 一份」): their line follows. Only a line the list does not know, at the
+    // place of a line of theirs that the copy no longer has.
+    let pasted_known: Vec<String> = pasted.iter().map(|line| normalize(line)).collect();
+    let mut edited = false;
+    if list.is_open() {
+        for (line, entry) in pasted[..first_new].iter().zip(&entries) {
+            let mine = entry.user_id == Some(member.id);
+            let still_there = pasted_known.contains(&normalize(&render::line_text(entry)))
+                || pasted_known.contains(&normalize(&entry.content));
+            if !mine || still_there || known.contains(&normalize(line)) {
+                continue;
+            }
+            let content = line
+                .trim()
+                .strip_prefix(entry.name.as_str())
+                .unwrap_or(line)
+                .trim();
+            let content: String = content.chars().take(parse::MAX_TEXT_CHARS).collect();
+            queries::set_content(cx.tx, entry.id, &content, at(cx)).await?;
+            edited = true;
+        }
+    }
     let Some(last) = new_lines.last() else {
         if !list.is_open() {
             let text = cx.text("relay.closed", context! {});
             via.tell(cx, text, false);
+        } else if edited {
+            let toast = cx.text("relay.edited", context! {});
+            via.done(cx, "✍", toast);
+            show(cx, list, None).await?;
         } else {
             via.done(cx, "👌", String::new());
         }
@@ -453,7 +680,17 @@ async fn continue_list(
     if list.one_per_member() || new_lines.len() == 1 {
         return join(cx, list, member, last, via).await;
     }
-    for (index, line) in new_lines.iter().enumerate() {
+    if !list.is_open() {
+        let text = cx.text("relay.closed", context! {});
+        via.tell(cx, text, false);
+        return Ok(());
+    }
+    // The caps hold for a paste as for lines sent one by one.
+    let room = (MAX_LINES_PER_MEMBER - queries::count_of(cx.tx, list.id, member.id).await?)
+        .min(MAX_LINES - queries::count_entries(cx.tx, list.id).await?)
+        .max(0);
+    let taken = new_lines.len().min(usize::try_from(room).unwrap_or(0));
+    for (index, line) in new_lines[..taken].iter().enumerate() {
         queries::insert_entry(
             cx.tx,
             &NewEntry {
@@ -469,8 +706,18 @@ async fn continue_list(
         )
         .await?;
     }
-    via.done(cx, "👍", String::new());
-    show(cx, list, None).await?;
+    if taken < new_lines.len() {
+        let toast = cx.text(
+            "relay.full_up",
+            context! { lines => MAX_LINES, mine => MAX_LINES_PER_MEMBER },
+        );
+        via.refuse(cx, "🤷", toast);
+    } else {
+        via.done(cx, "👍", String::new());
+    }
+    if taken > 0 || edited {
+        show(cx, list, None).await?;
+    }
     Ok(())
 }
 
@@ -736,22 +983,26 @@ async fn remove(
 /// line, whose member is told.
 async fn take_off(cx: &mut Cx<'_>, list: &List, entry: i64) -> FeatureResult {
     let before = queries::entries(cx.tx, list.id).await?;
-    let listed = render::split_waitlist(list, &before).0.len();
-    let index = rank_of(&before, entry).saturating_sub(1);
-    let promoted = (index < listed)
-        .then(|| before.get(listed))
-        .flatten()
-        .cloned();
+    let was_waiting: Vec<i64> = render::split_waitlist(list, &before)
+        .1
+        .iter()
+        .map(|e| e.id)
+        .collect();
     queries::delete_entry(cx.tx, entry).await?;
-    show(cx, list, None).await?;
-    if let Some(promoted) = promoted.filter(|p| p.user_id.is_some()) {
+    let after = show(cx, list, None).await?;
+    // The places freed go to the first waiting lines that now fit; their members are told.
+    let listed = render::split_waitlist(list, &after).0;
+    for (index, promoted) in listed.iter().enumerate() {
+        if !was_waiting.contains(&promoted.id) || promoted.user_id.is_none() {
+            continue;
+        }
         let who = match &promoted.username {
             Some(username) => format!("@{username}"),
             None => promoted.name.clone(),
         };
         let text = cx.text(
             "relay.promoted",
-            context! { who, title => &list.title, rank => listed },
+            context! { who, title => &list.title, rank => index + 1 },
         );
         send(cx, list, text);
     }
@@ -825,7 +1076,8 @@ async fn close(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
     let text = cx.text(
         "relay.closed_announce",
         context! {
-            title => &list.title, count => listed.len(), waiting => waiting.len(),
+            title => &list.title, count => render::count(&list, listed),
+            waiting => render::count(&list, waiting),
             one_per_member => list.one_per_member(),
         },
     );
@@ -842,7 +1094,7 @@ async fn remind(cx: &mut Cx<'_>, list: &List) -> FeatureResult {
         return Ok(());
     }
     let entries = queries::entries(cx.tx, list.id).await?;
-    let count = render::split_waitlist(list, &entries).0.len();
+    let count = render::count(list, render::split_waitlist(list, &entries).0);
     let minutes = DateTime::<Utc>::from_timestamp(deadline, 0)
         .map_or(0, |d| (d - cx.event.at).num_minutes().max(1));
     let text = cx.text(
@@ -865,7 +1117,7 @@ async fn export(cx: &mut Cx<'_>, list: &List, via: Via) -> FeatureResult {
         return Ok(());
     }
     let entries = queries::entries(cx.tx, list.id).await?;
-    let count = render::split_waitlist(list, &entries).0.len();
+    let count = render::count(list, render::split_waitlist(list, &entries).0);
     let caption = cx.text(
         "relay.export_caption",
         context! { title => &list.title, count, one_per_member => list.one_per_member() },
@@ -909,8 +1161,8 @@ async fn show_open_lists(cx: &mut Cx<'_>) -> FeatureResult {
     }
     let mut lines = Vec::new();
     for (index, list) in lists.iter().enumerate() {
-        let count = queries::count_entries(cx.tx, list.id).await?;
-        let count = list.capacity.map_or(count, |c| count.min(c));
+        let entries = queries::entries(cx.tx, list.id).await?;
+        let count = render::count(list, render::split_waitlist(list, &entries).0);
         let link = queries::message_of_list(cx.tx, chat, list.id)
             .await?
             .and_then(|message| message_link(chat, message));

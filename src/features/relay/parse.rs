@@ -57,6 +57,7 @@ const KEYWORDS: &[&str] = &[
     "名额",
     "截止",
     "截至",
+    "限",
     "提醒",
     "备注",
     "例",
@@ -68,6 +69,21 @@ const KEYWORDS: &[&str] = &[
     "example",
     "note",
 ];
+
+/// Whether words after `截止` are meant as a time (a digit, or a day or time word), so that one
+/// that does not read is said to be wrong rather than taken for part of the title:
+/// `截止 周八` is a bad deadline, `截止报名看公告` words.
+fn looks_like_time(value: &str) -> bool {
+    numbers::ascii_digits(value)
+        .chars()
+        .any(|c| c.is_ascii_digit() || "今明后周星礼月号点晚午".contains(c))
+}
+
+/// `10人`, `10 人`, `30名`: a head count on its own, the list's capacity.
+fn bare_capacity(line: &str) -> Option<&str> {
+    let number = line.trim().strip_suffix(['人', '名'])?.trim();
+    (numbers::whole_in(number, 1..=10_000).is_some()).then_some(line.trim())
+}
 
 /// Reads a line as an option, if it is one.
 fn option(line: &str) -> Option<Opt<'_>> {
@@ -83,6 +99,16 @@ fn option(line: &str) -> Option<Opt<'_>> {
         }
         _ => {}
     }
+    // `明天18点截止`, `周五18:00前截止`: the time first.
+    if let Some(rest) = ["截止", "截至"].iter().find_map(|w| line.strip_suffix(w)) {
+        let rest = rest.trim();
+        if !rest.is_empty() && looks_like_time(rest) {
+            return Some(Opt::Deadline(rest));
+        }
+    }
+    if let Some(capacity) = bare_capacity(line) {
+        return Some(Opt::Capacity(capacity));
+    }
     let keyword = KEYWORDS.iter().find(|k| {
         line.get(..k.len())
             .is_some_and(|start| start.eq_ignore_ascii_case(k))
@@ -96,13 +122,13 @@ fn option(line: &str) -> Option<Opt<'_>> {
         return None;
     }
     // "名额有限", "提醒大家带水": ordinary words, unless a number follows.
-    if matches!(*keyword, "名额" | "提醒" | "提前提醒") && !numbers::looks_like_number(value)
+    if matches!(*keyword, "名额" | "提醒" | "提前提醒" | "限") && !numbers::looks_like_number(value)
     {
         return None;
     }
     Some(match *keyword {
         "例" | "example" => Opt::Example(value),
-        "人数上限" | "上限" | "名额" | "limit" | "max" => Opt::Capacity(value),
+        "人数上限" | "上限" | "名额" | "限" | "limit" | "max" => Opt::Capacity(value),
         "截止时间" | "截至时间" | "截止" | "截至" | "deadline" | "until" => {
             Opt::Deadline(value)
         }
@@ -125,6 +151,15 @@ pub fn numbered(line: &str) -> Option<&str> {
     }
     let rest = &line[digits..];
     let separator = rest.chars().next()?;
+    // `4 赵六`: WeChat users who type the next number by hand often leave the dot out.
+    if separator.is_whitespace() && digits <= 3 {
+        let text = rest.trim();
+        let starts_as_words = text
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii_digit() && !"人名位个份条".contains(c));
+        return starts_as_words.then_some(text);
+    }
     if !matches!(separator, '.' | '、' | '．' | '。' | ')' | '）') {
         return None;
     }
@@ -145,7 +180,19 @@ fn split_inline_options(line: &str) -> Vec<String> {
             continue;
         }
         let after = &line[at + c.len_utf8()..];
-        if option(after).is_some_and(|opt| !matches!(opt, Opt::Note(_))) {
+        let first_word = after.split([' ', '\u{3000}']).next().unwrap_or_default();
+        // `限 10 人`: the value of the keyword before, not an option of its own.
+        let word_before = line[..at]
+            .rsplit([' ', '\u{3000}'])
+            .next()
+            .unwrap_or_default();
+        if KEYWORDS.contains(&word_before) {
+            continue;
+        }
+        if option(after).is_some_and(|opt| !matches!(opt, Opt::Note(_)))
+            || option(first_word)
+                .is_some_and(|opt| matches!(opt, Opt::Capacity(_) | Opt::Deadline(_)))
+        {
             cuts.push(at);
         }
     }
@@ -168,9 +215,11 @@ fn reads(segment: &str) -> bool {
         Some(Opt::Capacity(value)) => capacity(value).is_ok(),
         Some(Opt::Remind(value)) => minutes(value).is_ok(),
         Some(Opt::Deadline(value)) => {
-            // Any instant will do to see whether the words are a time at all.
+            // Any instant will do to see whether the words are a time at all; words meant as
+            // one that do not read are kept apart too, to be answered, not put in the title.
             let long_ago = Utc.with_ymd_and_hms(2000, 1, 3, 0, 0, 0).single();
             long_ago.is_some_and(|t| deadline(value, t, chrono_tz::UTC).is_some())
+                || looks_like_time(value)
         }
         Some(Opt::Example(value)) => !value.is_empty(),
         Some(Opt::Note(_)) | None => false,
@@ -258,6 +307,35 @@ pub fn list_spec(text: &str) -> Result<ListSpec, SpecError> {
     Ok(spec)
 }
 
+/// Whether the text after `接龙` is a member's line rather than a new list, while lists are
+/// open: one line with no list option in it (`接龙 张三 2份`). What an organiser writes to start
+/// a list has more: an option (`上限 30`, `截止 周五 18:00`, `例 …`, on the title line or a line
+/// of its own), a second line, or a pasted WeChat list. A text that does not read as a list at
+/// all (a bad option) is left to the list parser, which says what is wrong.
+pub fn is_entry_line(text: &str) -> bool {
+    let text = text.trim();
+    if text.lines().count() > 1 {
+        return false;
+    }
+    // `张三 3人` is a member saying how many come, not a capacity.
+    let text = match text.rsplit_once([' ', '\u{3000}']) {
+        Some((rest, last)) if bare_capacity(last).is_some() => rest.trim(),
+        _ => text,
+    };
+    match list_spec(text) {
+        Ok(spec) => {
+            spec.entries.is_empty()
+                && spec.example.is_none()
+                && spec.note.is_none()
+                && spec.capacity.is_none()
+                && spec.one_per_member.is_none()
+                && spec.deadline.is_none()
+                && spec.remind_minutes.is_none()
+        }
+        Err(_) => false,
+    }
+}
+
 /// `30`, `30人`, `30 名`.
 fn capacity(value: &str) -> Result<i64, SpecError> {
     let number = value
@@ -325,40 +403,89 @@ fn english_weekday(word: &str) -> Option<Weekday> {
 
 /// `18:00`, `18：00`, `18点`, `18点半`, `6点30`, with 上午/下午/晚上 before it.
 fn time_of_day(text: &str) -> Option<NaiveTime> {
+    time_of_day_in(text, false)
+}
+
+/// `time_of_day`, where `evening` (今晚, 明晚) makes a bare `8点` 20:00.
+fn time_of_day_in(text: &str, evening: bool) -> Option<NaiveTime> {
     let text = text.trim();
-    let (afternoon, text) = ["下午", "晚上", "傍晚", "pm"]
+    let (part, text) = ["下午", "晚上", "傍晚", "pm"]
         .iter()
-        .find_map(|p| text.strip_prefix(p).map(|rest| (true, rest)))
+        .find_map(|p| text.strip_prefix(p).map(|rest| (Some(true), rest)))
         .or_else(|| {
-            ["上午", "早上", "中午", "am"]
+            ["上午", "早上", "早晨", "am"]
                 .iter()
-                .find_map(|p| text.strip_prefix(p).map(|rest| (false, rest)))
+                .find_map(|p| text.strip_prefix(p).map(|rest| (Some(false), rest)))
         })
-        .unwrap_or((false, text));
-    let text = text.trim();
+        .or_else(|| text.strip_prefix("中午").map(|rest| (None, rest)))
+        .unwrap_or((Some(evening), text));
+    let text = text.trim().trim_end_matches(['前', '整']).trim();
     let (hour, minute) = if let Some((h, m)) = text.split_once([':', '：']) {
         (h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?)
-    } else if let Some((h, m)) = text.split_once('点') {
+    } else if let Some((h, m)) = text.split_once(['点', '时']) {
         let minute = match m.trim().trim_end_matches('分') {
             "" => 0,
             "半" => 30,
-            m => m.parse().ok()?,
+            m => numbers::whole_in(m, 0..=59)? as u32,
         };
-        (h.trim().parse::<u32>().ok()?, minute)
+        (numbers::whole_in(h, 0..=24)? as u32, minute)
     } else {
         return None;
     };
-    let hour = if afternoon && hour < 12 {
-        hour + 12
-    } else {
-        hour
+    let hour = match part {
+        Some(true) if hour < 12 => hour + 12,
+        // 中午12点 is noon, 中午1点 one in the afternoon.
+        None if hour < 6 => hour + 12,
+        _ => hour,
     };
     NaiveTime::from_hms_opt(hour, minute, 0)
 }
 
+/// Words that name a day, longest first, with whether they mean the evening (今晚 8点 = 20:00).
+const DAY_WORDS: &[(&str, bool)] = &[
+    ("今天", false),
+    ("今日", false),
+    ("今晚", true),
+    ("明天", false),
+    ("明日", false),
+    ("明晚", true),
+    ("后天", false),
+    ("tonight", true),
+    ("tomorrow", false),
+    ("today", false),
+];
+
+/// Splits `今晚8点`, `周五18:00`, `下周一上午9点`, `3月8日18点` into the day and the time written
+/// after it with no space between; `None` when the text does not start with a day.
+fn glued_day(text: &str) -> Option<(&str, &str)> {
+    let lowered = text.to_lowercase();
+    if let Some((word, _)) = DAY_WORDS.iter().find(|(w, _)| lowered.starts_with(w)) {
+        return Some(text.split_at(word.len()));
+    }
+    // 本周五, 这周五, 下周五, 星期五, 礼拜五, 周五.
+    let after_prefix = ["本", "这", "下"]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(text);
+    for week in ["星期", "礼拜", "周"] {
+        if let Some(rest) = after_prefix.strip_prefix(week) {
+            let day = rest.chars().next()?;
+            let at = text.len() - rest.len() + day.len_utf8();
+            return Some(text.split_at(at));
+        }
+    }
+    // 3月8日, 3月8号, 12-01 (the date forms `month_day` reads).
+    if let Some(end) = text.find(['日', '号']) {
+        let at = end + '日'.len_utf8();
+        return Some(text.split_at(at));
+    }
+    None
+}
+
 /// When a list closes, from what the member wrote, in the group's zone: `2h`, `18:00` (today, or
 /// tomorrow once past), `明天 18:00`, `周五 18:00`, `下周五`, `12-01 18:00`, `12月1日 18:00`,
-/// `2026-12-01 18:00`. A day without a time means the end of that day (23:59). `None` when
+/// `2026-12-01 18:00`, and the day glued to its time as people type it (`今晚8点`, `明天18点`,
+/// `周五18:00`, `本周五 18:00`, `明天中午12点`, `下周一上午9点`, `明天18点截止`). A day without a time means the end of that day (23:59). `None` when
 /// it cannot be read or is not in the future.
 pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
     let text = text.trim();
@@ -368,10 +495,30 @@ pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc
     let local_now = now.with_timezone(&zone);
     let today = local_now.date_naive();
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 0)?;
+    // `截止` after the time (`明天18点截止`) and `本周五` for `周五`.
+    let text = ["截止", "截至", "前"]
+        .iter()
+        .find_map(|word| text.strip_suffix(word))
+        .unwrap_or(text)
+        .trim();
     let (day_word, time_word) = match text.split_once([' ', '\u{3000}']) {
         Some((day, time)) => (day.trim(), Some(time.trim())),
-        None => (text, None),
+        None => match glued_day(text) {
+            Some((day, time)) if !time.trim().is_empty() => (day.trim(), Some(time.trim())),
+            _ => (text, None),
+        },
     };
+    let evening = DAY_WORDS
+        .iter()
+        .any(|(word, evening)| *evening && day_word.eq_ignore_ascii_case(word));
+    let day_word = ["本", "这"]
+        .iter()
+        .find_map(|p| {
+            day_word
+                .strip_prefix(p)
+                .filter(|rest| weekday(rest).is_some())
+        })
+        .unwrap_or(day_word);
     let at_time = |date: NaiveDate, time: Option<NaiveTime>| {
         zone.from_local_datetime(&date.and_time(time.unwrap_or(end_of_day)))
             .earliest()
@@ -392,7 +539,7 @@ pub fn deadline(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc
         };
     }
     let time = match time_word {
-        Some(word) => Some(time_of_day(word)?),
+        Some(word) => Some(time_of_day_in(word, evening)?),
         None => None,
     };
     let relative_day = match day_word.to_lowercase().as_str() {
@@ -632,6 +779,21 @@ mod tests {
         assert_eq!(local("明天 25:00"), "-");
         assert_eq!(local("soon"), "-");
         assert_eq!(local("99999999d"), "-", "too far to be meant");
+        // Glued together, as people type them.
+        assert_eq!(local("今晚8点"), "2026-03-04 20:00");
+        assert_eq!(local("明天18点"), "2026-03-05 18:00");
+        assert_eq!(local("周五18:00"), "2026-03-06 18:00");
+        assert_eq!(local("本周五 18:00"), "2026-03-06 18:00");
+        assert_eq!(local("这周五18:00"), "2026-03-06 18:00");
+        assert_eq!(local("明天中午12点"), "2026-03-05 12:00");
+        assert_eq!(local("明天中午1点"), "2026-03-05 13:00");
+        assert_eq!(local("下周一上午9点"), "2026-03-09 09:00");
+        assert_eq!(local("3月8日"), "2026-03-08 23:59");
+        assert_eq!(local("3月8日18点"), "2026-03-08 18:00");
+        assert_eq!(local("明天18点截止"), "2026-03-05 18:00");
+        assert_eq!(local("周五晚上8点"), "2026-03-06 20:00");
+        assert_eq!(local("明晚8点半"), "2026-03-05 20:30");
+        assert_eq!(local("周五18点前"), "2026-03-06 18:00");
     }
 
     #[test]
@@ -673,6 +835,42 @@ mod tests {
     }
 
     #[test]
+    fn capacities_and_deadlines_as_people_write_them() {
+        for text in [
+            "爬山 限10人",
+            "爬山 限 10 人",
+            "爬山 10人",
+            "爬山\n10人",
+            "爬山\n限10人",
+        ] {
+            let spec = list_spec(text).unwrap();
+            assert_eq!(
+                (spec.title.as_str(), spec.capacity),
+                ("爬山", Some(10)),
+                "{text}"
+            );
+        }
+        let spec = list_spec("聚餐 截止今晚8点").unwrap();
+        assert_eq!(
+            (spec.title.as_str(), spec.deadline.as_deref()),
+            ("聚餐", Some("今晚8点"))
+        );
+        let spec = list_spec("聚餐 明天18点截止 限 8 人").unwrap();
+        assert_eq!(spec.title, "聚餐");
+        assert_eq!(spec.deadline.as_deref(), Some("明天18点"));
+        assert_eq!(spec.capacity, Some(8));
+        let spec = list_spec("聚餐\n下周一上午9点截止").unwrap();
+        assert_eq!(spec.deadline.as_deref(), Some("下周一上午9点"));
+        // Meant as a time but unreadable: kept as the deadline, to be answered.
+        let spec = list_spec("聚餐 截止 周八").unwrap();
+        assert_eq!(
+            (spec.title.as_str(), spec.deadline.as_deref()),
+            ("聚餐", Some("周八"))
+        );
+        assert_eq!(list_spec("限时优惠").unwrap().capacity, None);
+    }
+
+    #[test]
     fn a_pasted_wechat_list_keeps_its_lines() {
         let spec = list_spec(
             "半个南瓜 等会送来 共20份\n例 楼栋号-房间号 需要多少份\n\n1. 295-909 6份\n2. 倪彩霞\ngt7\n3.295-204 2份\n\n三点截单",
@@ -701,6 +899,19 @@ mod tests {
         );
         // A sentence that merely starts with an option word is part of the title.
         assert_eq!(list_spec("例会报名").unwrap().title, "例会报名");
+    }
+
+    #[test]
+    fn entry_lines_and_new_lists() {
+        assert!(is_entry_line("张三"));
+        assert!(is_entry_line("小王 2份"));
+        assert!(is_entry_line("周日聚餐"));
+        assert!(!is_entry_line("周日聚餐 上限 10"));
+        assert!(!is_entry_line("周日聚餐 限10人"));
+        assert!(is_entry_line("张三 3人"));
+        assert!(!is_entry_line("周日聚餐 截止 周五 18:00"));
+        assert!(!is_entry_line("周日聚餐\n例 姓名"));
+        assert!(!is_entry_line("周日聚餐\n地点待定"));
     }
 
     #[test]
@@ -737,6 +948,9 @@ mod tests {
             Some("3份")
         );
         assert_eq!(numbered("12、张三"), Some("张三"));
+        assert_eq!(numbered("4 赵六"), Some("赵六"));
+        assert_eq!(numbered("10 人"), None);
+        assert_eq!(numbered("2026 12"), None);
         assert_eq!(numbered("2026-12-01"), None);
     }
 }

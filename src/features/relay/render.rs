@@ -1,6 +1,7 @@
 //! How a list looks: the live message (split into pages when it outgrows one message), its
 //! buttons, and the two exports (WeChat text, CSV).
 
+use crate::core::numbers;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use minijinja::context;
@@ -28,12 +29,39 @@ pub fn line_text(entry: &Entry) -> String {
 
 /// The lines on the list proper and those on the waitlist (候补), each numbered from 1.
 pub fn split_waitlist<'a>(list: &List, entries: &'a [Entry]) -> (&'a [Entry], &'a [Entry]) {
-    let capacity = list
-        .capacity
-        .and_then(|c| usize::try_from(c).ok())
-        .unwrap_or(usize::MAX)
-        .min(entries.len());
-    entries.split_at(capacity)
+    let Some(capacity) = list.capacity else {
+        return (entries, &[]);
+    };
+    // Places, not lines: `+3 带两个朋友` takes three. A line that does not fit waits, and so
+    // does every line after it (first come, first served).
+    let mut taken = 0;
+    let cut = entries
+        .iter()
+        .position(|entry| {
+            taken += places(entry);
+            taken > capacity
+        })
+        .unwrap_or(entries.len());
+    entries.split_at(cut)
+}
+
+/// Places a line takes: `+3 带两个朋友` three, any other line one.
+pub fn places(entry: &Entry) -> i64 {
+    let Some(rest) = entry.content.strip_prefix('+') else {
+        return 1;
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    numbers::whole_in(&digits, 1..=99).unwrap_or(1)
+}
+
+/// What a list's count says: the places taken where each member has a line (`已接 5 人`), the
+/// lines otherwise (`已接 5 条`).
+pub fn count(list: &List, entries: &[Entry]) -> i64 {
+    if list.one_per_member() {
+        entries.iter().map(places).sum()
+    } else {
+        entries.len() as i64
+    }
 }
 
 /// A time as the group reads it: `03-06 18:00 周五`.
@@ -80,8 +108,8 @@ pub fn list_text(cx: &Cx<'_>, list: &List, entries: &[Entry], export: bool) -> S
         parts.push(cx.text(
             "relay.list_status",
             context! {
-                count => listed.len(),
-                waiting => waiting.len(),
+                count => count(list, listed),
+                waiting => count(list, waiting),
                 capacity => list.capacity,
                 deadline => list.deadline_at.map(|at| when(at, cx.group.timezone, cx.language())),
                 closed,
