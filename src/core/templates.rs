@@ -111,7 +111,7 @@ impl Templates {
 /// argument (`pluralize("person", "people")`). English catalogs use it, so that no group reads
 /// "1 days".
 fn pluralize(count: i64, one: String, many: Option<String>) -> String {
-    let word = if count.abs() == 1 {
+    let word = if count == 1 || count == -1 {
         one
     } else {
         many.unwrap_or_else(|| format!("{one}s"))
