@@ -101,17 +101,8 @@ impl Deliverer {
                     .with_label_values(&[kind])
                     .observe(waited.max(0) as f64 / 1000.0);
             }
-            Outcome::Expired if queued.job_firing.is_none() => {
-                let kind = match queued.action {
-                    Action::Edit { .. } => "edit",
-                    Action::React { .. } => "react",
-                    Action::AnswerButton { .. } => "answer",
-                    _ => "send",
-                };
-                metrics().stale_dropped.with_label_values(&[kind]).inc();
-            }
-            Outcome::Expired => {
-                if let Some(firing) = queued.job_firing {
+            Outcome::Expired => match queued.job_firing {
+                Some(firing) => {
                     // Recorded on the firing, where /jobs and the dashboard look.
                     crate::scheduler::record_expired(&self.db, firing).await?;
                     metrics()
@@ -125,7 +116,16 @@ impl Deliverer {
                         "scheduled post not delivered within the grace period; recorded as missed"
                     );
                 }
-            }
+                None => {
+                    let kind = match queued.action {
+                        Action::Edit { .. } => "edit",
+                        Action::React { .. } => "react",
+                        Action::AnswerButton { .. } => "answer",
+                        _ => "send",
+                    };
+                    metrics().stale_dropped.with_label_values(&[kind]).inc();
+                }
+            },
             _ => {}
         }
         Ok(outcome)
