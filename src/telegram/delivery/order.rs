@@ -13,7 +13,7 @@
 use tokio::time::Instant;
 
 use super::pace::{ChatCalls, is_send};
-use crate::core::action::{Action, MessageRef};
+use crate::core::action::{Action, Lane, MessageRef};
 use crate::store::outbox::Queued;
 
 /// What the worker does next.
@@ -32,7 +32,7 @@ pub(super) fn next<R: AsRef<Queued>>(
     calls: &mut ChatCalls,
     now: Instant,
 ) -> Option<Next> {
-    let mut best: Option<((bool, crate::core::action::Lane), usize)> = None;
+    let mut best: Option<((bool, Lane), usize)> = None;
     let mut soonest: Option<Instant> = None;
     for (index, row) in held.iter().enumerate() {
         let row = row.as_ref();
@@ -133,7 +133,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::core::action::{Delivered, Lane};
+    use crate::core::action::Delivered;
     use crate::core::delivery::Outcome;
     use crate::telegram::delivery::pace::ChatPace;
 
