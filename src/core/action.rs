@@ -187,6 +187,15 @@ impl Action {
         moved
     }
 
+    /// A new message in the chat (text, file or photo): what Telegram counts against a chat's
+    /// messages a minute.
+    pub fn is_post(&self) -> bool {
+        matches!(
+            self,
+            Action::Send { .. } | Action::SendDocument { .. } | Action::SendPhoto { .. }
+        )
+    }
+
     /// Replies, edits, reactions and toasts only make sense soon after the event; after an
     /// outage they are dropped. Moderation (delete, mute, ban) still applies however late.
     pub fn is_conversational(&self) -> bool {

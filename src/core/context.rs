@@ -266,12 +266,7 @@ impl<'a> Cx<'a> {
     pub fn posts_queued(&self) -> usize {
         self.actions
             .iter()
-            .filter(|outgoing| match &outgoing.action {
-                Action::Send { chat, .. }
-                | Action::SendDocument { chat, .. }
-                | Action::SendPhoto { chat, .. } => *chat == self.chat(),
-                _ => false,
-            })
+            .filter(|outgoing| outgoing.action.is_post() && outgoing.action.chat() == self.chat())
             .count()
     }
 

@@ -12,7 +12,7 @@
 
 use tokio::time::Instant;
 
-use super::pace::{ChatCalls, is_send};
+use super::pace::ChatCalls;
 use crate::core::action::{Action, Lane, MessageRef};
 use crate::store::outbox::Queued;
 
@@ -79,7 +79,7 @@ fn ready_at<R: AsRef<Queued>>(
     now: Instant,
 ) -> Instant {
     match &row.action {
-        action if is_send(action) => calls.next_send(row.lane, now).unwrap_or(now),
+        action if action.is_post() => calls.next_send(row.lane, now).unwrap_or(now),
         Action::Edit { target, .. } => {
             // An edit a later one replaces is not made (delivery skips it): no need to wait.
             let superseded = after.iter().any(|later| {
@@ -105,7 +105,7 @@ impl AsRef<Queued> for Queued {
 /// Sends and edits: what Telegram counts against a group's messages. The rest never waits for
 /// them.
 fn is_message(action: &Action) -> bool {
-    is_send(action) || matches!(action, Action::Edit { .. })
+    action.is_post() || matches!(action, Action::Edit { .. })
 }
 
 /// The keyed message a row posts, edits, pins or removes.

@@ -184,7 +184,7 @@ impl ChatCalls {
             return;
         }
         // A keyed edit of a message that is gone is sent anew, and Throttle counts it.
-        let sent = is_send(action) || matches!(outcome, Outcome::Sent(Delivered::Message(_)));
+        let sent = action.is_post() || matches!(outcome, Outcome::Sent(Delivered::Message(_)));
         if sent {
             for window in &mut self.sends {
                 window.record(at);
@@ -194,13 +194,6 @@ impl ChatCalls {
             reactions.record(at);
         }
     }
-}
-
-pub(super) fn is_send(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Send { .. } | Action::SendDocument { .. } | Action::SendPhoto { .. }
-    )
 }
 
 #[cfg(test)]
