@@ -28,7 +28,7 @@ fn chat(id: i64) -> Chat {
 async fn run(name: &str, db: &Db, group: i64, members: i64) {
     let start = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
     let clock = ManualClock::starting_at(start);
-    let engine = support::engine(db, &clock, Settings::built_in());
+    let engine = support::engine(db, &clock, Settings::built_in(&qunbot::features::all()));
     let create = Event {
         chat: chat(group),
         at: start,

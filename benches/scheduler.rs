@@ -197,7 +197,8 @@ fn plan_benchmarks(settings: &Settings) {
 
 async fn database_pass(name: &str, db: Db) {
     db.migrate().await.expect("migrations");
-    let settings = Settings::from_toml("bench.toml", CONFIG).expect("config");
+    let settings =
+        Settings::from_toml("bench.toml", CONFIG, &qunbot::features::all()).expect("config");
     let firings = yesterdays_firings(&settings.defaults);
     let day_before = monday(0, 0) - Duration::days(1);
     // 100,000 groups and a day of firings, written in batches.
@@ -260,7 +261,8 @@ async fn database_pass(name: &str, db: Db) {
 
 #[tokio::main]
 async fn main() {
-    let settings = Settings::from_toml("bench.toml", CONFIG).expect("config");
+    let settings =
+        Settings::from_toml("bench.toml", CONFIG, &qunbot::features::all()).expect("config");
     plan_benchmarks(&settings);
 
     support::on_each_database(database_pass).await;

@@ -93,19 +93,30 @@ fn with_a_group_table() -> Settings {
     Settings::from_toml(
         "bench.toml",
         "[groups.\"-1000000000001\"]\nlanguage = \"en\"\n",
+        &qunbot::features::all(),
     )
     .expect("a valid config")
 }
 
 #[tokio::main]
 async fn main() {
-    support::on_each_database(|name, db| run(name, db, Spread::OneGroup, Settings::built_in()))
-        .await;
+    support::on_each_database(|name, db| {
+        run(
+            name,
+            db,
+            Spread::OneGroup,
+            Settings::built_in(&qunbot::features::all()),
+        )
+    })
+    .await;
     let groups = |name: &'static str, db: Db, settings: Settings| async move {
         println!("10,000 groups, one sign-in each:");
         run(name, db, Spread::OneGroupEach, settings).await
     };
-    support::on_each_database(|name, db| groups(name, db, Settings::built_in())).await;
+    support::on_each_database(|name, db| {
+        groups(name, db, Settings::built_in(&qunbot::features::all()))
+    })
+    .await;
     println!("the same with a [groups.\"…\"] table in the config:");
     support::on_each_database(|name, db| groups(name, db, with_a_group_table())).await;
 }

@@ -54,7 +54,7 @@ impl Feature for PingPong {
 async fn main() -> anyhow::Result<()> {
     let mut features = qunbot::features::all();
     features.push(Arc::new(PingPong));
-    let prepared = prepare_with(Settings::built_in(), features)
+    let prepared = prepare_with(Settings::built_in(&qunbot::features::all()), features)
         .map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let dir = tempfile::tempdir()?;
     let db = Db::connect(&format!(

@@ -34,6 +34,7 @@ pub fn prepare_with(
         CommandSet::load(Some(&settings.commands_dir())).map_err(|e| vec![e.to_string()])?;
     let mut errors = add_reply_templates(&mut settings, &commands);
     errors.extend(command_coverage(&commands, &features));
+    errors.extend(missing_sections(&settings, &features));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -42,6 +43,28 @@ pub fn prepare_with(
         commands: Arc::new(commands),
         features,
     })
+}
+
+/// Sections the features declare that the settings were not read with: the settings must be
+/// loaded for the same features the engine runs (`Settings::load(path, &features)`).
+fn missing_sections(settings: &Settings, features: &[Arc<dyn Feature>]) -> Vec<String> {
+    features
+        .iter()
+        .flat_map(|feature| {
+            feature
+                .sections()
+                .into_iter()
+                .filter(|slot| !settings.defaults.has_section(slot.type_id()))
+                .map(|slot| {
+                    format!(
+                        "feature `{}` reads [defaults.{}], but the settings were loaded without it",
+                        feature.name(),
+                        slot.key()
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Commands with no handler, and handlers with no command.

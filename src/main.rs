@@ -174,17 +174,20 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
 /// and the command manifests.
 fn load(config: Option<&Path>) -> anyhow::Result<Prepared> {
     let settings = match config {
-        Some(path) => Settings::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?,
-        None if Path::new(DEFAULT_CONFIG).exists() => Settings::load(Path::new(DEFAULT_CONFIG))
+        Some(path) => Settings::load(path, &qunbot::features::all())
             .map_err(|errors| anyhow::anyhow!("{errors}"))?,
-        None => Settings::built_in(),
+        None if Path::new(DEFAULT_CONFIG).exists() => {
+            Settings::load(Path::new(DEFAULT_CONFIG), &qunbot::features::all())
+                .map_err(|errors| anyhow::anyhow!("{errors}"))?
+        }
+        None => Settings::built_in(&qunbot::features::all()),
     };
     prepare(settings).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))
 }
 
 fn check_config(file: Option<&Path>) -> ExitCode {
     let path = file.unwrap_or(Path::new(DEFAULT_CONFIG));
-    let settings = match Settings::load(path) {
+    let settings = match Settings::load(path, &qunbot::features::all()) {
         Ok(settings) => settings,
         Err(errors) => {
             eprintln!("{errors}");

@@ -57,7 +57,12 @@ async fn a_game_carries_on_after_a_restart_and_its_timers_still_fire() {
         let start = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
         let clock = ManualClock::starting_at(start);
         let prepared = prepare(
-            Settings::from_toml("t.toml", "[defaults.games]\nbot_moves = false\n").unwrap(),
+            Settings::from_toml(
+                "t.toml",
+                "[defaults.games]\nbot_moves = false\n",
+                &qunbot::features::all(),
+            )
+            .unwrap(),
         )
         .unwrap();
         {
@@ -117,7 +122,7 @@ async fn answers_racing_for_one_turn_give_one_move_and_one_payment() {
         let db = &test.db;
         let start = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
         let clock = ManualClock::starting_at(start);
-        let prepared = prepare(Settings::built_in()).unwrap();
+        let prepared = prepare(Settings::built_in(&qunbot::features::all())).unwrap();
         let engines: Vec<_> = (0..4)
             .map(|_| Arc::new(engine(&prepared, db, &clock).0))
             .collect();

@@ -66,5 +66,5 @@ fn the_built_in_copy_is_the_bot_commands_folder() {
 #[test]
 fn every_message_catalog_has_both_languages() {
     let mut templates = qunbot::core::templates::Templates::new();
-    features::load_catalogs(&mut templates).unwrap();
+    qunbot::config::load_catalogs(&mut templates, &features::all()).unwrap();
 }

@@ -58,7 +58,7 @@ fn press(from: User, callback: &str, list_message: i64, data: &str, at: DateTime
 }
 
 fn engine(db: &Db, clock: &ManualClock, port: Arc<dyn ChatPort>) -> Engine {
-    let prepared = prepare(Settings::built_in()).unwrap();
+    let prepared = prepare(Settings::built_in(&qunbot::features::all())).unwrap();
     support::engine::build(&prepared, db, clock, port)
 }
 

@@ -18,9 +18,9 @@ async fn play(chat_file: &Path, test: &TestDb) -> (String, String) {
     let expected = std::fs::read_to_string(chat_file).unwrap();
     let config = chat_file.with_extension("toml");
     let settings = if config.exists() {
-        Settings::load(&config).unwrap_or_else(|e| panic!("{e}"))
+        Settings::load(&config, &qunbot::features::all()).unwrap_or_else(|e| panic!("{e}"))
     } else {
-        Settings::built_in()
+        Settings::built_in(&qunbot::features::all())
     };
     let prepared = prepare(settings).unwrap_or_else(|e| panic!("{e:?}"));
     let start = Utc.with_ymd_and_hms(2026, 1, 5, 1, 0, 0).unwrap();
@@ -119,7 +119,7 @@ async fn the_demo_script_runs_without_errors() {
     let demo =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.chat"))
             .unwrap();
-    let prepared = prepare(Settings::built_in()).unwrap();
+    let prepared = prepare(Settings::built_in(&qunbot::features::all())).unwrap();
     let test = TestDb::sqlite().await;
     let mut sim = Simulator::new(&prepared, test.db.clone(), Utc::now());
     let out = transcript(&mut sim, &demo).await.unwrap();

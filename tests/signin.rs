@@ -29,7 +29,12 @@ async fn fifty_concurrent_sign_ins_get_fifty_distinct_ranks_and_points_once() {
         let start = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 1).unwrap();
         let clock = ManualClock::starting_at(start);
         let prepared = prepare(
-            Settings::from_toml("t.toml", "[defaults.signin]\nbase_points = 10\n").unwrap(),
+            Settings::from_toml(
+                "t.toml",
+                "[defaults.signin]\nbase_points = 10\n",
+                &qunbot::features::all(),
+            )
+            .unwrap(),
         )
         .unwrap();
         let engines: Vec<_> = (0..4)

@@ -41,7 +41,7 @@ fn engine_with(
     config: &str,
     features: Vec<Arc<dyn Feature>>,
 ) -> Engine {
-    let settings = Settings::from_toml("test.toml", config).unwrap();
+    let settings = Settings::from_toml("test.toml", config, &qunbot::features::all()).unwrap();
     let prepared = prepare_with(settings, features).unwrap();
     support::engine::build(&prepared, db, &clock, port)
 }

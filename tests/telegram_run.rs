@@ -285,7 +285,9 @@ async fn two_runs_on_one_database_do_not_both_poll() {
         fake.url(),
         first.db_url
     );
-    let prepared = prepare(Settings::from_toml("second.toml", &config).unwrap()).unwrap();
+    let prepared =
+        prepare(Settings::from_toml("second.toml", &config, &qunbot::features::all()).unwrap())
+            .unwrap();
     let second =
         qunbot::telegram::run_until(prepared, fake.token().to_owned(), std::future::pending())
             .await;
@@ -344,7 +346,8 @@ async fn a_dead_pollers_lease_row_does_not_keep_a_restart_out() {
         "[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n",
         fake.url()
     );
-    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    let prepared =
+        prepare(Settings::from_toml("t.toml", &config, &qunbot::features::all()).unwrap()).unwrap();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(qunbot::telegram::run_until(
         prepared,
@@ -379,7 +382,8 @@ async fn commands_sync_registers_each_scope_in_each_language() {
         fake.url(),
         token_file.display()
     );
-    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    let prepared =
+        prepare(Settings::from_toml("t.toml", &config, &qunbot::features::all()).unwrap()).unwrap();
     qunbot::telegram::sync_commands(&prepared).await.unwrap();
     let calls = fake.calls_to("setMyCommands");
     assert_eq!(calls.len(), 9, "3 scopes × (zh, en, default)");
@@ -702,7 +706,8 @@ async fn a_wrong_token_is_a_clear_error_that_does_not_repeat_the_token() {
         fake.url(),
         dir.path().join("bot.db").display()
     );
-    let prepared = prepare(Settings::from_toml("t.toml", &config).unwrap()).unwrap();
+    let prepared =
+        prepare(Settings::from_toml("t.toml", &config, &qunbot::features::all()).unwrap()).unwrap();
     let wrong = "999999:WRONG-token-abcdefghijklmnopqrstuvwx";
     let error = qunbot::telegram::run_until(prepared, wrong.to_owned(), std::future::pending())
         .await

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+/// The file's top level. `[defaults]` and `[groups."<id>"]` are read apart (`config::groups`),
+/// each into `GroupSection` and the features' sections.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -20,15 +22,9 @@ pub struct ConfigFile {
     pub scheduler: SchedulerSection,
     #[serde(default)]
     pub http: HttpSection,
-    #[serde(default)]
-    pub defaults: GroupSection,
     /// Groups of one community that share points and XP: `name = [chat id, …]`.
     #[serde(default)]
     pub communities: BTreeMap<String, Spanned<Vec<i64>>>,
-    /// Per-group overrides, keyed by chat id as a string (`[groups."-1001234567890"]`; the example's
-    /// `-1000000000000` is a placeholder no chat has, see `config::PLACEHOLDER_CHAT_ID`).
-    #[serde(default)]
-    pub groups: BTreeMap<Spanned<String>, Spanned<GroupSection>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -103,8 +99,9 @@ pub struct DatabaseSection {
     pub url: Option<String>,
 }
 
-/// Settings a group can have; `[defaults]` and each `[groups."<id>"]` table have this shape, and
-/// a group's table only names what differs from the defaults.
+/// The core keys a group can have; `[defaults]` and each `[groups."<id>"]` table have these, and
+/// a group's table only names what differs from the defaults. The features' tables in them
+/// (`[defaults.signin]`…) are the features' own (`core::settings::Section`), read apart.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSection {
@@ -119,24 +116,18 @@ pub struct GroupSection {
     /// A chat (the admins' group, say) where administrative steps are reported.
     #[serde(default)]
     pub log_chat: Option<Spanned<i64>>,
-    #[serde(default)]
-    pub signin: Option<crate::features::signin::config::SigninSection>,
-    #[serde(default)]
-    pub levels: Option<crate::features::levels::LevelsSection>,
-    #[serde(default)]
-    pub moderation: Option<crate::features::moderation::config::ModerationSection>,
-    pub welcome: Option<crate::features::welcome::config::WelcomeSection>,
-    pub relay: Option<crate::features::relay::config::RelaySection>,
-    #[serde(default)]
-    pub games: Option<crate::features::games::config::GamesSection>,
     /// Scheduled posts; a group's list replaces the defaults' list.
     #[serde(default)]
     pub jobs: Option<Vec<JobSection>>,
     #[serde(default)]
-    pub schedule: Option<crate::features::schedule::config::ScheduleSection>,
-    #[serde(default)]
-    pub inactive: Option<crate::features::schedule::config::InactiveSection>,
+    pub schedule: Option<crate::scheduler::jobs::ScheduleSection>,
 }
+
+/// `GroupSection`'s keys, for the message about a key no one knows, which lists the features'
+/// tables too (a test keeps the two in step).
+pub const CORE_KEYS: &[&str] = &[
+    "language", "timezone", "features", "rules", "log_chat", "jobs", "schedule",
+];
 
 /// A scheduled post (`[[defaults.jobs]]`).
 #[derive(Clone, Debug, Deserialize)]

@@ -6,6 +6,7 @@
 //! rather than stopping at the first, and resolves each group's settings over the defaults.
 
 mod file;
+mod groups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -13,44 +14,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Duration;
-use chrono_tz::Tz;
 
 use crate::core::event::ChatId;
+use crate::core::feature::Feature;
 use crate::core::i18n::Language;
+use crate::core::settings::{SectionSlot, Sections};
 use crate::core::templates::Templates;
-use crate::features::schedule::config::{InactiveSettings, JobKind, ScheduleSettings};
 use crate::scheduler::calendar::WorkCalendar;
+use crate::scheduler::jobs::JobKind;
 use crate::scheduler::spec::JobSchedule;
 
 pub use file::{ConfigFile, DatabaseSection, GroupSection, TelegramSection};
 
-/// Problems found while applying a feature's section: the span of the offending value, and what
-/// is wrong with it.
-pub type Problems = Vec<(std::ops::Range<usize>, String)>;
-
-/// Takes a whole-number setting if it lies within `range`; otherwise reports, at the value,
-/// which values `key` allows.
-pub fn take_in_range(
-    value: &Option<toml::Spanned<i64>>,
-    target: &mut i64,
-    key: &str,
-    range: std::ops::RangeInclusive<i64>,
-    problems: &mut Problems,
-) {
-    let Some(value) = value else { return };
-    if range.contains(value.get_ref()) {
-        *target = *value.get_ref();
-    } else {
-        problems.push((
-            value.span(),
-            format!(
-                "{key} must be between {} and {}",
-                range.start(),
-                range.end()
-            ),
-        ));
-    }
-}
+pub use crate::core::settings::{GroupSettings, Problems, take_in_range};
+pub use crate::scheduler::jobs::Job;
 
 /// Where a problem is, as editors understand it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,43 +66,6 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// One group's settings, resolved over the defaults.
-#[derive(Clone, Debug)]
-pub struct GroupSettings {
-    pub language: Language,
-    pub timezone: Tz,
-    pub features: BTreeSet<String>,
-    /// Name of the rules template in `Settings::templates`, if the group has rules.
-    pub rules_template: Option<String>,
-    /// Where administrative steps are reported, if anywhere.
-    pub log_chat: Option<ChatId>,
-    pub signin: crate::features::signin::config::SigninSettings,
-    pub levels: crate::features::levels::LevelSettings,
-    pub moderation: crate::features::moderation::config::ModerationSettings,
-    pub welcome: crate::features::welcome::config::WelcomeSettings,
-    pub relay: crate::features::relay::config::RelaySettings,
-    pub games: crate::features::games::config::GamesSettings,
-    pub jobs: Vec<Job>,
-    pub schedule: ScheduleSettings,
-    pub inactive: InactiveSettings,
-}
-
-/// A scheduled post, checked.
-#[derive(Clone, Debug)]
-pub struct Job {
-    pub name: String,
-    pub schedule: crate::scheduler::spec::JobSchedule,
-    pub kind: JobKind,
-    /// Names of its message templates in `Settings::templates`.
-    pub templates: Vec<String>,
-}
-
-impl GroupSettings {
-    pub fn feature_on(&self, name: &str) -> bool {
-        self.features.contains(name)
-    }
-}
-
 /// The loaded configuration, checked and ready to use.
 pub struct Settings {
     pub file: ConfigFile,
@@ -162,8 +102,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://qunbot.db";
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 
 impl Settings {
-    /// Reads and checks a config file.
-    pub fn load(path: &Path) -> Result<Settings, ConfigErrors> {
+    /// Reads and checks a config file, for the features given: each reads its own sections.
+    pub fn load(path: &Path, features: &[Arc<dyn Feature>]) -> Result<Settings, ConfigErrors> {
         let display = path.display().to_string();
         let source = std::fs::read_to_string(path).map_err(|error| {
             ConfigErrors(vec![ConfigError {
@@ -173,17 +113,21 @@ impl Settings {
                 message: format!("cannot read the file: {error}"),
             }])
         })?;
-        let mut settings = Self::from_toml(&display, &source)?;
+        let mut settings = Self::from_toml(&display, &source, features)?;
         settings.path = Some(path.to_owned());
         Ok(settings)
     }
 
     /// The settings a fresh install runs with: no file at all.
-    pub fn built_in() -> Settings {
-        Self::from_toml("<built-in defaults>", "").expect("the empty config is valid")
+    pub fn built_in(features: &[Arc<dyn Feature>]) -> Settings {
+        Self::from_toml("<built-in defaults>", "", features).expect("the empty config is valid")
     }
 
-    pub fn from_toml(file_name: &str, source: &str) -> Result<Settings, ConfigErrors> {
+    pub fn from_toml(
+        file_name: &str,
+        source: &str,
+        features: &[Arc<dyn Feature>],
+    ) -> Result<Settings, ConfigErrors> {
         let locate = |span: std::ops::Range<usize>, message: String| {
             let (line, column) = line_and_column(source, span.start);
             ConfigError {
@@ -193,13 +137,22 @@ impl Settings {
                 message,
             }
         };
-        let file: ConfigFile = toml::from_str(source).map_err(|error| {
+        let syntax = |error: toml::de::Error| {
             let span = error.span().unwrap_or(0..0);
             ConfigErrors(vec![locate(span, error.message().trim().to_owned())])
-        })?;
+        };
+        // One parse: the top level is read here, each group's table by `groups`.
+        let root = toml::de::DeTable::parse(source).map_err(syntax)?;
+        let root_span = root.span();
+        let mut root = root.into_inner();
         let mut errors = Vec::new();
+        let defaults_table = groups::take_table(&mut root, "defaults", &locate, &mut errors);
+        let groups_table = groups::take_table(&mut root, "groups", &locate, &mut errors);
+        let file: ConfigFile = groups::read(toml::Spanned::new(root_span, root), &locate)
+            .map_err(|error| ConfigErrors(vec![error]))?;
+
         let mut templates = Templates::new();
-        if let Err(error) = crate::features::load_catalogs(&mut templates) {
+        if let Err(error) = load_catalogs(&mut templates, features) {
             errors.push(ConfigError {
                 file: "<message catalogs>".into(),
                 line: 0,
@@ -207,149 +160,53 @@ impl Settings {
                 message: error.to_string(),
             });
         }
+        let mut switchable: Vec<&'static str> = features
+            .iter()
+            .filter(|feature| !feature.always_on())
+            .map(|feature| feature.name())
+            .collect();
+        switchable.sort_unstable();
+        let slots: Vec<SectionSlot> = features
+            .iter()
+            .flat_map(|feature| feature.sections())
+            .collect();
 
         let built_in = GroupSettings {
             language: Language::default(),
             timezone: DEFAULT_TIMEZONE.parse().expect("a valid zone"),
-            features: crate::features::NAMES
-                .iter()
-                .map(|name| (*name).to_owned())
-                .collect(),
+            features: switchable.iter().map(|name| (*name).to_owned()).collect(),
             rules_template: None,
             log_chat: None,
-            signin: Default::default(),
-            levels: Default::default(),
-            moderation: Default::default(),
-            welcome: Default::default(),
-            relay: Default::default(),
-            games: Default::default(),
+            day_starts_at: chrono::NaiveTime::MIN,
             jobs: Vec::new(),
             schedule: Default::default(),
-            inactive: Default::default(),
+            sections: Sections::default(),
         };
         let work_calendar = Arc::new(work_calendar(&file.scheduler, &mut |span, message| {
             errors.push(locate(span, message))
         }));
-        let resolve = |section: &GroupSection,
-                       base: &GroupSettings,
-                       template_prefix: &str,
-                       templates: &mut Templates,
-                       errors: &mut Vec<ConfigError>| {
-            let mut settings = base.clone();
-            if let Some(language) = &section.language {
-                match language.get_ref().parse() {
-                    Ok(parsed) => settings.language = parsed,
-                    Err(message) => errors.push(locate(language.span(), message)),
-                }
-            }
-            if let Some(zone) = &section.timezone {
-                match zone.get_ref().parse::<Tz>() {
-                    Ok(parsed) => settings.timezone = parsed,
-                    Err(_) => errors.push(locate(
-                        zone.span(),
-                        format!(
-                            "unknown time zone `{}` (expected an IANA name such as Asia/Shanghai or Europe/Berlin)",
-                            zone.get_ref()
-                        ),
-                    )),
-                }
-            }
-            if let Some(features) = &section.features {
-                settings.features.clear();
-                for feature in features.get_ref() {
-                    if crate::features::NAMES.contains(&feature.as_str()) {
-                        settings.features.insert(feature.clone());
-                    } else {
-                        errors.push(locate(
-                            features.span(),
-                            format!(
-                                "unknown feature `{feature}` (known: {})",
-                                crate::features::NAMES.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-            if let Some(rules) = &section.rules {
-                let name = format!("{template_prefix}/rules");
-                match templates.add(name.clone(), rules.get_ref().clone()) {
-                    Ok(()) => settings.rules_template = Some(name),
-                    Err(error) => {
-                        errors.push(locate(rules.span(), format!("rules template: {error}")))
-                    }
-                }
-            }
-            if let Some(log_chat) = &section.log_chat {
-                settings.log_chat = Some(*log_chat.get_ref());
-            }
-            let mut problems = Vec::new();
-            if let Some(section) = &section.signin {
-                settings.signin = settings.signin.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.levels {
-                settings.levels = settings.levels.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.moderation {
-                settings.moderation = settings.moderation.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.games {
-                settings.games = settings.games.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.schedule {
-                settings.schedule = settings.schedule.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.inactive {
-                settings.inactive = settings.inactive.apply(section, &mut problems);
-            }
-            if let Some(section) = &section.welcome {
-                settings.welcome = settings.welcome.apply(
-                    section,
-                    settings.language,
-                    template_prefix,
-                    templates,
-                    &mut problems,
-                );
-            }
-            if let Some(section) = &section.relay {
-                settings.relay = settings.relay.apply(section, &mut problems);
-            }
-            settings.levels = settings.levels.clone().in_language(settings.language);
-            errors.extend(
-                problems
-                    .into_iter()
-                    .map(|(span, message)| locate(span, message)),
-            );
-            if let Some(jobs) = &section.jobs {
-                settings.jobs = resolve_jobs(
-                    jobs,
-                    template_prefix,
-                    templates,
-                    &work_calendar,
-                    &mut |span, message| errors.push(locate(span, message)),
-                );
-            }
-            settings
+        let resolver = groups::Resolver {
+            locate: &locate,
+            slots: &slots,
+            switchable: &switchable,
+            calendar: &work_calendar,
         };
-
-        let defaults = resolve(
-            &file.defaults,
+        let defaults = resolver.resolve(
+            defaults_table,
             &built_in,
             "cfg/defaults",
             &mut templates,
             &mut errors,
         );
         let mut groups = HashMap::new();
-        for (key, section) in &file.groups {
+        for (key, value) in groups_table.map(|t| t.into_inner()).unwrap_or_default() {
+            let what = format!("[groups.\"{}\"]", key.get_ref());
+            let table = groups::as_table(value, &what, &locate, &mut errors);
             match key.get_ref().trim().parse::<ChatId>() {
                 Ok(chat) => {
                     let prefix = format!("cfg/group/{chat}");
-                    let resolved = resolve(
-                        section.get_ref(),
-                        &defaults,
-                        &prefix,
-                        &mut templates,
-                        &mut errors,
-                    );
+                    let resolved =
+                        resolver.resolve(table, &defaults, &prefix, &mut templates, &mut errors);
                     groups.insert(chat, resolved);
                 }
                 Err(_) => errors.push(locate(
@@ -602,7 +459,28 @@ impl Settings {
     }
 }
 
-/// Checks a group's jobs and compiles their texts; `problem` hears of each fault.
+/// Loads the core's and every feature's messages into `templates`.
+pub fn load_catalogs(
+    templates: &mut Templates,
+    features: &[Arc<dyn Feature>],
+) -> Result<(), crate::core::i18n::CatalogError> {
+    use crate::core::i18n::load_catalog;
+    load_catalog(
+        templates,
+        "src/core/messages.toml",
+        "core",
+        crate::core::MESSAGES,
+    )?;
+    for feature in features {
+        let messages = feature.messages();
+        if !messages.is_empty() {
+            let source = format!("src/features/{}/messages.toml", feature.name());
+            load_catalog(templates, &source, feature.name(), messages)?;
+        }
+    }
+    Ok(())
+}
+
 /// The shipped workday calendar with `[scheduler.holidays]` added.
 fn work_calendar(
     section: &file::SchedulerSection,
@@ -627,6 +505,7 @@ fn work_calendar(
     calendar
 }
 
+/// Checks a group's jobs and compiles their texts; `problem` hears of each fault.
 fn resolve_jobs(
     jobs: &[file::JobSection],
     template_prefix: &str,

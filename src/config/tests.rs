@@ -1,32 +1,135 @@
+use serde::Deserialize;
+use toml::Spanned;
+
 use super::*;
+use crate::core::settings::{Section, SectionCx};
+
+/// A feature of the tests' own: the loader serves any feature's section the same way, and
+/// knows none by name.
+struct Knock;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct KnockSettings {
+    times: i64,
+    /// Set by `finish` for every group, table or not.
+    language: Language,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnockSection {
+    times: Option<Spanned<i64>>,
+}
+
+impl Section for KnockSettings {
+    const KEY: &'static str = "knock";
+    type File = KnockSection;
+
+    fn apply(&self, file: &KnockSection, cx: &mut SectionCx<'_>) -> KnockSettings {
+        let mut settings = self.clone();
+        take_in_range(
+            &file.times,
+            &mut settings.times,
+            "knock.times",
+            1..=9,
+            cx.problems,
+        );
+        settings
+    }
+
+    fn finish(mut self, cx: &mut SectionCx<'_>) -> KnockSettings {
+        self.language = cx.language;
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl Feature for Knock {
+    fn name(&self) -> &'static str {
+        "knock"
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<KnockSettings>()]
+    }
+}
+
+fn features() -> Vec<Arc<dyn Feature>> {
+    vec![Arc::new(Knock)]
+}
 
 #[test]
-fn the_example_config_loads_and_names_every_section() {
-    let source = include_str!("../../config.example.toml");
-    let settings = Settings::from_toml("config.example.toml", source).unwrap();
-    assert_eq!(settings.defaults.language, Language::ZhCn);
-    assert_eq!(settings.defaults.timezone, chrono_tz::Asia::Shanghai);
-    // The example's group table is under an id no chat has, and check-config says so.
-    assert!(settings.has_group_table(PLACEHOLDER_CHAT_ID));
-    assert_eq!(settings.groups.len(), 1, "only the placeholder");
-    let warnings = settings.warnings();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("placeholder"), "{warnings:?}");
-    let group = settings.group(PLACEHOLDER_CHAT_ID);
-    assert_eq!(group.language, Language::En);
-    assert_eq!(group.timezone, chrono_tz::Europe::Berlin);
-    assert!(group.rules_template.is_some());
-    assert_eq!(settings.file.telegram.polling_timeout_secs(), 10);
+fn a_features_section_is_read_over_the_defaults_and_faults_are_placed() {
+    let source = r#"
+[defaults.knock]
+times = 3
+
+[groups."-7"]
+language = "en"
+
+[groups."-8".knock]
+times = 12
+"#;
+    let errors = Settings::from_toml("q.toml", source, &features()).unwrap_err();
     assert_eq!(
-        settings.file.database.url.as_deref(),
-        Some("sqlite://qunbot.db")
+        errors.to_string(),
+        "q.toml:9:9: knock.times must be between 1 and 9"
+    );
+    let settings = Settings::from_toml("q.toml", &source.replace("12", "5"), &features()).unwrap();
+    assert_eq!(settings.defaults.section::<KnockSettings>().times, 3);
+    let seven = settings.group(-7).section::<KnockSettings>();
+    assert_eq!(
+        (seven.times, seven.language),
+        (3, Language::En),
+        "inherited, then finished"
+    );
+    assert_eq!(settings.group(-8).section::<KnockSettings>().times, 5);
+    assert_eq!(settings.defaults.features, ["knock".to_owned()].into());
+
+    let typo = "[groups.\"-8\".knock]\ntimes = 2\ntmies = 3\n";
+    let errors = Settings::from_toml("q.toml", typo, &features()).unwrap_err();
+    assert_eq!((errors.0[0].line, errors.0[0].column), (3, 1), "{errors}");
+    let stray = "[defaults.knok]\ntimes = 2\n";
+    let errors = Settings::from_toml("q.toml", stray, &features()).unwrap_err();
+    assert!(
+        errors
+            .to_string()
+            .starts_with("q.toml:1:11: unknown field `knok`, expected one of `language`"),
+        "{errors}"
+    );
+    assert!(
+        errors.to_string().contains("`schedule`, `knock`"),
+        "{errors}"
+    );
+    let not_a_table = "[defaults]\nknock = 3\n";
+    let errors = Settings::from_toml("q.toml", not_a_table, &features()).unwrap_err();
+    assert_eq!(errors.to_string(), "q.toml:2:9: `knock` must be a table");
+}
+
+#[test]
+fn the_core_keys_are_the_group_sections_fields() {
+    // serde names every field of GroupSection when it refuses one it does not know.
+    let refusal = toml::from_str::<GroupSection>("zzz = 1").unwrap_err();
+    let expected = refusal
+        .message()
+        .split("expected one of ")
+        .nth(1)
+        .unwrap_or_default();
+    let fields: Vec<&str> = expected
+        .split(", ")
+        .map(|f| f.trim().trim_matches('`'))
+        .collect();
+    assert_eq!(
+        fields,
+        file::CORE_KEYS,
+        "keep CORE_KEYS in step with GroupSection"
     );
 }
 
 #[test]
 fn an_unknown_key_is_named_with_its_line_and_column() {
     let source = "[defaults]\nlanguage = \"en\"\ntimezon = \"Asia/Shanghai\"\n";
-    let errors = Settings::from_toml("q.toml", source).unwrap_err();
+    let errors = Settings::from_toml("q.toml", source, &features()).unwrap_err();
     assert_eq!(errors.0.len(), 1);
     let error = &errors.0[0];
     assert_eq!((error.line, error.column), (3, 1), "{error}");
@@ -50,7 +153,7 @@ language = "en"
 [groups."-100"]
 rules = "{% if %}"
 "#;
-    let errors = Settings::from_toml("q.toml", source).unwrap_err();
+    let errors = Settings::from_toml("q.toml", source, &features()).unwrap_err();
     let text = errors.to_string();
     assert_eq!(errors.0.len(), 5, "{text}");
     assert!(
@@ -82,7 +185,7 @@ timezone = "Asia/Tokyo"
 [groups."-42"]
 timezone = "Europe/London"
 "#;
-    let settings = Settings::from_toml("q.toml", source).unwrap();
+    let settings = Settings::from_toml("q.toml", source, &features()).unwrap();
     let group = settings.group(-42);
     assert_eq!(group.language, Language::En);
     assert_eq!(group.timezone, chrono_tz::Europe::London);
@@ -91,7 +194,7 @@ timezone = "Europe/London"
 
 #[test]
 fn the_empty_config_is_the_built_in_defaults() {
-    let settings = Settings::built_in();
+    let settings = Settings::built_in(&features());
     assert_eq!(settings.defaults.language, Language::ZhCn);
     assert!(settings.groups.is_empty());
 }
@@ -100,47 +203,6 @@ fn the_empty_config_is_the_built_in_defaults() {
 fn positions_count_characters_not_bytes() {
     assert_eq!(line_and_column("签到\nab", 7), (2, 1));
     assert_eq!(line_and_column("签到 x", 7), (1, 4));
-}
-
-#[test]
-fn feature_sections_apply_and_report_bad_values_where_they_are() {
-    let source = r#"
-[defaults.signin]
-day_starts_at = "04:00"
-base_points = [1, 3]
-
-[defaults.levels]
-titles = ["a", "b"]
-
-[groups."-7".signin]
-base_points = 5
-busy_per_minute = 0
-"#;
-    let errors = Settings::from_toml("q.toml", source).unwrap_err();
-    assert_eq!(errors.0.len(), 1, "{errors}");
-    assert!(
-        errors
-            .to_string()
-            .contains("q.toml:11:19: signin.busy_per_minute must be between 1 and 10000"),
-        "{errors}"
-    );
-    let settings = Settings::from_toml(
-        "q.toml",
-        &source.replace("busy_per_minute = 0", "busy_per_minute = 30"),
-    )
-    .unwrap();
-    let group = settings.group(-7);
-    assert_eq!(
-        group.signin.day_starts_at.to_string(),
-        "04:00:00",
-        "inherited from the defaults"
-    );
-    assert_eq!(
-        group.signin.base_points,
-        crate::features::signin::config::BasePoints::Fixed(5)
-    );
-    assert_eq!(group.signin.busy_per_minute, 30);
-    assert_eq!(group.levels.titles, vec!["a".to_owned(), "b".to_owned()]);
 }
 
 #[test]
@@ -156,7 +218,7 @@ name = "晚安"
 schedule = "0 22 * * *"
 texts = ["{% if %}"]
 "#;
-    let errors = Settings::from_toml("q.toml", source)
+    let errors = Settings::from_toml("q.toml", source, &features())
         .unwrap_err()
         .to_string();
     assert!(
@@ -170,93 +232,14 @@ texts = ["{% if %}"]
     let fine = source
         .replace("每天 8点", "每天 08:00")
         .replace("{% if %}", "晚安");
-    let settings = Settings::from_toml("q.toml", &fine).unwrap();
+    let settings = Settings::from_toml("q.toml", &fine, &features()).unwrap();
     assert_eq!(settings.defaults.jobs.len(), 2);
-}
-
-#[test]
-fn moderation_rules_apply_over_the_defaults_and_typos_are_refused_where_they_are() {
-    use crate::features::moderation::config::Penalty;
-    let source = r#"
-[defaults.moderation]
-warnings_expire = "7d"
-ladder = [{ at = 2, do = "mute", for = "30m" }, { at = 4, do = "ban" }]
-
-[defaults.moderation.links]
-action = "warn"
-allow_domains = ["https://GitHub.com/"]
-
-[defaults.moderation.flood]
-action = "mute"
-mute_for = "5m"
-
-[groups."-1002".moderation.links]
-action = "off"
-"#;
-    let settings = Settings::from_toml("q.toml", source).unwrap();
-    let rules = &settings.defaults.moderation;
-    assert_eq!(rules.warnings_expire, chrono::Duration::days(7));
-    assert_eq!(rules.ladder.len(), 2);
-    assert_eq!(
-        rules.ladder[0].penalty,
-        Penalty::Mute(chrono::Duration::minutes(30))
-    );
-    assert_eq!(rules.links.penalty, Penalty::Warn);
-    assert_eq!(rules.links.allow_domains, vec!["github.com"]);
-    assert_eq!(
-        rules.flood.penalty,
-        Penalty::Mute(chrono::Duration::minutes(5))
-    );
-    // Off until named.
-    assert_eq!(rules.blocklist.penalty, Penalty::Off);
-    let group = &settings.group(-1002).moderation;
-    assert_eq!(group.links.penalty, Penalty::Off);
-    assert_eq!(
-        group.links.allow_domains,
-        vec!["github.com"],
-        "the rest is inherited"
-    );
-
-    let broken = r#"
-[defaults.moderation]
-warnings_expire = "soon"
-
-[defaults.moderation.links]
-action = "nuke"
-
-[defaults.moderation.blocklist]
-action = "warn"
-patterns = ["(unclosed"]
-
-[defaults.moderation.media]
-locked = ["sticker", "hologram"]
-"#;
-    let errors = Settings::from_toml("q.toml", broken).unwrap_err();
-    let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
-    assert_eq!(lines, vec![3, 6, 10, 13], "{errors}");
-    assert!(
-        errors
-            .to_string()
-            .contains("`nuke` must be off, delete, warn, mute, kick or ban")
-    );
-    assert!(errors.to_string().contains("unknown kind `hologram`"));
-
-    // Telegram takes a mute under 30 s or over 366 days as forever.
-    let forever = "[defaults.moderation]\nladder = [{ at = 2, do = \"mute\", for = \"400d\" }]\n\n[defaults.moderation.flood]\naction = \"mute\"\nmute_for = \"10s\"\n";
-    let errors = Settings::from_toml("q.toml", forever).unwrap_err();
-    let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
-    assert_eq!(lines, vec![2, 6], "{errors}");
-    assert!(errors.to_string().contains("from 30s to 366d"), "{errors}");
-
-    let typo = "[defaults.moderation.flood]\nmesages = 5\n";
-    let errors = Settings::from_toml("q.toml", typo).unwrap_err();
-    assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");
 }
 
 #[test]
 fn a_bad_http_address_or_a_short_dashboard_token_is_refused_where_it_is() {
     let source = "[http]\nlisten = \"localhost\"\ndashboard_token = \"short\"\n";
-    let errors = Settings::from_toml("q.toml", source)
+    let errors = Settings::from_toml("q.toml", source, &features())
         .unwrap_err()
         .to_string();
     assert!(errors.contains("q.toml:2:"), "{errors}");
@@ -269,7 +252,7 @@ fn a_bad_http_address_or_a_short_dashboard_token_is_refused_where_it_is() {
     // The token is never printed, even in a debug dump of the config.
     let ok =
         "[http]\nlisten = \"127.0.0.1:8080\"\ndashboard_token = \"a-token-long-enough-1234\"\n";
-    let settings = Settings::from_toml("q.toml", ok).unwrap();
+    let settings = Settings::from_toml("q.toml", ok, &features()).unwrap();
     assert_eq!(settings.http_listen().map(|a| a.port()), Some(8080));
     assert!(!format!("{:?}", settings.file).contains("a-token-long-enough-1234"));
 }

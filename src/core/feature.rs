@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::commands::Invocation;
 use super::context::Cx;
 use super::event::ChatId;
+use super::settings::SectionSlot;
 use crate::store::{StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,12 @@ pub trait Feature: Send + Sync {
     /// The commands (manifest names) this feature runs.
     fn commands(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// This feature's tables in `[defaults]` and `[groups."<id>"]` (see `core::settings`): each
+    /// `SectionSlot::of::<MySettings>()`, read back with `group.section::<MySettings>()`.
+    fn sections(&self) -> Vec<SectionSlot> {
+        Vec::new()
     }
 
     /// This feature's messages, as a TOML catalog (see `core::i18n`).

@@ -14,6 +14,7 @@ pub mod hanzi;
 pub mod i18n;
 pub mod numbers;
 pub mod reactions;
+pub mod settings;
 pub mod templates;
 
 /// The core's own messages (unknown command, permission refused, usage…).

@@ -14,21 +14,6 @@ pub mod welcome;
 use std::sync::Arc;
 
 use crate::core::feature::Feature;
-use crate::core::i18n::{CatalogError, load_catalog};
-use crate::core::templates::Templates;
-
-/// The features groups can switch on and off with `features = [...]` in the config. The
-/// always-on ones (help, member tracking) are not listed.
-pub const NAMES: &[&str] = &[
-    "games",
-    "levels",
-    "moderation",
-    "relay",
-    "schedule",
-    "signin",
-    "stats",
-    "welcome",
-];
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -45,22 +30,4 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(games::Games),
         Arc::new(stats::Stats),
     ]
-}
-
-/// Loads the core's and every feature's messages into `templates`.
-pub fn load_catalogs(templates: &mut Templates) -> Result<(), CatalogError> {
-    load_catalog(
-        templates,
-        "src/core/messages.toml",
-        "core",
-        crate::core::MESSAGES,
-    )?;
-    for feature in all() {
-        let messages = feature.messages();
-        if !messages.is_empty() {
-            let source = format!("src/features/{}/messages.toml", feature.name());
-            load_catalog(templates, &source, feature.name(), messages)?;
-        }
-    }
-    Ok(())
 }

@@ -289,7 +289,7 @@ async fn load_period(
     let settings = engine.group_settings(chat).await?;
     let calendar = figures::Calendar {
         zone: settings.timezone,
-        signin_starts_at: settings.signin.day_starts_at,
+        signin_starts_at: settings.day_starts_at,
     };
     let today = day_of(engine.clock.now(), settings.timezone, NaiveTime::MIN);
     let mut tx = engine.db.begin().await?;

@@ -58,7 +58,8 @@ pub async fn start_with(fake: FakeBotApi, top: &str, extra: &str) -> Running {
         "{top}\n[telegram]\napi_url = \"{}\"\npolling_timeout_secs = 1\n\n[database]\nurl = \"{db_url}\"\n{extra}",
         fake.url()
     );
-    let settings = Settings::from_toml("test.toml", &config).unwrap_or_else(|e| panic!("{e}"));
+    let settings = Settings::from_toml("test.toml", &config, &qunbot::features::all())
+        .unwrap_or_else(|e| panic!("{e}"));
     let prepared = prepare(settings).unwrap();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let token = fake.token().to_owned();

@@ -5,6 +5,7 @@ use toml::Spanned;
 
 use super::words::LinkMode;
 use crate::core::reactions;
+use crate::core::settings::{Section, SectionCx};
 
 /// As written in the config: every key optional, a group's table naming only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -103,14 +104,14 @@ impl Default for GamesSettings {
     }
 }
 
-impl GamesSettings {
+impl Section for GamesSettings {
+    const KEY: &'static str = "games";
+    type File = GamesSection;
+
     /// These settings with the section's keys applied; problems are reported with the span
     /// of the offending value.
-    pub fn apply(
-        &self,
-        section: &GamesSection,
-        problems: &mut Vec<(std::ops::Range<usize>, String)>,
-    ) -> GamesSettings {
+    fn apply(&self, section: &GamesSection, cx: &mut SectionCx<'_>) -> GamesSettings {
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         if let Some(mode) = &section.link_mode {
             match LinkMode::parse(mode.get_ref()) {
@@ -246,6 +247,7 @@ impl GamesSettings {
 
 #[cfg(test)]
 mod tests {
+    use super::GamesSettings;
     use crate::config::Settings;
     use crate::features::games::words::LinkMode;
 
@@ -260,10 +262,16 @@ turn_seconds = 60
 link_mode = "same_char"
 wrong_answers = "react"
 "#;
-        let settings = Settings::from_toml("g.toml", source).unwrap();
-        assert_eq!(settings.defaults.games.link_mode, LinkMode::Strict);
-        assert_eq!(settings.defaults.games.turn_seconds, 60);
-        let group = &settings.group(-7).games;
+        let settings = Settings::from_toml("g.toml", source, &crate::features::all()).unwrap();
+        assert_eq!(
+            settings.defaults.section::<GamesSettings>().link_mode,
+            LinkMode::Strict
+        );
+        assert_eq!(
+            settings.defaults.section::<GamesSettings>().turn_seconds,
+            60
+        );
+        let group = settings.group(-7).section::<GamesSettings>();
         assert_eq!(group.link_mode, LinkMode::SameChar);
         assert_eq!(
             group.turn_seconds, 60,
@@ -272,10 +280,12 @@ wrong_answers = "react"
         assert_eq!(group.wrong_answers, super::WrongAnswers::React);
 
         let bad = "[defaults.games]\nlink_mode = \"tones\"\nturn_seconds = 5\ndaily_points_cap = -1\nspeed = 2\n";
-        let errors = Settings::from_toml("g.toml", bad).unwrap_err().to_string();
+        let errors = Settings::from_toml("g.toml", bad, &crate::features::all())
+            .unwrap_err()
+            .to_string();
         assert!(errors.contains("speed"), "{errors}");
         let typo_free = bad.replace("speed = 2\n", "");
-        let errors = Settings::from_toml("g.toml", &typo_free)
+        let errors = Settings::from_toml("g.toml", &typo_free, &crate::features::all())
             .unwrap_err()
             .to_string();
         assert!(
@@ -292,7 +302,7 @@ wrong_answers = "react"
         );
         let refused =
             "[defaults.games]\nwrong_answers = \"react\"\nwrong_answer_reaction = \"❌\"\n";
-        let errors = Settings::from_toml("g.toml", refused)
+        let errors = Settings::from_toml("g.toml", refused, &crate::features::all())
             .unwrap_err()
             .to_string();
         assert!(
@@ -302,7 +312,7 @@ wrong_answers = "react"
             "{errors}"
         );
         let reminder = "[defaults.games]\nturn_seconds = 30\nreminder_seconds = 30\n";
-        let errors = Settings::from_toml("g.toml", reminder)
+        let errors = Settings::from_toml("g.toml", reminder, &crate::features::all())
             .unwrap_err()
             .to_string();
         assert!(

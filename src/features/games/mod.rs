@@ -23,6 +23,7 @@ use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
 use crate::core::event::{EventKind, User};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use crate::core::settings::SectionSlot;
 use crate::features::signin::queries as ledger;
 use config::GamesSettings;
 use queries::Game;
@@ -40,6 +41,10 @@ impl Feature for Games {
 
     fn commands(&self) -> &'static [&'static str] {
         &["idiom", "wordchain", "guess", "hint", "skip", "stopgame"]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::GamesSettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -117,7 +122,7 @@ fn typed_as(cx: &Cx<'_>, trigger: &str) -> bool {
 }
 
 fn settings<'a>(cx: &'a Cx<'_>) -> &'a GamesSettings {
-    &cx.group.games
+    cx.group.section::<GamesSettings>()
 }
 
 async fn timer(cx: &mut Cx<'_>, key: &str, payload: &str) -> FeatureResult {

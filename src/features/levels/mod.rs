@@ -17,6 +17,8 @@ use crate::args;
 use crate::core::context::Cx;
 use crate::core::event::EventKind;
 use crate::core::feature::{Feature, FeatureResult};
+use crate::core::settings::SectionSlot;
+use crate::core::settings::{Section, SectionCx};
 use crate::store::{StoreResult, Tx};
 
 /// XP needed to go from `level` to `level + 1`.
@@ -77,12 +79,12 @@ impl Default for LevelSettings {
     }
 }
 
-impl LevelSettings {
-    pub fn apply(
-        &self,
-        section: &LevelsSection,
-        problems: &mut Vec<(std::ops::Range<usize>, String)>,
-    ) -> LevelSettings {
+impl Section for LevelSettings {
+    const KEY: &'static str = "levels";
+    type File = LevelsSection;
+
+    fn apply(&self, section: &LevelsSection, cx: &mut SectionCx<'_>) -> LevelSettings {
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         for (value, target, name, lowest) in [
             (
@@ -129,6 +131,12 @@ impl LevelSettings {
         settings
     }
 
+    fn finish(self, cx: &mut SectionCx<'_>) -> LevelSettings {
+        self.in_language(cx.language)
+    }
+}
+
+impl LevelSettings {
     /// These settings for a group in `language`: the built-in ladder in it, unless the operator
     /// chose titles.
     pub fn in_language(mut self, language: crate::core::i18n::Language) -> LevelSettings {
@@ -196,6 +204,10 @@ impl Feature for Levels {
         "levels"
     }
 
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<LevelSettings>()]
+    }
+
     fn messages(&self) -> &'static str {
         include_str!("messages.toml")
     }
@@ -214,16 +226,12 @@ impl Feature for Levels {
         if !substance || cx.is_command {
             return Ok(());
         }
-        let settings = cx.group.levels.clone();
+        let settings = cx.group.section::<LevelSettings>().clone();
         // XP is kept per group, or per community when groups share it.
         let chat = cx.settings.points_scope(cx.chat());
         let user = message.from.id;
         let at = cx.event.at.timestamp();
-        let day = crate::core::day::day_of(
-            cx.event.at,
-            cx.group.timezone,
-            cx.group.signin.day_starts_at,
-        );
+        let day = crate::core::day::day_of(cx.event.at, cx.group.timezone, cx.group.day_starts_at);
         let text_hash = {
             let mut hasher = DefaultHasher::new();
             text.hash(&mut hasher);

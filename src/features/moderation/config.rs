@@ -14,6 +14,7 @@ use crate::core::duration;
 use crate::core::event::Media;
 
 use crate::config::Problems;
+use crate::core::settings::{Section, SectionCx};
 
 /// As written in the config: every key optional; a group's table names only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -340,14 +341,14 @@ fn penalty(name: &str, lasting: Option<Duration>) -> Option<Penalty> {
     })
 }
 
-impl ModerationSettings {
+impl Section for ModerationSettings {
+    const KEY: &'static str = "moderation";
+    type File = ModerationSection;
+
     /// These settings with the section's keys applied; problems are reported with the span of
     /// the offending value.
-    pub fn apply(
-        &self,
-        section: &ModerationSection,
-        problems: &mut Problems,
-    ) -> ModerationSettings {
+    fn apply(&self, section: &ModerationSection, cx: &mut SectionCx<'_>) -> ModerationSettings {
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         if let Some(users) = &section.exempt_users {
             settings.exempt_users = users.clone();
@@ -583,4 +584,88 @@ fn normalize_domain(domain: &str) -> String {
         .trim_start_matches("*.")
         .trim_end_matches('/')
         .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn moderation_rules_apply_over_the_defaults_and_typos_are_refused_where_they_are() {
+        let source = r#"
+[defaults.moderation]
+warnings_expire = "7d"
+ladder = [{ at = 2, do = "mute", for = "30m" }, { at = 4, do = "ban" }]
+
+[defaults.moderation.links]
+action = "warn"
+allow_domains = ["https://GitHub.com/"]
+
+[defaults.moderation.flood]
+action = "mute"
+mute_for = "5m"
+
+[groups."-1002".moderation.links]
+action = "off"
+"#;
+        let settings = Settings::from_toml("q.toml", source, &crate::features::all()).unwrap();
+        let rules = settings.defaults.section::<ModerationSettings>();
+        assert_eq!(rules.warnings_expire, chrono::Duration::days(7));
+        assert_eq!(rules.ladder.len(), 2);
+        assert_eq!(
+            rules.ladder[0].penalty,
+            Penalty::Mute(chrono::Duration::minutes(30))
+        );
+        assert_eq!(rules.links.penalty, Penalty::Warn);
+        assert_eq!(rules.links.allow_domains, vec!["github.com"]);
+        assert_eq!(
+            rules.flood.penalty,
+            Penalty::Mute(chrono::Duration::minutes(5))
+        );
+        // Off until named.
+        assert_eq!(rules.blocklist.penalty, Penalty::Off);
+        let group = settings.group(-1002).section::<ModerationSettings>();
+        assert_eq!(group.links.penalty, Penalty::Off);
+        assert_eq!(
+            group.links.allow_domains,
+            vec!["github.com"],
+            "the rest is inherited"
+        );
+
+        let broken = r#"
+[defaults.moderation]
+warnings_expire = "soon"
+
+[defaults.moderation.links]
+action = "nuke"
+
+[defaults.moderation.blocklist]
+action = "warn"
+patterns = ["(unclosed"]
+
+[defaults.moderation.media]
+locked = ["sticker", "hologram"]
+"#;
+        let errors = Settings::from_toml("q.toml", broken, &crate::features::all()).unwrap_err();
+        let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 6, 10, 13], "{errors}");
+        assert!(
+            errors
+                .to_string()
+                .contains("`nuke` must be off, delete, warn, mute, kick or ban")
+        );
+        assert!(errors.to_string().contains("unknown kind `hologram`"));
+
+        // Telegram takes a mute under 30 s or over 366 days as forever.
+        let forever = "[defaults.moderation]\nladder = [{ at = 2, do = \"mute\", for = \"400d\" }]\n\n[defaults.moderation.flood]\naction = \"mute\"\nmute_for = \"10s\"\n";
+        let errors = Settings::from_toml("q.toml", forever, &crate::features::all()).unwrap_err();
+        let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 6], "{errors}");
+        assert!(errors.to_string().contains("from 30s to 366d"), "{errors}");
+
+        let typo = "[defaults.moderation.flood]\nmesages = 5\n";
+        let errors = Settings::from_toml("q.toml", typo, &crate::features::all()).unwrap_err();
+        assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");
+    }
 }

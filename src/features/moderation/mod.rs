@@ -27,6 +27,7 @@ use crate::core::duration;
 use crate::core::event::{ChatId, EventKind, User};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
+use crate::core::settings::SectionSlot;
 use crate::store::Tx;
 use config::{ModerationSettings, Penalty, Step};
 
@@ -49,6 +50,10 @@ impl Feature for Moderation {
         &[
             "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban",
         ]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::ModerationSettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -95,7 +100,7 @@ impl Feature for Moderation {
 }
 
 fn settings<'a>(cx: &'a Cx<'_>) -> &'a ModerationSettings {
-    &cx.group.moderation
+    cx.group.section::<ModerationSettings>()
 }
 
 /// The step of the ladder a member with `count` warnings has reached, if any: the highest step
@@ -177,10 +182,13 @@ async fn give_warning(
     violation: Option<i64>,
 ) -> FeatureResult<Warned> {
     let rules = if chat == cx.chat() {
-        cx.group.moderation.clone()
+        cx.group.section::<ModerationSettings>().clone()
     } else {
         // A button in the log chat acts on the group the record belongs to.
-        group_settings(cx, chat).await?.moderation.clone()
+        group_settings(cx, chat)
+            .await?
+            .section::<ModerationSettings>()
+            .clone()
     };
     let at = cx.event.at.timestamp();
     let count = records::warn(

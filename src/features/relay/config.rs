@@ -1,5 +1,6 @@
 //! The relay settings a group can have (`[defaults.relay]`, `[groups."<id>".relay]`).
 
+use crate::core::settings::{Section, SectionCx};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -50,14 +51,14 @@ impl Default for RelaySettings {
     }
 }
 
-impl RelaySettings {
+impl Section for RelaySettings {
+    const KEY: &'static str = "relay";
+    type File = RelaySection;
+
     /// These settings with the section's keys applied; problems are reported with the span
     /// of the offending value.
-    pub fn apply(
-        &self,
-        section: &RelaySection,
-        problems: &mut Vec<(std::ops::Range<usize>, String)>,
-    ) -> RelaySettings {
+    fn apply(&self, section: &RelaySection, cx: &mut SectionCx<'_>) -> RelaySettings {
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         if let Some(who) = &section.who_can_create {
             match who.get_ref().as_str() {
@@ -112,18 +113,23 @@ one_entry_per_member = false
 [groups."-7".relay]
 who_can_create = "admins"
 "#;
-        let settings = Settings::from_toml("q.toml", source).unwrap();
-        let group = &settings.group(-7).relay;
+        let settings = Settings::from_toml("q.toml", source, &crate::features::all()).unwrap();
+        let group = settings.group(-7).section::<RelaySettings>();
         assert_eq!(group.who_can_create, WhoCanCreate::Admins);
         assert_eq!(
             group.remind_before_minutes, 15,
             "inherited from the defaults"
         );
         assert!(!group.one_entry_per_member);
-        assert_eq!(settings.defaults.relay.max_open_lists, 10);
+        assert_eq!(
+            settings.defaults.section::<RelaySettings>().max_open_lists,
+            10
+        );
 
         let bad = "[defaults.relay]\nwho_can_create = \"everyone\"\nmax_open_lists = 0\n";
-        let errors = Settings::from_toml("q.toml", bad).unwrap_err().to_string();
+        let errors = Settings::from_toml("q.toml", bad, &crate::features::all())
+            .unwrap_err()
+            .to_string();
         assert!(
             errors.contains(
                 "q.toml:2:18: relay.who_can_create `everyone` must be \"anyone\" or \"admins\""
@@ -134,9 +140,13 @@ who_can_create = "admins"
             errors.contains("q.toml:3:18: relay.max_open_lists must be between 1 and 100"),
             "{errors}"
         );
-        let unknown = Settings::from_toml("q.toml", "[defaults.relay]\ncapacity = 3\n")
-            .unwrap_err()
-            .to_string();
+        let unknown = Settings::from_toml(
+            "q.toml",
+            "[defaults.relay]\ncapacity = 3\n",
+            &crate::features::all(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             unknown.contains("q.toml:2:1") && unknown.contains("capacity"),
             "{unknown}"

@@ -31,11 +31,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use minijinja::context;
 
+use self::config::RelaySettings;
 use crate::core::action::{Action, MessageRef};
 use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
 use crate::core::event::{EventKind, MessageId, User};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use crate::core::settings::SectionSlot;
 use config::WhoCanCreate;
 use parse::{ReplyIntent, SpecError};
 use queries::{Entry, List, NewEntry, NewList};
@@ -58,6 +60,10 @@ impl Feature for Relay {
 
     fn commands(&self) -> &'static [&'static str] {
         &["relay", "join", "leave", "relays"]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::RelaySettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -507,7 +513,7 @@ async fn create(
             return continue_list(cx, list, creator, &spec.entries, Via::Message(message)).await;
         }
     }
-    let settings = cx.group.relay.clone();
+    let settings = cx.group.section::<RelaySettings>().clone();
     if settings.who_can_create == WhoCanCreate::Admins && cx.role < Role::Admin {
         // A member's line with no list to take it: there is nothing to join yet.
         let slashed = cx

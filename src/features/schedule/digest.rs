@@ -44,7 +44,7 @@ pub async fn figures(cx: &mut Cx<'_>, day: i64) -> FeatureResult<DayFigures> {
     // The counts are the statistics' own, so the digest and /stats never disagree.
     let calendar = Calendar {
         zone: cx.group.timezone,
-        signin_starts_at: cx.group.signin.day_starts_at,
+        signin_starts_at: cx.group.day_starts_at,
     };
     let period = stats::figures::period(cx.tx, chat, calendar, day, day).await?;
     let Some(counts) = period.days.first() else {

@@ -10,6 +10,7 @@ use chrono::Duration;
 use minijinja::context;
 
 use super::config::InactiveAction;
+use super::config::InactiveSettings;
 use crate::args;
 use crate::core::action::Action;
 use crate::core::context::Cx;
@@ -34,7 +35,7 @@ pub struct Silent {
 pub async fn silent_members(cx: &mut Cx<'_>, days: i64) -> FeatureResult<Vec<Silent>> {
     let chat = cx.chat();
     let now = cx.event.at.timestamp();
-    let policy = cx.group.inactive.clone();
+    let policy = cx.group.section::<InactiveSettings>().clone();
     // (user, name, username, last seen, reminded at)
     type Row = (i64, String, Option<String>, i64, Option<i64>);
     // "Seen" is the later of their last activity and their last join: a member who left and
@@ -111,7 +112,7 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
         );
         return Ok(());
     }
-    let policy = cx.group.inactive.clone();
+    let policy = cx.group.section::<InactiveSettings>().clone();
     let now = cx.event.at.timestamp();
     let chat = cx.chat();
     let silent = silent_members(cx, policy.warn_after_days).await?;

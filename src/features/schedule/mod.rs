@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use minijinja::{Value, context};
 
+use self::config::InactiveSettings;
 use crate::args;
 use crate::config::Job;
 use crate::core::commands::Invocation;
@@ -28,6 +29,7 @@ use crate::core::event::EventKind;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
 use crate::core::numbers;
+use crate::core::settings::SectionSlot;
 use crate::scheduler::{self, Outcome, calendar};
 use config::JobKind;
 
@@ -41,6 +43,10 @@ impl Feature for Schedule {
 
     fn commands(&self) -> &'static [&'static str] {
         &["jobs", "runjob", "inactive"]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::InactiveSettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -176,7 +182,7 @@ impl Feature for Schedule {
             "inactive" => {
                 let arg = invocation.args.trim();
                 let days = if arg.is_empty() {
-                    cx.group.inactive.warn_after_days
+                    cx.group.section::<InactiveSettings>().warn_after_days
                 } else {
                     match numbers::whole_in(arg.trim_end_matches(['d', '天']), 1..=3650) {
                         Some(days) => days,
@@ -328,7 +334,7 @@ async fn job_vars(cx: &mut Cx<'_>, at: DateTime<Utc>) -> FeatureResult<Value> {
             args![chat],
         )
         .await?;
-    let yesterday = day_of(at - Duration::days(1), zone, cx.group.signin.day_starts_at);
+    let yesterday = day_of(at - Duration::days(1), zone, cx.group.day_starts_at);
     let (signins_yesterday,): (i64,) = cx
         .tx
         .fetch_one(

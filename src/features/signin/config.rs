@@ -1,5 +1,6 @@
 //! The sign-in settings a group can have (`[defaults.signin]`, `[groups."<id>".signin]`).
 
+use crate::core::settings::{Section, SectionCx};
 use chrono::NaiveTime;
 use serde::Deserialize;
 use toml::Spanned;
@@ -81,14 +82,14 @@ impl Default for SigninSettings {
     }
 }
 
-impl SigninSettings {
+impl Section for SigninSettings {
+    const KEY: &'static str = "signin";
+    type File = SigninSection;
+
     /// These settings with the section's keys applied; problems are reported with the span
     /// of the offending value.
-    pub fn apply(
-        &self,
-        section: &SigninSection,
-        problems: &mut Vec<(std::ops::Range<usize>, String)>,
-    ) -> SigninSettings {
+    fn apply(&self, section: &SigninSection, cx: &mut SectionCx<'_>) -> SigninSettings {
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         if let Some(at) = &section.day_starts_at {
             match NaiveTime::parse_from_str(at.get_ref(), "%H:%M") {
@@ -198,5 +199,64 @@ impl SigninSettings {
             }
         }
         settings
+    }
+
+    /// The group's day begins when its sign-in day does.
+    fn finish(self, cx: &mut SectionCx<'_>) -> SigninSettings {
+        cx.day_starts_at = self.day_starts_at;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn feature_sections_apply_and_report_bad_values_where_they_are() {
+        let source = r#"
+[defaults.signin]
+day_starts_at = "04:00"
+base_points = [1, 3]
+
+[defaults.levels]
+titles = ["a", "b"]
+
+[groups."-7".signin]
+base_points = 5
+busy_per_minute = 0
+"#;
+        let errors = Settings::from_toml("q.toml", source, &crate::features::all()).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors
+                .to_string()
+                .contains("q.toml:11:19: signin.busy_per_minute must be between 1 and 10000"),
+            "{errors}"
+        );
+        let settings = Settings::from_toml(
+            "q.toml",
+            &source.replace("busy_per_minute = 0", "busy_per_minute = 30"),
+            &crate::features::all(),
+        )
+        .unwrap();
+        let group = settings.group(-7);
+        assert_eq!(
+            group.section::<SigninSettings>().day_starts_at.to_string(),
+            "04:00:00",
+            "inherited from the defaults"
+        );
+        assert_eq!(
+            group.section::<SigninSettings>().base_points,
+            BasePoints::Fixed(5)
+        );
+        assert_eq!(group.section::<SigninSettings>().busy_per_minute, 30);
+        assert_eq!(
+            group
+                .section::<crate::features::levels::LevelSettings>()
+                .titles,
+            vec!["a".to_owned(), "b".to_owned()]
+        );
     }
 }

@@ -17,6 +17,7 @@ use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::numbers;
+use crate::core::settings::SectionSlot;
 use crate::features::levels;
 use config::{BasePoints, SigninSettings};
 use queries::{BoardRow, NewSignin};
@@ -42,6 +43,10 @@ impl Feature for Signin {
 
     fn commands(&self) -> &'static [&'static str] {
         &["signin", "me", "rank", "points", "makeup"]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::SigninSettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -90,7 +95,7 @@ impl Feature for Signin {
 }
 
 fn settings<'a>(cx: &'a Cx<'_>) -> &'a SigninSettings {
-    &cx.group.signin
+    cx.group.section::<SigninSettings>()
 }
 
 fn today(cx: &Cx<'_>) -> i64 {
@@ -214,7 +219,10 @@ async fn level_standing(cx: &mut Cx<'_>, user: i64) -> FeatureResult<Option<leve
     if !cx.group.feature_on("levels") {
         return Ok(None);
     }
-    let settings = cx.group.levels.clone();
+    let settings = cx
+        .group
+        .section::<crate::features::levels::LevelSettings>()
+        .clone();
     let scope = cx.settings.points_scope(cx.chat());
     Ok(Some(levels::standing(cx.tx, &settings, scope, user).await?))
 }

@@ -82,7 +82,7 @@ fn parse(args: &str) -> Option<Request> {
 fn calendar(cx: &Cx<'_>) -> Calendar {
     Calendar {
         zone: cx.group.timezone,
-        signin_starts_at: cx.group.signin.day_starts_at,
+        signin_starts_at: cx.group.day_starts_at,
     }
 }
 
@@ -230,11 +230,7 @@ async fn me(cx: &mut Cx<'_>, member: &User) -> FeatureResult {
     let last = today(cx);
     let first = last - MEMBER_DAYS + 1;
     // The sign-in calendar shows the current month of sign-in days, up to today.
-    let signin_today = day_of(
-        cx.event.at,
-        cx.group.timezone,
-        cx.group.signin.day_starts_at,
-    );
+    let signin_today = day_of(cx.event.at, cx.group.timezone, cx.group.day_starts_at);
     let Some(date) = date_of(signin_today) else {
         return Ok(());
     };

@@ -5,6 +5,7 @@ use toml::Spanned;
 
 use super::intro;
 use crate::core::i18n::Language;
+use crate::core::settings::{Section, SectionCx};
 use crate::core::templates::Templates;
 
 /// As written in the config: every key optional, a group's table naming only what differs.
@@ -123,17 +124,18 @@ impl WelcomeSettings {
             (None, Language::En) => DEFAULT_INTRO_EN,
         }
     }
+}
+
+impl Section for WelcomeSettings {
+    const KEY: &'static str = "welcome";
+    type File = WelcomeSection;
 
     /// These settings with the section's keys applied. Templates are compiled into
-    /// `templates` under `template_prefix`; problems are reported with the span of the value.
-    pub fn apply(
-        &self,
-        section: &WelcomeSection,
-        language: Language,
-        template_prefix: &str,
-        templates: &mut Templates,
-        problems: &mut Vec<(std::ops::Range<usize>, String)>,
-    ) -> WelcomeSettings {
+    /// `cx.templates` under the group's prefix; problems are reported with the span of the value.
+    fn apply(&self, section: &WelcomeSection, cx: &mut SectionCx<'_>) -> WelcomeSettings {
+        let (language, template_prefix) = (cx.language, cx.template_prefix);
+        let templates = &mut *cx.templates;
+        let problems = &mut *cx.problems;
         let mut settings = self.clone();
         if let Some(texts) = &section.texts {
             settings.texts = Some(compile(
@@ -313,7 +315,7 @@ texts = [
 第三行 {{ name """,
 ]
 "#;
-        let errors = Settings::from_toml("q.toml", source)
+        let errors = Settings::from_toml("q.toml", source, &crate::features::all())
             .unwrap_err()
             .to_string();
         assert!(
@@ -345,7 +347,7 @@ action = "ban"
 required_fields = ["城市"]
 delay_secs = -1
 "#;
-        let errors = Settings::from_toml("q.toml", source)
+        let errors = Settings::from_toml("q.toml", source, &crate::features::all())
             .unwrap_err()
             .to_string();
         for expected in [
@@ -357,8 +359,8 @@ delay_secs = -1
             assert!(errors.contains(expected), "{expected}\n{errors}");
         }
         let fine: String = source.lines().take(15).collect::<Vec<_>>().join("\n");
-        let settings = Settings::from_toml("q.toml", &fine).unwrap();
-        let group = &settings.group(-7).welcome;
+        let settings = Settings::from_toml("q.toml", &fine, &crate::features::all()).unwrap();
+        let group = settings.group(-7).section::<WelcomeSettings>();
         assert_eq!(group.captcha, Captcha::Button, "inherited");
         assert_eq!(group.action, FollowUpAction::Kick);
         assert_eq!(group.required_fields, ["Name"]);
@@ -370,13 +372,13 @@ delay_secs = -1
         );
         // A required field the English form does not have is refused for the English group.
         let wrong = fine.replace("[\"Name\"]", "[\"昵称\"]");
-        assert!(Settings::from_toml("q.toml", &wrong).is_err());
+        assert!(Settings::from_toml("q.toml", &wrong, &crate::features::all()).is_err());
     }
 
     #[test]
     fn the_reminder_must_come_before_the_action() {
         let source = "[defaults.welcome]\nremind_after_hours = 48\nact_after_hours = 24\naction = \"mute\"\n";
-        let errors = Settings::from_toml("q.toml", source)
+        let errors = Settings::from_toml("q.toml", source, &crate::features::all())
             .unwrap_err()
             .to_string();
         assert!(

@@ -20,12 +20,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration};
 use minijinja::context;
 
+use self::config::WelcomeSettings;
 use crate::core::action::{Action, Button, MAX_MESSAGE_CHARS};
 use crate::core::commands::Invocation;
 use crate::core::context::{Cx, Role};
 use crate::core::event::{EventKind, MessageId, User, UserId};
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
+use crate::core::settings::SectionSlot;
 use config::{Captcha, FollowUpAction};
 use queries::Newcomer;
 
@@ -59,6 +61,10 @@ impl Feature for Welcome {
 
     fn commands(&self) -> &'static [&'static str] {
         &["intro", "whois", "find"]
+    }
+
+    fn sections(&self) -> Vec<SectionSlot> {
+        vec![SectionSlot::of::<config::WelcomeSettings>()]
     }
 
     fn messages(&self) -> &'static str {
@@ -165,7 +171,7 @@ async fn on_join(
     service: Option<MessageId>,
     still_restricted: bool,
 ) -> FeatureResult {
-    let settings = cx.group.welcome.clone();
+    let settings = cx.group.section::<WelcomeSettings>().clone();
     let chat = cx.chat();
     delete_service_message(cx, service);
     if member.is_bot || member.id == cx.bot.id {
@@ -229,7 +235,10 @@ async fn on_join(
 /// Deletes Telegram's "X joined / left the group" line if the group wants it gone and the bot
 /// may (without the right, trying would only fill the log).
 fn delete_service_message(cx: &mut Cx<'_>, service: Option<MessageId>) {
-    if cx.group.welcome.delete_service_messages
+    if cx
+        .group
+        .section::<WelcomeSettings>()
+        .delete_service_messages
         && let Some(service) = service
         && cx
             .bot_rights
@@ -269,7 +278,7 @@ async fn on_leave(
     by_themselves: bool,
     service: Option<MessageId>,
 ) -> FeatureResult {
-    let settings = cx.group.welcome.clone();
+    let settings = cx.group.section::<WelcomeSettings>().clone();
     let chat = cx.chat();
     delete_service_message(cx, service);
     if member.is_bot {
@@ -331,7 +340,7 @@ async fn on_timer(cx: &mut Cx<'_>, key: &str) -> FeatureResult {
 /// Posts one welcome for everyone who joined since the last one.
 async fn greet(cx: &mut Cx<'_>) -> FeatureResult {
     let chat = cx.chat();
-    let settings = cx.group.welcome.clone();
+    let settings = cx.group.section::<WelcomeSettings>().clone();
     let language = cx.language();
     let mut newcomers = Vec::new();
     for newcomer in queries::take_pending(cx.tx, chat).await? {
@@ -444,7 +453,7 @@ async fn greet(cx: &mut Cx<'_>) -> FeatureResult {
 /// The name of the welcome template to use: one of the operator's, picked by `seed`, or the
 /// built-in one. `None` when the operator wants no welcome text.
 fn pick_welcome(cx: &Cx<'_>, seed: u64) -> Option<String> {
-    match &cx.group.welcome.texts {
+    match &cx.group.section::<WelcomeSettings>().texts {
         Some(texts) if texts.is_empty() => None,
         Some(texts) => Some(texts[(seed % texts.len() as u64) as usize].clone()),
         None => Some(crate::core::i18n::message_template_name(
@@ -483,7 +492,7 @@ async fn welcome_vars(
         known_members,
         rules,
         rules_hint,
-        intro => cx.group.welcome.intro_template(language).to_owned(),
+        intro => cx.group.section::<WelcomeSettings>().intro_template(language).to_owned(),
         captcha => newcomers.iter().any(|n| n.captcha != 0),
     })
 }
@@ -551,7 +560,10 @@ async fn tidy_welcome(cx: &mut Cx<'_>, batch: i64) -> FeatureResult {
     for member in post.members() {
         anyone_here |= queries::is_present(cx.tx, chat, member).await?;
     }
-    if post.text.is_empty() || !anyone_here || (cx.group.welcome.delete_previous && !newest) {
+    if post.text.is_empty()
+        || !anyone_here
+        || (cx.group.section::<WelcomeSettings>().delete_previous && !newest)
+    {
         delete_welcome(cx, batch).await
     } else {
         cx.edit_keyed(format!("welcome:{}", post.batch), post.text, Vec::new());
@@ -679,7 +691,7 @@ async fn captcha_expired(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
     };
     // The newcomer gets the whole time from when the question was actually asked: not yet
     // (a long welcome delay, or both timers fired together after an outage) or only just.
-    let minutes = Duration::minutes(cx.group.welcome.captcha_minutes);
+    let minutes = Duration::minutes(cx.group.section::<WelcomeSettings>().captcha_minutes);
     let asked_at = match open.batch {
         Some(batch) => queries::posted_at(cx.tx, cx.chat(), batch).await?,
         None => None,
@@ -698,7 +710,7 @@ async fn captcha_expired(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
     }
     let why = cx.text(
         "welcome.audit_captcha_timeout",
-        context! { minutes => cx.group.welcome.captcha_minutes },
+        context! { minutes => cx.group.section::<WelcomeSettings>().captcha_minutes },
     );
     remove(cx, user, &why).await
 }
@@ -847,8 +859,8 @@ async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
             "welcome.reminder",
             context! {
                 mention => mention_all(chunk, language),
-                hours => cx.group.welcome.remind_after_hours,
-                intro => cx.group.welcome.intro_template(language).to_owned(),
+                hours => cx.group.section::<WelcomeSettings>().remind_after_hours,
+                intro => cx.group.section::<WelcomeSettings>().intro_template(language).to_owned(),
             },
         );
         cx.send(text);
@@ -862,7 +874,7 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
     }
     // Both put off to the same morning: the reminder goes first, and the action waits the
     // time the group leaves between them.
-    let settings = &cx.group.welcome;
+    let settings = cx.group.section::<WelcomeSettings>();
     let gap = settings.act_after_hours - settings.remind_after_hours;
     if settings.remind_after_hours > 0
         && gap > 0
@@ -876,7 +888,7 @@ async fn act_on_silence(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
     if members.is_empty() {
         return Ok(());
     }
-    let settings = cx.group.welcome.clone();
+    let settings = cx.group.section::<WelcomeSettings>().clone();
     if cx
         .bot_rights
         .is_some_and(|rights| !rights.can_restrict_members)
@@ -940,7 +952,7 @@ async fn let_in_by_hand(cx: &mut Cx<'_>, member: &User) -> FeatureResult {
 async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str) -> FeatureResult {
     // Without a captcha nobody can be waiting on one: no need to look (this runs for every
     // message).
-    let open = match cx.group.welcome.captcha {
+    let open = match cx.group.section::<WelcomeSettings>().captcha {
         Captcha::Off => None,
         _ => queries::captcha(cx.tx, cx.chat(), from.id).await?,
     };
@@ -973,8 +985,16 @@ async fn on_message(cx: &mut Cx<'_>, from: &User, message: MessageId, text: &str
         return Ok(());
     }
     let language = cx.language();
-    let template = cx.group.welcome.intro_template(language).to_owned();
-    let required = cx.group.welcome.required_fields.clone();
+    let template = cx
+        .group
+        .section::<WelcomeSettings>()
+        .intro_template(language)
+        .to_owned();
+    let required = cx
+        .group
+        .section::<WelcomeSettings>()
+        .required_fields
+        .clone();
     let edited = cx.event.message().is_some_and(|m| m.edited);
     let (introduction, complete) = match intro::parse(text, &template) {
         Some(introduction) => {
@@ -1104,8 +1124,8 @@ fn show_template(cx: &mut Cx<'_>) {
     let text = cx.text(
         "welcome.intro_template",
         context! {
-            intro => cx.group.welcome.intro_template(language).to_owned(),
-            required => cx.group.welcome.required_fields.clone(),
+            intro => cx.group.section::<WelcomeSettings>().intro_template(language).to_owned(),
+            required => cx.group.section::<WelcomeSettings>().required_fields.clone(),
         },
     );
     cx.reply(text);
@@ -1210,7 +1230,7 @@ async fn find(cx: &mut Cx<'_>, query: &str) -> FeatureResult<CommandOutcome> {
     if query.is_empty() {
         return Ok(CommandOutcome::BadArguments);
     }
-    if cx.role < Role::Admin && !cx.group.welcome.find_for_members {
+    if cx.role < Role::Admin && !cx.group.section::<WelcomeSettings>().find_for_members {
         let text = cx.text("welcome.find_admins_only", context! {});
         cx.reply(text);
         return Ok(CommandOutcome::Done);
