@@ -60,8 +60,9 @@ impl FromStr for JobSchedule {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let (cron_text, days) = translate(text)?;
-        let cron =
-            cron::Schedule::from_str(&cron_text).map_err(|error| format!("`{text}`: {error}"))?;
+        // The crate's own message shows its 6-field form and its own bounds; ours names the
+        // field the operator wrote. Whatever still slips past gets the general hint.
+        let cron = cron::Schedule::from_str(&cron_text).map_err(|_| unknown(text))?;
         let schedule = JobSchedule {
             cron,
             days,
@@ -116,6 +117,14 @@ fn translate(text: &str) -> Result<(String, DayFilter), String> {
         };
     }
     if let [minute, hour, dom, month, dow] = parts[..] {
+        for (field, value, range) in [
+            ("minute", minute, 0..=59),
+            ("hour", hour, 0..=23),
+            ("day of the month", dom, 1..=31),
+            ("month", month, 1..=12),
+        ] {
+            check_field(text, field, value, range)?;
+        }
         let dow = translate_weekdays(dow)
             .ok_or_else(|| format!("`{dow}`: weekdays are 0-7 (0 and 7 = Sunday) or names"))?;
         return Ok((
@@ -124,6 +133,51 @@ fn translate(text: &str) -> Result<(String, DayFilter), String> {
         ));
     }
     Err(unknown(text))
+}
+
+/// A crontab field's numbers must lie in its range: `0 25 * * *` names the hour, in the form
+/// the operator wrote, rather than the crate's 6-field rewrite. Names (`mon`, `jan`) and other
+/// shapes are left to the crate.
+fn check_field(
+    text: &str,
+    field: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<(), String> {
+    for item in value.split(',') {
+        let (positions, step) = match item.split_once('/') {
+            Some((positions, step)) => (positions, Some(step)),
+            None => (item, None),
+        };
+        for position in positions.split('-') {
+            if let Ok(number) = position.parse::<u32>()
+                && !range.contains(&number)
+            {
+                return Err(out_of_range(text, field, position, &range));
+            }
+        }
+        if let Some(step) = step
+            && step
+                .parse::<u32>()
+                .is_ok_and(|n| n == 0 || n > *range.end())
+        {
+            return Err(out_of_range(text, field, item, &range));
+        }
+    }
+    Ok(())
+}
+
+fn out_of_range(
+    text: &str,
+    field: &str,
+    number: &str,
+    range: &std::ops::RangeInclusive<u32>,
+) -> String {
+    format!(
+        "`{text}`: the {field} is {number}, but must be {} to {} (fields: minute hour day month weekday)",
+        range.start(),
+        range.end()
+    )
 }
 
 fn unknown(text: &str) -> String {
@@ -257,6 +311,24 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn a_field_out_of_range_is_named_in_the_form_the_operator_wrote() {
+        let error = "0 25 * * *".parse::<JobSchedule>().unwrap_err();
+        assert_eq!(
+            error,
+            "`0 25 * * *`: the hour is 25, but must be 0 to 23 (fields: minute hour day month weekday)"
+        );
+        let error = "*/0 8 * * *".parse::<JobSchedule>().unwrap_err();
+        assert!(error.contains("the minute is */0"), "{error}");
+        let error = "0 8 32 * *".parse::<JobSchedule>().unwrap_err();
+        assert!(error.contains("day of the month is 32"), "{error}");
+        let error = "0 8 * 13 *".parse::<JobSchedule>().unwrap_err();
+        assert!(!error.contains("0 0 8"), "no 6-field rewrite: {error}");
+        for fine in ["*/15 8-18 * * 1-5", "0 8,20 1 jan,jul *", "59 23 31 12 7"] {
+            assert!(fine.parse::<JobSchedule>().is_ok(), "{fine}");
+        }
     }
 
     #[test]

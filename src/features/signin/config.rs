@@ -43,10 +43,30 @@ pub struct SigninSection {
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
+#[serde(try_from = "toml::Value")]
 pub enum BasePoints {
     Fixed(i64),
     Range([i64; 2]),
+}
+
+/// Read by hand, so that a wrong value is told in the operator's terms (serde's untagged
+/// enums answer with the Rust type's name).
+impl TryFrom<toml::Value> for BasePoints {
+    type Error = String;
+
+    fn try_from(value: toml::Value) -> Result<Self, String> {
+        let expected = || "base_points must be a number such as 10, or [min, max] such as [5, 15]";
+        match value {
+            toml::Value::Integer(points) => Ok(BasePoints::Fixed(points)),
+            toml::Value::Array(items) => match items[..] {
+                [toml::Value::Integer(low), toml::Value::Integer(high)] => {
+                    Ok(BasePoints::Range([low, high]))
+                }
+                _ => Err(expected().to_owned()),
+            },
+            _ => Err(expected().to_owned()),
+        }
+    }
 }
 
 /// The settings in force for one group.
@@ -212,6 +232,21 @@ impl Section for SigninSettings {
 mod tests {
     use super::*;
     use crate::config::Settings;
+
+    #[test]
+    fn base_points_that_are_neither_a_number_nor_a_pair_are_told_in_plain_words() {
+        for wrong in ["[1]", "\"ten\"", "[1, \"x\"]"] {
+            let source = format!("[defaults.signin]\nbase_points = {wrong}\n");
+            let errors = Settings::from_toml("q.toml", &source, &crate::features::all())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                errors.starts_with("q.toml:2:15: base_points must be a number such as 10"),
+                "{errors}"
+            );
+            assert!(!errors.contains("enum"), "{errors}");
+        }
+    }
 
     #[test]
     fn feature_sections_apply_and_report_bad_values_where_they_are() {
