@@ -464,6 +464,28 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The migrations as `_sqlx_migrations` records them, one line each.
+    fn listing(backend: &str, migrator: &sqlx::migrate::Migrator) -> Vec<String> {
+        migrator
+            .iter()
+            .map(|m| {
+                let checksum: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+                format!("{backend} {} {checksum} {}", m.version, m.description)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_migrators_are_the_recorded_list() {
+        let recorded: Vec<&str> = include_str!("../../tests/fixtures/migrations.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect();
+        let mut listed = listing("sqlite", &SQLITE_MIGRATOR);
+        listed.extend(listing("postgres", &POSTGRES_MIGRATOR));
+        assert_eq!(listed, recorded);
+    }
+
     #[test]
     fn multi_row_sql_numbers_its_placeholders_in_order() {
         let insert = Sql::new("INSERT INTO t (a, b) VALUES ")
