@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::core::feature::Feature;
 use crate::core::i18n::{CatalogError, load_catalog};
 use crate::core::templates::Templates;
+use crate::store::Schema;
 
 /// The features groups can switch on and off with `features = [...]` in the config. The
 /// always-on ones (help, member tracking) are not listed.
@@ -45,6 +46,11 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(games::Games),
         Arc::new(stats::Stats),
     ]
+}
+
+/// The database schema of the built-in features: core's migrations and theirs.
+pub fn schema() -> Schema {
+    crate::app::schema(&all()).expect("the built-in features' migrations have distinct versions")
 }
 
 /// Loads the core's and every feature's messages into `templates`.
