@@ -196,7 +196,9 @@ fn plan_benchmarks(settings: &Settings) {
 }
 
 async fn database_pass(name: &str, db: Db) {
-    db.migrate().await.expect("migrations");
+    db.migrate(&qunbot::features::schema())
+        .await
+        .expect("migrations");
     let settings =
         Settings::from_toml("bench.toml", CONFIG, &qunbot::features::all()).expect("config");
     let firings = yesterdays_firings(&settings.defaults);

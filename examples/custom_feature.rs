@@ -57,10 +57,10 @@ async fn main() -> anyhow::Result<()> {
     let prepared = prepare_with(Settings::built_in(&qunbot::features::all()), features)
         .map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let dir = tempfile::tempdir()?;
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("example.db").display()
-    ))
+    let db = Db::connect(
+        &format!("sqlite://{}", dir.path().join("example.db").display()),
+        &prepared.schema,
+    )
     .await?;
     let mut sim = Simulator::new(&prepared, db, Utc::now());
     print!(

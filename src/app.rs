@@ -10,17 +10,29 @@ use crate::core::context::BotIdentity;
 use crate::core::engine::{Engine, add_reply_templates};
 use crate::core::feature::Feature;
 use crate::features;
-use crate::store::Db;
+use crate::store::{Db, Schema, SchemaError};
 
 /// Checked configuration and command set, shared by every part of a running bot.
 pub struct Prepared {
     pub settings: Arc<Settings>,
     pub commands: Arc<CommandSet>,
     pub features: Vec<Arc<dyn Feature>>,
+    /// Core's migrations and the features'.
+    pub schema: Arc<Schema>,
 }
 
-/// Loads the manifests the settings point at and checks that every command has something
-/// behind it (a feature or a reply template) and every feature's command has a manifest.
+/// The database schema of `features`: core's migrations and each feature's.
+pub fn schema(features: &[Arc<dyn Feature>]) -> Result<Schema, SchemaError> {
+    Schema::new(
+        features
+            .iter()
+            .filter_map(|feature| Some((feature.name(), feature.migrations()?))),
+    )
+}
+
+/// Assembles the features' schema, loads their manifests and those in the folder the settings
+/// point at, and checks that every command has something behind it (a feature or a reply
+/// template) and every feature's command has a manifest.
 pub fn prepare(settings: Settings) -> Result<Prepared, Vec<String>> {
     prepare_with(settings, features::all())
 }
@@ -30,8 +42,12 @@ pub fn prepare_with(
     mut settings: Settings,
     features: Vec<Arc<dyn Feature>>,
 ) -> Result<Prepared, Vec<String>> {
-    let commands =
-        CommandSet::load(Some(&settings.commands_dir())).map_err(|e| vec![e.to_string()])?;
+    let schema = schema(&features).map_err(|e| vec![e.to_string()])?;
+    let commands = CommandSet::load(
+        features.iter().map(|f| (f.name(), f.manifests())),
+        Some(&settings.commands_dir()),
+    )
+    .map_err(|e| vec![e.to_string()])?;
     let mut errors = add_reply_templates(&mut settings, &commands);
     errors.extend(command_coverage(&commands, &features));
     errors.extend(missing_sections(&settings, &features));
@@ -42,6 +58,7 @@ pub fn prepare_with(
         settings: Arc::new(settings),
         commands: Arc::new(commands),
         features,
+        schema: Arc::new(schema),
     })
 }
 
@@ -85,7 +102,8 @@ pub fn command_coverage(commands: &CommandSet, features: &[Arc<dyn Feature>]) ->
         for command in feature.commands() {
             if commands.get(command).is_none_or(|m| m.name != *command) {
                 errors.push(format!(
-                    "feature `{}` runs /{command}, but no manifest in bot-commands/ describes it",
+                    "feature `{}` runs /{command}, but no manifest describes it (neither one it ships \
+                     nor one in bot-commands/)",
                     feature.name()
                 ));
             }

@@ -60,7 +60,7 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Print the command table from the manifests in bot-commands/.
+    /// Print the command table from the features' manifests and those in bot-commands/.
     Commands {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -143,7 +143,10 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             let db = Db::connect_without_migrating(&url)
                 .await
                 .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
-            let applied = db.migrate().await.context("migrating the database")?;
+            let applied = db
+                .migrate(&prepared.schema)
+                .await
+                .context("migrating the database")?;
             println!(
                 "{}: {applied} migration(s) applied; the schema is up to date.",
                 db.backend_name()
@@ -258,7 +261,7 @@ async fn chat(
             url
         }
     };
-    let db = Db::connect(&url)
+    let db = Db::connect(&url, &prepared.schema)
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
     let interactive = script.is_none() && std::io::stdin().is_terminal();

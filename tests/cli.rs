@@ -208,10 +208,11 @@ fn migrate_reports_what_it_did_and_a_bad_database_is_a_clear_error() {
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     let out = qunbot(&["migrate"], &[("QUNBOT_DATABASE_URL", &url)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let migrations =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
-            .unwrap()
-            .count();
+    // Core's and every feature's.
+    let migrations = qunbot::features::schema()
+        .migrator(qunbot::store::Backend::Sqlite)
+        .iter()
+        .count();
     let expected = format!("SQLite: {migrations} migration(s) applied");
     assert!(
         text(&out.stdout).contains(&expected),

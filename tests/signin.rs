@@ -111,7 +111,12 @@ async fn an_adjustment_stored_out_of_range_by_an_earlier_version_is_brought_into
         )
         .await
         .unwrap();
-        assert_eq!(db.migrate().await.unwrap(), 1, "{}", test.backend);
+        assert_eq!(
+            db.migrate(&qunbot::features::schema()).await.unwrap(),
+            1,
+            "{}",
+            test.backend
+        );
         let balances: Vec<(i64, i64)> = db
             .fetch_all(
                 "SELECT user_id, CAST(SUM(delta) AS BIGINT) FROM points_ledger

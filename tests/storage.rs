@@ -63,7 +63,12 @@ async fn message_count(db: &Db, chat: i64, user: i64) -> Option<i64> {
 #[tokio::test]
 async fn migrations_apply_once() {
     for test in TestDb::each().await {
-        assert_eq!(test.db.migrate().await.unwrap(), 0, "{}", test.backend);
+        assert_eq!(
+            test.db.migrate(&qunbot::features::schema()).await.unwrap(),
+            0,
+            "{}",
+            test.backend
+        );
         test.finish().await;
     }
 }

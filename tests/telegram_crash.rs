@@ -124,7 +124,9 @@ async fn kill_9_loses_nothing_and_repeats_no_effect() {
         most <= 2,
         "a reply went out {most} times ({repeats} repeats over {KILLS} kills)"
     );
-    let db = Db::connect(&db_url).await.unwrap();
+    let db = Db::connect(&db_url, &qunbot::features::schema())
+        .await
+        .unwrap();
     let (members, messages): (i64, i64) = db
         .fetch_one(
             "SELECT COUNT(*), CAST(SUM(message_count) AS BIGINT) FROM members",

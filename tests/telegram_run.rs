@@ -332,7 +332,9 @@ async fn a_dead_pollers_lease_row_does_not_keep_a_restart_out() {
     let fake = FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let db = Db::connect(&db_url).await.unwrap();
+    let db = Db::connect(&db_url, &qunbot::features::schema())
+        .await
+        .unwrap();
     // A process that died still names itself in the table; its lock went with it.
     db.execute(
         "INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'crashed-host:4242', $2)",

@@ -48,7 +48,9 @@ where
 {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let db = Db::connect(&url).await.expect("sqlite");
+    let db = Db::connect(&url, &qunbot::features::schema())
+        .await
+        .expect("sqlite");
     bench("SQLite", db.clone()).await;
     db.close().await;
 
@@ -64,7 +66,9 @@ where
         .expect("create");
     let mut url = url::Url::parse(&admin_url).expect("url");
     url.set_path(&name);
-    let db = Db::connect(url.as_str()).await.expect("connect");
+    let db = Db::connect(url.as_str(), &qunbot::features::schema())
+        .await
+        .expect("connect");
     bench("PostgreSQL", db.clone()).await;
     db.close().await;
     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -1,4 +1,5 @@
-//! Command manifests: one TOML file per command in `bot-commands/`. They drive parsing (slash
+//! Command manifests: one TOML file per command, shipped by the feature that runs it (its
+//! `commands/` folder) or dropped by the operator into `bot-commands/`. They drive parsing (slash
 //! commands, `/cmd@botname`, and the Chinese text triggers members type without a slash),
 //! `/help`, permission checks and `setMyCommands`. A manifest with a `reply` template and no code
 //! behind it is a complete command, so operators add `/faq` or `/links` by dropping in a file.
@@ -11,78 +12,15 @@ use serde::Deserialize;
 use super::hanzi;
 use super::i18n::Language;
 
-/// The manifests shipped with qunbot, built into the binary so it works from any directory.
-/// An operator's `bot-commands/` folder adds commands and replaces these by file name.
-pub const BUILT_IN: &[(&str, &str)] = &[
-    ("ban.toml", include_str!("../../bot-commands/ban.toml")),
-    ("find.toml", include_str!("../../bot-commands/find.toml")),
-    ("guess.toml", include_str!("../../bot-commands/guess.toml")),
-    ("help.toml", include_str!("../../bot-commands/help.toml")),
-    ("hint.toml", include_str!("../../bot-commands/hint.toml")),
-    ("idiom.toml", include_str!("../../bot-commands/idiom.toml")),
-    (
-        "inactive.toml",
-        include_str!("../../bot-commands/inactive.toml"),
-    ),
-    ("intro.toml", include_str!("../../bot-commands/intro.toml")),
-    ("jobs.toml", include_str!("../../bot-commands/jobs.toml")),
-    ("join.toml", include_str!("../../bot-commands/join.toml")),
-    ("kick.toml", include_str!("../../bot-commands/kick.toml")),
-    ("leave.toml", include_str!("../../bot-commands/leave.toml")),
-    ("links.toml", include_str!("../../bot-commands/links.toml")),
-    (
-        "makeup.toml",
-        include_str!("../../bot-commands/makeup.toml"),
-    ),
-    ("me.toml", include_str!("../../bot-commands/me.toml")),
-    ("mute.toml", include_str!("../../bot-commands/mute.toml")),
-    (
-        "points.toml",
-        include_str!("../../bot-commands/points.toml"),
-    ),
-    ("rank.toml", include_str!("../../bot-commands/rank.toml")),
-    ("relay.toml", include_str!("../../bot-commands/relay.toml")),
-    (
-        "relays.toml",
-        include_str!("../../bot-commands/relays.toml"),
-    ),
-    (
-        "report.toml",
-        include_str!("../../bot-commands/report.toml"),
-    ),
-    ("rules.toml", include_str!("../../bot-commands/rules.toml")),
-    (
-        "runjob.toml",
-        include_str!("../../bot-commands/runjob.toml"),
-    ),
-    (
-        "signin.toml",
-        include_str!("../../bot-commands/signin.toml"),
-    ),
-    ("skip.toml", include_str!("../../bot-commands/skip.toml")),
-    ("start.toml", include_str!("../../bot-commands/start.toml")),
-    ("stats.toml", include_str!("../../bot-commands/stats.toml")),
-    (
-        "stopgame.toml",
-        include_str!("../../bot-commands/stopgame.toml"),
-    ),
-    ("unban.toml", include_str!("../../bot-commands/unban.toml")),
-    (
-        "unmute.toml",
-        include_str!("../../bot-commands/unmute.toml"),
-    ),
-    (
-        "unwarn.toml",
-        include_str!("../../bot-commands/unwarn.toml"),
-    ),
-    ("warn.toml", include_str!("../../bot-commands/warn.toml")),
-    ("warns.toml", include_str!("../../bot-commands/warns.toml")),
-    ("whois.toml", include_str!("../../bot-commands/whois.toml")),
-    (
-        "wordchain.toml",
-        include_str!("../../bot-commands/wordchain.toml"),
-    ),
-];
+/// A feature's shipped manifests, `(file name, TOML text)`, from the `commands/` folder beside
+/// the file that names them: `manifests!["signin.toml", "me.toml"]`. They are built into the
+/// binary, so qunbot works from any directory.
+#[macro_export]
+macro_rules! manifests {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("commands/", $file)))),*]
+    };
+}
 
 /// Text in each language, or one text for all.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -199,6 +137,14 @@ pub enum ManifestError {
     Invalid { file: String, message: String },
     #[error("cannot read {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error(
+        "{file} is shipped by both {first} and {second}; a manifest's file name belongs to one feature"
+    )]
+    ShippedTwice {
+        file: String,
+        first: String,
+        second: String,
+    },
 }
 
 /// A parsed request to run a command.
@@ -230,22 +176,42 @@ pub struct CommandSet {
 }
 
 impl CommandSet {
-    /// The built-in manifests, replaced and extended by the `*.toml` files in `dir` if it exists.
-    pub fn load(dir: Option<&Path>) -> Result<CommandSet, ManifestError> {
-        let mut files: Vec<(String, String)> = BUILT_IN
-            .iter()
-            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
-            .collect();
+    /// The manifests the features ship, `(feature, its manifests)`, replaced and extended by the
+    /// `*.toml` files in `dir` if it exists: a file there replaces the shipped one of the same
+    /// file name. Two features shipping the same file name is refused. The set is in file name
+    /// order, wherever each file came from.
+    pub fn load<'a>(
+        shipped: impl IntoIterator<Item = (&'a str, &'a [(&'a str, &'a str)])>,
+        dir: Option<&Path>,
+    ) -> Result<CommandSet, ManifestError> {
+        // (file name, what to call it in errors, text)
+        let mut files: Vec<(String, String, String)> = Vec::new();
+        let mut owners: HashMap<&str, &str> = HashMap::new();
+        for (owner, manifests) in shipped {
+            for (file, text) in manifests {
+                if let Some(first) = owners.insert(*file, owner) {
+                    return Err(ManifestError::ShippedTwice {
+                        file: (*file).to_owned(),
+                        first: first.to_owned(),
+                        second: owner.to_owned(),
+                    });
+                }
+                files.push((
+                    (*file).to_owned(),
+                    format!("{file} (shipped by {owner})"),
+                    (*text).to_owned(),
+                ));
+            }
+        }
         if let Some(dir) = dir.filter(|dir| dir.is_dir()) {
             let io_error = |error| ManifestError::Io {
                 path: dir.display().to_string(),
                 error,
             };
-            let mut entries: Vec<_> = std::fs::read_dir(dir)
+            let entries: Vec<_> = std::fs::read_dir(dir)
                 .map_err(io_error)?
                 .collect::<Result<_, _>>()
                 .map_err(io_error)?;
-            entries.sort_by_key(|entry| entry.file_name());
             for entry in entries {
                 let path = entry.path();
                 if path.extension().and_then(|e| e.to_str()) != Some("toml") {
@@ -256,14 +222,15 @@ impl CommandSet {
                     error,
                 })?;
                 let file_name = entry.file_name().to_string_lossy().into_owned();
-                files.retain(|(name, _)| *name != file_name);
-                files.push((path.display().to_string(), text));
+                files.retain(|(name, _, _)| *name != file_name);
+                files.push((file_name, path.display().to_string(), text));
             }
         }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
         Self::from_sources(
             files
                 .iter()
-                .map(|(name, text)| (name.as_str(), text.as_str())),
+                .map(|(_, source, text)| (source.as_str(), text.as_str())),
         )
     }
 

@@ -6,7 +6,7 @@ use super::commands::Invocation;
 use super::context::Cx;
 use super::event::ChatId;
 use super::settings::SectionSlot;
-use crate::store::{StoreError, Tx};
+use crate::store::{Migrations, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {
@@ -59,6 +59,20 @@ pub trait Feature: Send + Sync {
     /// This feature's messages, as a TOML catalog (see `core::i18n`).
     fn messages(&self) -> &'static str {
         ""
+    }
+
+    /// The manifests of the commands this feature runs, `(file name, TOML text)`, from its
+    /// `commands/` folder (write them with [`manifests!`](crate::manifests)). An operator's
+    /// file of the same name in `bot-commands/` replaces one.
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// The tables this feature keeps: its migrations, one folder per backend in its own folder
+    /// (write them with [`migrations!`](crate::migrations)). Versions are one sequence across
+    /// core and every feature: a new migration takes the next number after all of theirs.
+    fn migrations(&self) -> Option<Migrations> {
+        None
     }
 
     async fn on_command(

@@ -14,6 +14,7 @@ pub mod welcome;
 use std::sync::Arc;
 
 use crate::core::feature::Feature;
+use crate::store::Schema;
 
 /// Every feature, in the order they see each event.
 pub fn all() -> Vec<Arc<dyn Feature>> {
@@ -30,4 +31,9 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         Arc::new(games::Games),
         Arc::new(stats::Stats),
     ]
+}
+
+/// The database schema of the built-in features: core's migrations and theirs.
+pub fn schema() -> Schema {
+    crate::app::schema(&all()).expect("the built-in features' migrations have distinct versions")
 }

@@ -10,6 +10,7 @@ pub mod chats;
 pub mod inbox;
 pub mod leases;
 pub mod outbox;
+mod schema;
 pub mod timers;
 
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
 pub use args::Arg;
+pub use schema::{Backend, CORE, Migrations, Schema, SchemaError};
 
 /// Prepared statements kept per connection (sqlx's default is 100). The project has about 230
 /// fixed statements, and multi-row ones (`Sql`) have a text per number of rows; one not kept
@@ -35,9 +37,6 @@ const STATEMENT_CACHE: usize = 400;
 /// server acknowledged the head, 40 ms later (a relay list's 18 KB of outbox rows held 1% of
 /// joins up 48 ms). The cut stays as a bound on one statement's size and its bound values.
 pub const MAX_STATEMENT_BYTES: usize = 8 * 1024;
-
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 /// What went wrong talking to the database. The message never contains the connection URL's
 /// password: sqlx errors name the failing operation, not the credentials.
@@ -352,10 +351,10 @@ impl Tx {
 }
 
 impl Db {
-    /// Connects to `url` and applies any pending migrations.
-    pub async fn connect(url: &str) -> StoreResult<Db> {
+    /// Connects to `url` and applies any of `schema`'s migrations still pending.
+    pub async fn connect(url: &str, schema: &Schema) -> StoreResult<Db> {
         let db = Self::connect_without_migrating(url).await?;
-        db.migrate().await?;
+        db.migrate(schema).await?;
         Ok(db)
     }
 
@@ -397,13 +396,14 @@ impl Db {
         }
     }
 
-    /// Applies pending migrations; returns how many were applied. On PostgreSQL sqlx holds an
-    /// advisory lock meanwhile, so replicas starting together migrate once.
-    pub async fn migrate(&self) -> StoreResult<usize> {
+    /// Applies `schema`'s pending migrations; returns how many were applied. On PostgreSQL sqlx
+    /// holds an advisory lock meanwhile, so replicas starting together migrate once.
+    pub async fn migrate(&self, schema: &Schema) -> StoreResult<usize> {
         let applied_before = self.applied_migrations().await.unwrap_or(0);
+        let migrator = schema.migrator(self.backend());
         match self {
-            Db::Sqlite { writer, .. } => SQLITE_MIGRATOR.run(writer).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+            Db::Sqlite { writer, .. } => migrator.run(writer).await?,
+            Db::Postgres(pool) => migrator.run(pool).await?,
         }
         Ok(self
             .applied_migrations()
@@ -421,11 +421,15 @@ impl Db {
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
-    pub fn backend_name(&self) -> &'static str {
+    pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite { .. } => "SQLite",
-            Db::Postgres(_) => "PostgreSQL",
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend().name()
     }
 
     /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a

@@ -125,7 +125,7 @@ pub async fn run_until(
     tracing::info!(bot = %identity.username, api = %api_url, "connected to the Bot API");
 
     let url = prepared.settings.database_url();
-    let db = Db::connect(&url)
+    let db = Db::connect(&url, &prepared.schema)
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
 

@@ -17,7 +17,9 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         TestDb {
-            db: Db::connect(&url).await.expect("SQLite opens"),
+            db: Db::connect(&url, &qunbot::features::schema())
+                .await
+                .expect("SQLite opens"),
             backend: "sqlite",
             _dir: Some(dir),
             postgres: None,
@@ -52,7 +54,7 @@ impl TestDb {
         let mut url = url::Url::parse(&admin_url).expect("a URL");
         url.set_path(&name);
         Some(TestDb {
-            db: Db::connect(url.as_str())
+            db: Db::connect(url.as_str(), &qunbot::features::schema())
                 .await
                 .expect("the new database opens"),
             backend: "postgres",

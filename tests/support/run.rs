@@ -41,7 +41,9 @@ impl Running {
     }
 
     pub async fn db(&self) -> Db {
-        Db::connect(&self.db_url).await.unwrap()
+        Db::connect(&self.db_url, &qunbot::features::schema())
+            .await
+            .unwrap()
     }
 }
 

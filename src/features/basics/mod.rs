@@ -28,6 +28,10 @@ impl Feature for Basics {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests!["start.toml", "help.toml", "rules.toml"]
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

@@ -51,6 +51,24 @@ impl Feature for Games {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests![
+            "idiom.toml",
+            "wordchain.toml",
+            "guess.toml",
+            "hint.toml",
+            "skip.toml",
+            "stopgame.toml"
+        ]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/games/migrations/sqlite",
+            "src/features/games/migrations/postgres"
+        ))
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

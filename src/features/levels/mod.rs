@@ -212,6 +212,13 @@ impl Feature for Levels {
         include_str!("messages.toml")
     }
 
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/levels/migrations/sqlite",
+            "src/features/levels/migrations/postgres"
+        ))
+    }
+
     async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
         let EventKind::Message(message) = &cx.event.kind else {
             return Ok(());

@@ -60,6 +60,27 @@ impl Feature for Moderation {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests![
+            "report.toml",
+            "warn.toml",
+            "unwarn.toml",
+            "warns.toml",
+            "mute.toml",
+            "unmute.toml",
+            "kick.toml",
+            "ban.toml",
+            "unban.toml"
+        ]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/moderation/migrations/sqlite",
+            "src/features/moderation/migrations/postgres"
+        ))
+    }
+
     async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
         match &cx.event.kind {
             EventKind::Message(message) if cx.event.chat.kind.is_group() => {

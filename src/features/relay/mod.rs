@@ -70,6 +70,17 @@ impl Feature for Relay {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests!["relay.toml", "join.toml", "leave.toml", "relays.toml"]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/relay/migrations/sqlite",
+            "src/features/relay/migrations/postgres"
+        ))
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

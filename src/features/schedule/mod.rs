@@ -53,6 +53,17 @@ impl Feature for Schedule {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests!["jobs.toml", "runjob.toml", "inactive.toml"]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/schedule/migrations/sqlite",
+            "src/features/schedule/migrations/postgres"
+        ))
+    }
+
     async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
         match &cx.event.kind {
             EventKind::Tick { job } => {

@@ -53,6 +53,23 @@ impl Feature for Signin {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests![
+            "signin.toml",
+            "me.toml",
+            "rank.toml",
+            "points.toml",
+            "makeup.toml"
+        ]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/signin/migrations/sqlite",
+            "src/features/signin/migrations/postgres"
+        ))
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

@@ -41,6 +41,17 @@ impl Feature for Stats {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests!["stats.toml"]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/stats/migrations/sqlite",
+            "src/features/stats/migrations/postgres"
+        ))
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,

@@ -71,6 +71,17 @@ impl Feature for Welcome {
         include_str!("messages.toml")
     }
 
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests!["intro.toml", "whois.toml", "find.toml"]
+    }
+
+    fn migrations(&self) -> Option<crate::store::Migrations> {
+        Some(crate::migrations!(
+            "src/features/welcome/migrations/sqlite",
+            "src/features/welcome/migrations/postgres"
+        ))
+    }
+
     async fn on_command(
         &self,
         cx: &mut Cx<'_>,
