@@ -8,7 +8,6 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use minijinja::context;
 
-use crate::args;
 use crate::core::context::Cx;
 use crate::core::feature::FeatureResult;
 use crate::scheduler::calendar;
@@ -45,21 +44,13 @@ pub async fn celebrants(
 ) -> FeatureResult<Vec<(String, Option<String>)>> {
     let chat = cx.chat();
     let mut found = Vec::new();
-    for (lunar, days) in [(0_i64, solar_days(date)), (1, lunar_days(date))] {
+    for (lunar, days) in [(false, solar_days(date)), (true, lunar_days(date))] {
         for (month, day) in days {
-            let rows: Vec<(String, Option<String>)> = cx
-                .tx
-                .fetch_all(
-                    "SELECT m.display_name, m.username FROM intro_profiles p
-                     JOIN members m ON m.chat_id = p.chat_id AND m.user_id = p.user_id
-                     WHERE p.chat_id = $1 AND p.birthday_lunar = $2
-                       AND p.birthday_month = $3 AND p.birthday_day = $4
-                       AND m.left_at IS NULL
-                     ORDER BY m.user_id",
-                    args![chat, lunar, month, day],
-                )
-                .await?;
-            found.extend(rows);
+            // The cards are welcome's; it says whose birthday a date is.
+            found.extend(
+                crate::features::welcome::birthday::members_born_on(cx.tx, chat, lunar, month, day)
+                    .await?,
+            );
         }
     }
     Ok(found)

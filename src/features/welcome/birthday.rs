@@ -2,6 +2,32 @@
 //! lunar dates after 农历 or 阴历 (农历八月十五, 农历正月初五, 农历腊月廿三, 农历3月5日). Stored as
 //! month, day, a lunar flag and an optional year, for birthday wishes on the day.
 
+use crate::args;
+use crate::core::event::ChatId;
+use crate::store::{StoreResult, Tx};
+
+/// The members still in `chat` whose introduction card gives this birthday: (name, username).
+/// What other features know of the cards' birthdays (the schedule's birthday wishes) they learn
+/// here, not from the table.
+pub async fn members_born_on(
+    tx: &mut Tx,
+    chat: ChatId,
+    lunar: bool,
+    month: i64,
+    day: i64,
+) -> StoreResult<Vec<(String, Option<String>)>> {
+    tx.fetch_all(
+        "SELECT m.display_name, m.username FROM intro_profiles p
+         JOIN members m ON m.chat_id = p.chat_id AND m.user_id = p.user_id
+         WHERE p.chat_id = $1 AND p.birthday_lunar = $2
+           AND p.birthday_month = $3 AND p.birthday_day = $4
+           AND m.left_at IS NULL
+         ORDER BY m.user_id",
+        args![chat, i64::from(lunar), month, day],
+    )
+    .await
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Birthday {
     pub month: u32,
