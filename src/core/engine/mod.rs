@@ -1,0 +1,169 @@
+//! The engine: takes stored events from the inbox, routes each to the features enabled for its
+//! chat inside one transaction, and hands the resulting actions to the outbox.
+//!
+//! ```text
+//! inbox ──► Event ──► router ──► features (Cx: settings, tx, clock) ──► outbox ──► ChatPort
+//! ```
+
+mod batch;
+mod route;
+mod standing;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use self::batch::panic_message;
+pub use self::route::{add_reply_templates, reply_template_name};
+use self::standing::{AdminCache, Standing};
+use super::action::ChatPort;
+use super::clock::Clock;
+use super::commands::CommandSet;
+use super::context::BotIdentity;
+use super::event::ChatId;
+use super::feature::Feature;
+use crate::config::{GroupSettings, Settings};
+use crate::store::{Db, StoreResult, chats};
+
+/// The supergroups that were groups, by new id → old id, and when they were read (`None`: to
+/// be read). Read whole, a few rows however many chats there are, so no update asks.
+#[derive(Default)]
+struct MoveCache {
+    read_at: Option<DateTime<Utc>>,
+    old_ids: HashMap<ChatId, ChatId>,
+}
+
+/// How long the moves read are trusted: another replica may handle a move, and this one learns
+/// of it within this.
+const MOVES_TTL: Duration = Duration::minutes(1);
+
+/// What became of one inbox entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    Done,
+    /// Another worker handled it first.
+    AlreadyHandled,
+    /// A feature failed; its writes were rolled back and the entry closed so it cannot block
+    /// the queue. The log has the detail.
+    Failed,
+}
+
+pub struct Engine {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub commands: Arc<CommandSet>,
+    pub features: Vec<Arc<dyn Feature>>,
+    pub clock: Arc<dyn Clock>,
+    pub bot: BotIdentity,
+    pub port: Arc<dyn ChatPort>,
+    admins: Mutex<AdminCache>,
+    moves: Mutex<MoveCache>,
+    write_trouble: Mutex<Option<(DateTime<Utc>, String)>>,
+}
+
+impl Engine {
+    pub fn new(
+        db: Db,
+        settings: Arc<Settings>,
+        commands: Arc<CommandSet>,
+        features: Vec<Arc<dyn Feature>>,
+        clock: Arc<dyn Clock>,
+        bot: BotIdentity,
+        port: Arc<dyn ChatPort>,
+    ) -> Engine {
+        Engine {
+            db,
+            settings,
+            commands,
+            features,
+            clock,
+            bot,
+            port,
+            admins: Mutex::new(HashMap::new()),
+            moves: Mutex::new(MoveCache::default()),
+            write_trouble: Mutex::new(None),
+        }
+    }
+
+    /// Handles every waiting inbox entry, oldest first, a batch per transaction. Returns how
+    /// many this engine handled (not those another worker took first).
+    ///
+    /// On PostgreSQL, which lets transactions write side by side, each round's entries are split
+    /// by chat into several batches handled at once; a chat's entries stay in one batch, in
+    /// order. (SQLite has one writer: there, one batch at a time.)
+    pub async fn handle_pending(&self) -> StoreResult<usize> {
+        let outcome = self.handle_rounds().await;
+        let mut trouble = self
+            .write_trouble
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &outcome {
+            Ok(handled) if *handled > 0 => *trouble = None,
+            Ok(_) => {}
+            Err(error) if error.is_transient() => {
+                if trouble.is_none() {
+                    *trouble = Some((self.clock.now(), error.to_string()));
+                }
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// Since when the database has refused the engine's writes (a full disk, an outage), and
+    /// the first refusal; `None` once a write works again.
+    pub fn write_trouble(&self) -> Option<(DateTime<Utc>, String)> {
+        self.write_trouble
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// A chat's settings. A supergroup that was a group keeps the settings written for its old id.
+    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<&GroupSettings> {
+        if self.settings.has_group_table(chat) {
+            return Ok(self.settings.group(chat));
+        }
+        // Only a config with group tables can have one under a group's old id.
+        if !self.settings.groups.is_empty()
+            && let Some(old) = self.migrated_from(chat).await?
+            && self.settings.has_group_table(old)
+        {
+            return Ok(self.settings.group(old));
+        }
+        Ok(&self.settings.defaults)
+    }
+
+    /// The id a chat had before it became a supergroup. All moves are read at once, once a
+    /// minute, and kept in memory: a 10,000-group bot asks nothing per chat or per update.
+    async fn migrated_from(&self, chat: ChatId) -> StoreResult<Option<ChatId>> {
+        let now = self.clock.now();
+        {
+            let moves = self.moves();
+            if moves
+                .read_at
+                .is_some_and(|read_at| now - read_at < MOVES_TTL)
+            {
+                return Ok(moves.old_ids.get(&chat).copied());
+            }
+        }
+        let old_ids: HashMap<ChatId, ChatId> = chats::moves(&self.db)
+            .await?
+            .into_iter()
+            .map(|(old, new)| (new, old))
+            .collect();
+        let old = old_ids.get(&chat).copied();
+        *self.moves() = MoveCache {
+            read_at: Some(now),
+            old_ids,
+        };
+        Ok(old)
+    }
+
+    fn moves(&self) -> std::sync::MutexGuard<'_, MoveCache> {
+        self.moves
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
