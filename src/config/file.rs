@@ -121,12 +121,15 @@ pub struct GroupSection {
     pub jobs: Option<Vec<JobSection>>,
     #[serde(default)]
     pub schedule: Option<crate::scheduler::jobs::ScheduleSection>,
+    /// Keys the group's admins may not change in the chat: `["moderation", "welcome.texts"]`.
+    #[serde(default)]
+    pub locked: Option<Spanned<Vec<String>>>,
 }
 
 /// `GroupSection`'s keys, for the message about a key no one knows, which lists the features'
 /// tables too (a test keeps the two in step).
 pub const CORE_KEYS: &[&str] = &[
-    "language", "timezone", "features", "rules", "log_chat", "jobs", "schedule",
+    "language", "timezone", "features", "rules", "log_chat", "jobs", "schedule", "locked",
 ];
 
 /// A scheduled post (`[[defaults.jobs]]`).

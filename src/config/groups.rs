@@ -226,6 +226,20 @@ impl Resolver<'_> {
         if let Some(log_chat) = &section.log_chat {
             settings.log_chat = Some(*log_chat.get_ref());
         }
+        if let Some(locked) = &section.locked {
+            settings.locked.clear();
+            for key in locked.get_ref() {
+                let head = key.split('.').next().unwrap_or_default();
+                if CORE_KEYS.contains(&head) || self.slots.iter().any(|slot| slot.key() == head) {
+                    settings.locked.push(key.trim().to_owned());
+                } else {
+                    errors.push(locate(
+                        locked.span(),
+                        format!("locked: `{key}` is not a key of a group's settings"),
+                    ));
+                }
+            }
+        }
         if let Some(schedule) = &section.schedule {
             let mut problems = Vec::new();
             settings.schedule = settings.schedule.apply(schedule, &mut problems);

@@ -79,6 +79,10 @@ pub struct Settings {
     pub community_of: HashMap<ChatId, ChatId>,
     /// Workdays: the shipped calendar with `[scheduler.holidays]` added.
     pub calendar: Arc<WorkCalendar>,
+    /// The features' sections and the names `features = [...]` may list, kept to read a
+    /// group's own changes the way the file was read.
+    slots: Vec<SectionSlot>,
+    switchable: Vec<&'static str>,
 }
 
 impl fmt::Debug for Settings {
@@ -181,6 +185,8 @@ impl Settings {
             jobs: Vec::new(),
             schedule: Default::default(),
             sections: Sections::default(),
+            locked: Vec::new(),
+            own_templates: None,
         };
         let work_calendar = Arc::new(work_calendar(&file.scheduler, &mut |span, message| {
             errors.push(locate(span, message))
@@ -316,11 +322,65 @@ impl Settings {
                 defaults,
                 groups,
                 templates,
+                slots,
+                switchable,
             })
         } else {
             errors.sort_by_key(|error| (error.line, error.column));
             Err(ConfigErrors(errors))
         }
+    }
+
+    /// `base` (a group's settings from the file) with the group's own changes over it: each
+    /// `(key, value)` a dotted path of the group's table and a TOML value, read and checked
+    /// exactly as the file's table would be. Their templates are the group's own. Any fault
+    /// refuses the whole, with a message per fault (no file position: the admin typed it).
+    pub fn with_changes(
+        &self,
+        chat: ChatId,
+        base: &GroupSettings,
+        changes: &[(String, String)],
+    ) -> Result<GroupSettings, Vec<String>> {
+        let mut table = toml::Table::new();
+        for (key, value) in changes {
+            let value = toml::de::ValueDeserializer::parse(value)
+                .and_then(<toml::Value as serde::Deserialize>::deserialize)
+                .map_err(|error| vec![format!("{key}: {}", error.message())])?;
+            insert_dotted(&mut table, key, value).map_err(|message| vec![message])?;
+        }
+        let source = toml::to_string(&table).map_err(|error| vec![error.to_string()])?;
+        let locate = |_: std::ops::Range<usize>, message: String| ConfigError {
+            file: String::new(),
+            line: 0,
+            column: 0,
+            message,
+        };
+        let root = toml::de::DeTable::parse(&source).map_err(|error| vec![error.to_string()])?;
+        let resolver = groups::Resolver {
+            locate: &locate,
+            slots: &self.slots,
+            switchable: &self.switchable,
+            calendar: &self.calendar,
+        };
+        let mut templates = Templates::new();
+        let mut errors = Vec::new();
+        let mut group = resolver.resolve(
+            Some(root),
+            base,
+            &format!("chat/{chat}"),
+            &mut templates,
+            &mut errors,
+        );
+        if !errors.is_empty() {
+            return Err(errors.into_iter().map(|error| error.message).collect());
+        }
+        group.own_templates = Some(crate::core::settings::OwnTemplates(Arc::new(templates)));
+        Ok(group)
+    }
+
+    /// The features a group may switch on and off, by name.
+    pub fn switchable(&self) -> &[&'static str] {
+        &self.switchable
     }
 
     /// The settings for a chat: its own table, or the defaults.
@@ -643,6 +703,23 @@ fn describe_features(features: &BTreeSet<String>) -> String {
     } else {
         features.iter().cloned().collect::<Vec<_>>().join(", ")
     }
+}
+
+/// Puts `value` at the dotted `key` (`welcome.texts`) of `table`, making the tables between.
+fn insert_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or_default();
+    let mut here = table;
+    for part in parts {
+        let next = here
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = next
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}`: `{part}` is a value, not a table"))?;
+    }
+    here.insert(last.to_owned(), value);
+    Ok(())
 }
 
 /// 1-based line and column (in characters) of a byte offset.

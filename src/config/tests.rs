@@ -97,10 +97,7 @@ times = 12
             .starts_with("q.toml:1:11: unknown field `knok`, expected one of `language`"),
         "{errors}"
     );
-    assert!(
-        errors.to_string().contains("`schedule`, `knock`"),
-        "{errors}"
-    );
+    assert!(errors.to_string().contains("`locked`, `knock`"), "{errors}");
     let not_a_table = "[defaults]\nknock = 3\n";
     let errors = Settings::from_toml("q.toml", not_a_table, &features()).unwrap_err();
     assert_eq!(errors.to_string(), "q.toml:2:9: `knock` must be a table");

@@ -60,6 +60,9 @@ pub struct Cx<'a> {
     stopped: bool,
     /// The feature now handling the event goes first in a busy group (set by the engine).
     pub(crate) urgent_feature: bool,
+    /// A group admin changed the group's settings (`Cx::change_setting`): the engine reads
+    /// them again once the change is committed.
+    pub(crate) settings_changed: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -104,6 +107,7 @@ impl<'a> Cx<'a> {
             admins: Vec::new(),
             stopped: false,
             urgent_feature: false,
+            settings_changed: false,
         }
     }
 
@@ -131,9 +135,9 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Renders an operator template (rules, reply-only commands).
+    /// Renders an operator template (rules, reply-only commands), or one the group's admins set.
     pub fn render(&self, template: &str, vars: Value) -> Option<String> {
-        match self.settings.templates.render(template, vars) {
+        match self.group.render(&self.settings.templates, template, vars) {
             Ok(text) => Some(text),
             Err(error) => {
                 tracing::warn!(template, %error, "operator template did not render");
@@ -409,7 +413,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Posts an audit line in the group's log chat, if it has one.
-    fn post_audit(
+    pub(crate) fn post_audit(
         &mut self,
         actor: Option<&User>,
         target: Option<&User>,

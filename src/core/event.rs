@@ -166,6 +166,10 @@ pub struct Message {
     /// Who wrote the message this one replies to (for commands aimed at a member by replying).
     #[serde(default)]
     pub reply_to_author: Option<User>,
+    /// The text of the message this one replies to, if it had any (`/setrules` replying to a
+    /// draft takes it).
+    #[serde(default)]
+    pub reply_to_text: Option<String>,
     /// Sent by an anonymous group admin (on Telegram: as the group itself).
     #[serde(default)]
     pub anonymous_admin: bool,
@@ -227,6 +231,7 @@ impl Message {
             reply_to: None,
             thread: None,
             reply_to_author: None,
+            reply_to_text: None,
             anonymous_admin: false,
             sent_as_channel: false,
             links: Vec::new(),

@@ -1,6 +1,7 @@
 //! The platform-neutral core: events in, actions out, and what sits between.
 
 pub mod action;
+pub mod changes;
 pub mod clock;
 pub mod commands;
 pub mod context;

@@ -70,6 +70,21 @@ pub trait Section: Clone + fmt::Debug + Default + Send + Sync + 'static {
     fn finish(self, _cx: &mut SectionCx<'_>) -> Self {
         self
     }
+
+    /// What `/settings` shows of these settings: the few a group's admins look for, each with
+    /// its key (the dotted path `/resetsetting` takes), in `language`.
+    fn overview(&self, _language: Language) -> Vec<OverviewLine> {
+        Vec::new()
+    }
+}
+
+/// One line of `/settings`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OverviewLine {
+    /// The dotted path of the key: `welcome.captcha`.
+    pub key: &'static str,
+    pub label: String,
+    pub value: String,
 }
 
 /// What applying a section may use and report to.
@@ -99,6 +114,7 @@ pub struct SectionSlot {
     type_id: fn() -> TypeId,
     built_in: fn() -> Value,
     apply: fn(&Value, Option<toml::de::ValueDeserializer<'_>>, &mut SectionCx<'_>) -> ApplyResult,
+    overview: fn(&Value, Language) -> Vec<OverviewLine>,
 }
 
 type ApplyResult = Result<Value, toml::de::Error>;
@@ -116,6 +132,9 @@ impl SectionSlot {
                     None => base,
                 };
                 Ok(Arc::new(applied.finish(cx)))
+            },
+            overview: |value, language| {
+                downcast::<S>(value).map_or_else(Vec::new, |settings| settings.overview(language))
             },
         }
     }
@@ -150,6 +169,7 @@ impl SectionSlot {
             SectionEntry {
                 key: self.key,
                 value,
+                overview: self.overview,
             },
         ))
     }
@@ -164,6 +184,7 @@ fn downcast<S: 'static>(value: &Value) -> Option<&S> {
 pub struct SectionEntry {
     key: &'static str,
     value: Value,
+    overview: fn(&Value, Language) -> Vec<OverviewLine>,
 }
 
 /// Every feature section of one group, by type.
@@ -173,6 +194,21 @@ pub struct Sections(HashMap<TypeId, SectionEntry>);
 impl Sections {
     pub fn insert(&mut self, (type_id, entry): (TypeId, SectionEntry)) {
         self.0.insert(type_id, entry);
+    }
+
+    /// Whether a section's table is called `key`.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.0.values().any(|entry| entry.key == key)
+    }
+
+    /// Every section's `/settings` lines, by section key.
+    pub fn overview(&self, language: Language) -> Vec<OverviewLine> {
+        let mut entries: Vec<_> = self.0.values().collect();
+        entries.sort_by_key(|entry| entry.key);
+        entries
+            .into_iter()
+            .flat_map(|entry| (entry.overview)(&entry.value, language))
+            .collect()
     }
 }
 
@@ -203,6 +239,22 @@ pub struct GroupSettings {
     pub jobs: Vec<Job>,
     pub schedule: ScheduleSettings,
     pub sections: Sections,
+    /// Keys the operator keeps to the file (`locked = ["moderation", "welcome.texts"]`): the
+    /// group's admins cannot change them in the chat.
+    pub locked: Vec<String>,
+    /// Templates from the group's own changes (`/setrules`, `/setwelcome`), looked up before
+    /// the config's; `None` for a group that changed none.
+    pub own_templates: Option<OwnTemplates>,
+}
+
+/// A group's own templates (see `GroupSettings::own_templates`).
+#[derive(Clone)]
+pub struct OwnTemplates(pub Arc<Templates>);
+
+impl fmt::Debug for OwnTemplates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnTemplates")
+    }
 }
 
 impl GroupSettings {
@@ -230,6 +282,30 @@ impl GroupSettings {
                     S::KEY
                 )
             })
+    }
+
+    /// Whether the operator locked `key` (a dotted path such as `welcome.texts`): it or a table
+    /// holding it is in `locked`.
+    pub fn is_locked(&self, key: &str) -> bool {
+        self.locked.iter().any(|locked| {
+            key == locked
+                || key
+                    .strip_prefix(locked.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+
+    /// Renders `template`: the group's own first, then the config's and the catalogs.
+    pub fn render(
+        &self,
+        shared: &Templates,
+        template: &str,
+        vars: minijinja::Value,
+    ) -> Result<String, super::templates::TemplateError> {
+        match &self.own_templates {
+            Some(own) if own.0.has(template) => own.0.render(template, vars),
+            _ => shared.render(template, vars),
+        }
     }
 
     /// Whether the section of type `type_id` is here (for `app::prepare_with`'s check).

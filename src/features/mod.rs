@@ -7,6 +7,7 @@ pub mod members;
 pub mod moderation;
 pub mod relay;
 pub mod schedule;
+pub mod settings;
 pub mod signin;
 pub mod stats;
 pub mod welcome;
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Arc<dyn Feature>> {
         // Before everything else: a message the rules remove goes no further.
         Arc::new(moderation::Moderation),
         Arc::new(basics::Basics),
+        Arc::new(settings::Settings),
         Arc::new(signin::Signin),
         Arc::new(levels::Levels),
         Arc::new(schedule::Schedule),

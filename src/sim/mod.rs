@@ -159,6 +159,7 @@ impl Simulator {
                 if let Some((id, author)) = replied {
                     said.reply_to = Some(id);
                     said.reply_to_author = Some(author);
+                    said.reply_to_text = self.port.text_of(chat.id, id);
                 }
                 self.receive(chat, EventKind::Message(said)).await?;
             }

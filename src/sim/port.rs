@@ -83,6 +83,14 @@ impl SimPort {
     }
 
     /// The "X joined / left the group" line Telegram shows; `what` is "joined" or "left".
+    /// The text of a message in the simulated world, if it is there.
+    pub fn text_of(&self, chat: ChatId, id: MessageId) -> Option<String> {
+        self.world()
+            .messages
+            .get(&(chat, id))
+            .map(|(_, text, _)| text.clone())
+    }
+
     pub fn service_message(&self, chat: ChatId, member: UserId, what: &str) -> MessageId {
         let id = self.member_message(chat, member, what);
         self.world().service.insert((chat, id));

@@ -7,6 +7,7 @@
 
 mod args;
 pub mod chats;
+pub mod group_changes;
 pub mod inbox;
 pub mod leases;
 pub mod outbox;

@@ -95,6 +95,7 @@ fn from_message(message: &TgMessage, edited: bool) -> Option<Event> {
                     .filter(|reply| reply.sender_chat.is_none())
                     .and_then(|reply| reply.from.as_ref())
                     .map(user),
+                reply_to_text: replied.and_then(|reply| reply.text()).map(str::to_owned),
                 anonymous_admin,
                 sent_as_channel,
                 links,

@@ -56,6 +56,7 @@ impl Engine {
                         inbox::mark_failed(&mut tx, &source, update_id, self.clock.now(), &error)
                             .await?;
                         tx.commit().await?;
+                        self.committed();
                         handled += 1;
                     }
                 }
@@ -150,6 +151,7 @@ impl Engine {
             return self.handle_each(tx, batch).await;
         }
         tx.commit().await?;
+        self.committed();
         // Every entry's handling ends with the shared commit.
         let seconds = started.elapsed().as_secs_f64();
         for pending in batch {
@@ -271,6 +273,7 @@ impl Engine {
                 let actions = cx.into_actions();
                 outbox::enqueue_all(&mut tx, &actions, now).await?;
                 tx.commit().await?;
+                self.committed();
                 return Ok(Handled::Failed);
             }
         };
@@ -296,6 +299,7 @@ impl Engine {
             Ok(actions) => {
                 outbox::enqueue_all(&mut tx, &actions, self.clock.now()).await?;
                 tx.commit().await?;
+                self.committed();
                 Ok(Handled::Done)
             }
             Err(FeatureError::Store(error)) if error.is_transient() => {
@@ -318,7 +322,7 @@ impl Engine {
                 inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
                 // A command gets an apology; a button press, whose feature's answer was rolled
                 // back with the rest, still gets its answer.
-                let mut cx = self.context(event, standing.group, standing.role, &mut tx, now);
+                let mut cx = self.context(event, &standing.group, standing.role, &mut tx, now);
                 if let Parsed::Command(_) = standing.parsed {
                     let text = self.message(standing.group.language, "core.something_went_wrong");
                     cx.reply(text);
@@ -327,6 +331,7 @@ impl Engine {
                 let actions = cx.into_actions();
                 outbox::enqueue_all(&mut tx, &actions, now).await?;
                 tx.commit().await?;
+                self.committed();
                 Ok(Handled::Failed)
             }
         }

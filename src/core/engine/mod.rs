@@ -18,6 +18,7 @@ pub use self::batch::panic_message;
 pub use self::route::{add_reply_templates, reply_template_name};
 use self::standing::{AdminCache, Standing};
 use super::action::ChatPort;
+use super::changes::{ChangedGroups, InForce};
 use super::clock::Clock;
 use super::commands::CommandSet;
 use super::context::BotIdentity;
@@ -59,6 +60,11 @@ pub struct Engine {
     pub port: Arc<dyn ChatPort>,
     admins: Mutex<AdminCache>,
     moves: Mutex<MoveCache>,
+    /// The groups' own settings changes, resolved (see `core::changes`).
+    changed_groups: ChangedGroups,
+    /// Chats whose settings an event in the open transaction changed: read again once it is
+    /// committed (before, a read would still see the old rows).
+    changing: Mutex<Vec<ChatId>>,
     write_trouble: Mutex<Option<(DateTime<Utc>, String)>>,
 }
 
@@ -82,6 +88,8 @@ impl Engine {
             port,
             admins: Mutex::new(HashMap::new()),
             moves: Mutex::new(MoveCache::default()),
+            changed_groups: ChangedGroups::default(),
+            changing: Mutex::new(Vec::new()),
             write_trouble: Mutex::new(None),
         }
     }
@@ -120,8 +128,17 @@ impl Engine {
             .clone()
     }
 
-    /// A chat's settings. A supergroup that was a group keeps the settings written for its old id.
-    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<&GroupSettings> {
+    /// A chat's settings in force: the config file's, with the group's own changes over them.
+    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<InForce<'_>> {
+        let file = self.file_settings(chat).await?;
+        self.changed_groups
+            .in_force(&self.db, &self.settings, chat, file, self.clock.now())
+            .await
+    }
+
+    /// A chat's settings as the config file has them. A supergroup that was a group keeps the
+    /// settings written for its old id.
+    async fn file_settings(&self, chat: ChatId) -> StoreResult<&GroupSettings> {
         if self.settings.has_group_table(chat) {
             return Ok(self.settings.group(chat));
         }
@@ -133,6 +150,27 @@ impl Engine {
             return Ok(self.settings.group(old));
         }
         Ok(&self.settings.defaults)
+    }
+
+    /// An event changed its chat's settings; they are read again once `committed` is called.
+    pub(super) fn settings_changing(&self, chat: ChatId) {
+        self.changing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(chat);
+    }
+
+    /// A transaction was committed: the settings changes in it take effect.
+    pub(super) fn committed(&self) {
+        let changed = std::mem::take(
+            &mut *self
+                .changing
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for chat in changed {
+            self.changed_groups.forget(chat);
+        }
     }
 
     /// The id a chat had before it became a supergroup. All moves are read at once, once a

@@ -29,7 +29,7 @@ impl Engine {
         event: &Event,
         standing: &Standing<'_>,
     ) -> Result<Vec<outbox::Outgoing>, FeatureError> {
-        let group = standing.group;
+        let group = &*standing.group;
         let now = self.clock.now();
         if is_timer && !timers::still_set(tx, update_id).await? {
             // The timer was cancelled or set again after this firing was claimed: it is stale.
@@ -51,6 +51,9 @@ impl Engine {
             self.route(&mut cx, &standing.parsed).await?;
         }
         cx.answer_the_press();
+        if cx.settings_changed {
+            self.settings_changing(event.chat.id);
+        }
         let mut actions = cx.into_actions();
         if matches!(event.kind, EventKind::Tick { .. }) {
             // A Tick's inbox key is its firing's id.

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::Engine;
-use crate::config::GroupSettings;
 use crate::core::action::{Admin, BotRights, PortError};
+use crate::core::changes::InForce;
 use crate::core::commands::Parsed;
 use crate::core::context::Role;
 use crate::core::event::{ChatId, Event, EventKind};
@@ -25,7 +25,7 @@ pub(super) type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)
 
 /// What the engine settles about an event before its transaction opens.
 pub(super) struct Standing<'e> {
-    pub(super) group: &'e GroupSettings,
+    pub(super) group: InForce<'e>,
     pub(super) parsed: Parsed,
     pub(super) role: Role,
     pub(super) bot_rights: Option<BotRights>,

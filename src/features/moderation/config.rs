@@ -14,7 +14,8 @@ use crate::core::duration;
 use crate::core::event::Media;
 
 use crate::config::Problems;
-use crate::core::settings::{Section, SectionCx};
+use crate::core::i18n::Language;
+use crate::core::settings::{OverviewLine, Section, SectionCx};
 
 /// As written in the config: every key optional; a group's table names only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -539,6 +540,32 @@ impl Section for ModerationSettings {
             }
         }
         settings
+    }
+
+    fn overview(&self, language: Language) -> Vec<OverviewLine> {
+        let zh = language == Language::ZhCn;
+        let value = match (self.links.penalty, zh) {
+            (Penalty::Off, true) => "不管".to_owned(),
+            (Penalty::Off, false) => "allowed".to_owned(),
+            (Penalty::Delete, true) => "删除".to_owned(),
+            (Penalty::Delete, false) => "deleted".to_owned(),
+            (Penalty::Warn, true) => "删除并警告".to_owned(),
+            (Penalty::Warn, false) => "deleted, with a warning".to_owned(),
+            (Penalty::Mute(d), true) => format!("删除并禁言 {}", duration::describe(d, zh)),
+            (Penalty::Mute(d), false) => {
+                format!("deleted, muted for {}", duration::describe(d, zh))
+            }
+            (Penalty::Kick, true) => "删除并移出".to_owned(),
+            (Penalty::Kick, false) => "deleted, member removed".to_owned(),
+            (Penalty::Ban, true) => "删除并封禁".to_owned(),
+            (Penalty::Ban, false) => "deleted, member banned".to_owned(),
+        };
+        let label = if zh { "链接" } else { "Links" };
+        vec![OverviewLine {
+            key: "moderation.links",
+            label: label.into(),
+            value,
+        }]
     }
 }
 

@@ -5,7 +5,7 @@ use toml::Spanned;
 
 use super::intro;
 use crate::core::i18n::Language;
-use crate::core::settings::{Section, SectionCx};
+use crate::core::settings::{OverviewLine, Section, SectionCx};
 use crate::core::templates::Templates;
 
 /// As written in the config: every key optional, a group's table naming only what differs.
@@ -268,6 +268,24 @@ impl Section for WelcomeSettings {
             }
         }
         settings
+    }
+
+    fn overview(&self, language: Language) -> Vec<OverviewLine> {
+        let zh = language == Language::ZhCn;
+        let value = match (self.captcha, zh) {
+            (Captcha::Off, true) => "关闭",
+            (Captcha::Off, false) => "off",
+            (Captcha::Button, true) => "按钮",
+            (Captcha::Button, false) => "a button",
+            (Captcha::Math, true) => "算术题",
+            (Captcha::Math, false) => "a sum",
+        };
+        let label = if zh { "入群验证" } else { "Captcha" };
+        vec![OverviewLine {
+            key: "welcome.captcha",
+            label: label.into(),
+            value: value.into(),
+        }]
     }
 }
 

@@ -1,0 +1,348 @@
+//! A group's admins run their group from the chat: `/settings` shows what is in force, and
+//! `/lang`, `/feature`, `/setrules`, `/captcha` and `/resetsetting` change it. Each change is
+//! one key of the group's table, checked as the config file's would be, kept in the database
+//! over the file's settings (`Cx::change_setting`), refused if the operator locked it, and
+//! written to the log chat. `/id` tells anyone the chat's id, for the operator's config.
+//!
+//! What a feature's own settings look like in the overview each feature says itself
+//! (`Feature::overview`); this folder names no other feature.
+
+use async_trait::async_trait;
+use minijinja::context;
+
+use crate::core::changes::Refused;
+use crate::core::commands::Invocation;
+use crate::core::context::Cx;
+use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
+use crate::core::i18n::Language;
+use crate::core::settings::GroupSettings;
+use crate::store::group_changes;
+
+pub struct Settings;
+
+#[async_trait]
+impl Feature for Settings {
+    fn name(&self) -> &'static str {
+        "settings"
+    }
+
+    fn always_on(&self) -> bool {
+        true
+    }
+
+    fn commands(&self) -> &'static [&'static str] {
+        &[
+            "id",
+            "settings",
+            "lang",
+            "feature",
+            "setrules",
+            "captcha",
+            "resetsetting",
+        ]
+    }
+
+    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+        crate::manifests![
+            "id.toml",
+            "settings.toml",
+            "lang.toml",
+            "feature.toml",
+            "setrules.toml",
+            "captcha.toml",
+            "resetsetting.toml",
+        ]
+    }
+
+    fn messages(&self) -> &'static str {
+        include_str!("messages.toml")
+    }
+
+    async fn on_command(
+        &self,
+        cx: &mut Cx<'_>,
+        invocation: &Invocation,
+    ) -> FeatureResult<CommandOutcome> {
+        let args = invocation.args.trim();
+        match invocation.name.as_str() {
+            "id" => id(cx),
+            "settings" => overview(cx).await?,
+            "lang" => return language(cx, args).await,
+            "feature" => return feature(cx, args).await,
+            "setrules" => return rules(cx, args).await,
+            "captcha" => return captcha(cx, args).await,
+            "resetsetting" => return reset(cx, args).await,
+            _ => {}
+        }
+        Ok(CommandOutcome::Done)
+    }
+
+    async fn migrate_chat(
+        &self,
+        tx: &mut crate::store::Tx,
+        from: crate::core::event::ChatId,
+        to: crate::core::event::ChatId,
+    ) -> FeatureResult {
+        group_changes::migrate_chat(tx, from, to).await?;
+        Ok(())
+    }
+}
+
+fn id(cx: &mut Cx<'_>) {
+    let replied = cx
+        .event
+        .message()
+        .and_then(|message| message.reply_to_author.clone());
+    let text = cx.text(
+        "settings.id",
+        context! {
+            chat => cx.chat().to_string(),
+            member => replied.as_ref().map(|user| user.display_name()),
+            member_id => replied.as_ref().map(|user| user.id.to_string()),
+        },
+    );
+    cx.reply(text);
+}
+
+/// The group's settings in one message, marking what the group changed and what is locked.
+async fn overview(cx: &mut Cx<'_>) -> FeatureResult {
+    let changed: Vec<String> = group_changes::of_chat(cx.tx, cx.chat())
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    let mark = |key: &str| {
+        let own = changed
+            .iter()
+            .any(|c| c == key || c.starts_with(&format!("{key}.")));
+        match (cx.group.is_locked(key), own) {
+            (true, _) => " 🔒",
+            (false, true) => " ✏️",
+            (false, false) => "",
+        }
+    };
+    let group = cx.group;
+    let switchable = cx.settings.switchable();
+    let on: Vec<&str> = switchable
+        .iter()
+        .copied()
+        .filter(|name| group.feature_on(name))
+        .collect();
+    let off: Vec<&str> = switchable
+        .iter()
+        .copied()
+        .filter(|name| !group.feature_on(name))
+        .collect();
+    let language = language_name(cx, group.language);
+    let marks = context! {
+        language => mark("language"),
+        features => mark("features"),
+        rules => mark("rules"),
+    };
+    let lines: Vec<_> = group
+        .sections
+        .overview(group.language)
+        .into_iter()
+        .map(|line| context! { label => line.label, value => line.value, mark => mark(line.key) })
+        .collect();
+    let text = cx.text(
+        "settings.overview",
+        context! {
+            changed => !changed.is_empty(),
+            language, on, off, marks, lines,
+            rules => group.rules_template.is_some(),
+            locked => group.locked.clone(),
+        },
+    );
+    cx.reply(text);
+    Ok(())
+}
+
+fn language_name(cx: &Cx<'_>, language: Language) -> String {
+    match language {
+        Language::ZhCn => cx.text("settings.language_zh", context! {}),
+        Language::En => cx.text("settings.language_en", context! {}),
+    }
+}
+
+async fn language(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
+    let wanted = match args.to_lowercase().as_str() {
+        "zh" | "zh-cn" | "cn" | "中文" | "chinese" => Language::ZhCn,
+        "en" | "english" | "英文" | "英语" => Language::En,
+        _ => return Ok(CommandOutcome::BadArguments),
+    };
+    let value = toml::Value::String(wanted.tag().to_owned());
+    if let Some(settings) = change(cx, "language", Some(&value)).await? {
+        // Said in the language now in force.
+        let what = match wanted {
+            Language::ZhCn => "中文",
+            Language::En => "English",
+        };
+        let text = text_in(cx, &settings, "settings.changed", context! { what });
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+async fn feature(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
+    let mut words = args.split_whitespace();
+    let (Some(switch), Some(name), None) = (words.next(), words.next(), words.next()) else {
+        return Ok(CommandOutcome::BadArguments);
+    };
+    let on = match switch.to_lowercase().as_str() {
+        "on" | "开" | "开启" => true,
+        "off" | "关" | "关闭" => false,
+        _ => return Ok(CommandOutcome::BadArguments),
+    };
+    let name = name.to_lowercase();
+    let known = cx.settings.switchable();
+    if !known.contains(&name.as_str()) {
+        let text = cx.text(
+            "settings.unknown_feature",
+            context! { name, known => known.to_vec() },
+        );
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    let mut features = cx.group.features.clone();
+    if on {
+        features.insert(name.clone());
+    } else {
+        features.remove(&name);
+    }
+    let list = toml::Value::Array(features.into_iter().map(toml::Value::String).collect());
+    if let Some(settings) = change(cx, "features", Some(&list)).await? {
+        let key = if on {
+            "settings.feature_on"
+        } else {
+            "settings.feature_off"
+        };
+        let what = cx.text(key, context! { name });
+        let text = text_in(cx, &settings, "settings.changed", context! { what });
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+/// `/setrules` with the rules after it, or replying to a message that holds them.
+async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
+    let replied = cx
+        .event
+        .message()
+        .and_then(|message| message.reply_to_text.clone())
+        .filter(|text| !text.trim().is_empty());
+    let text = match (args.is_empty(), replied) {
+        (false, _) => args.to_owned(),
+        (true, Some(replied)) => replied.trim().to_owned(),
+        (true, None) => return Ok(CommandOutcome::BadArguments),
+    };
+    let value = toml::Value::String(text);
+    if let Some(settings) = change(cx, "rules", Some(&value)).await? {
+        // The rules as /rules will show them, rendered from the group's own template.
+        let shown = settings
+            .rules_template
+            .as_deref()
+            .and_then(|template| {
+                settings
+                    .render(
+                        &cx.settings.templates,
+                        template,
+                        context! { chat => cx.event.chat.title.clone() },
+                    )
+                    .ok()
+            })
+            .unwrap_or_default();
+        let text = text_in(
+            cx,
+            &settings,
+            "settings.rules_preview",
+            context! { rules => shown },
+        );
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+async fn captcha(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
+    let (value, label) = match args.to_lowercase().as_str() {
+        "on" | "button" | "开" | "开启" | "按钮" => ("button", "settings.captcha_button"),
+        "math" | "算术" | "算术题" => ("math", "settings.captcha_math"),
+        "off" | "关" | "关闭" => ("off", "settings.captcha_off"),
+        _ => return Ok(CommandOutcome::BadArguments),
+    };
+    let value = toml::Value::String(value.to_owned());
+    if let Some(settings) = change(cx, "welcome.captcha", Some(&value)).await? {
+        let what = text_in(cx, &settings, label, context! {});
+        let text = text_in(cx, &settings, "settings.changed", context! { what });
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+async fn reset(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
+    let key = args.trim().to_lowercase();
+    if key.is_empty() {
+        return Ok(CommandOutcome::BadArguments);
+    }
+    let changed: Vec<String> = group_changes::of_chat(cx.tx, cx.chat())
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    if !changed.contains(&key) {
+        let text = if changed.is_empty() || key.contains('.') || is_top_level_key(cx, &key) {
+            cx.text("settings.not_changed", context! { key })
+        } else {
+            cx.text("settings.unknown_key", context! { key, changed })
+        };
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    if let Some(settings) = change(cx, &key, None).await? {
+        let text = text_in(cx, &settings, "settings.reset", context! { key });
+        cx.reply(text);
+    }
+    Ok(CommandOutcome::Done)
+}
+
+fn is_top_level_key(cx: &Cx<'_>, key: &str) -> bool {
+    ["language", "features", "rules", "log_chat", "timezone"].contains(&key)
+        || cx.group.sections.has_key(key)
+}
+
+/// Makes the change, or says why not; the new settings when it was made.
+async fn change(
+    cx: &mut Cx<'_>,
+    key: &str,
+    value: Option<&toml::Value>,
+) -> FeatureResult<Option<GroupSettings>> {
+    match cx.change_setting(key, value).await? {
+        Ok(settings) => Ok(Some(settings)),
+        Err(Refused::Locked) => {
+            let text = cx.text("settings.locked", context! { key });
+            cx.reply(text);
+            Ok(None)
+        }
+        Err(Refused::Invalid(problems)) => {
+            tracing::info!(
+                chat = cx.chat(),
+                key,
+                ?problems,
+                "a setting change was refused"
+            );
+            let text = cx.text("settings.invalid", context! { problems });
+            cx.reply(text);
+            Ok(None)
+        }
+    }
+}
+
+/// One of this feature's messages in the language `settings` speak (a /lang change answers in
+/// the new language).
+fn text_in(cx: &Cx<'_>, settings: &GroupSettings, key: &str, vars: minijinja::Value) -> String {
+    let name = crate::core::i18n::message_template_name(settings.language, key);
+    cx.settings
+        .templates
+        .render(&name, vars)
+        .unwrap_or_else(|_| key.to_owned())
+}
