@@ -131,6 +131,25 @@ pub async fn waiting(tx: &mut Tx, chat: ChatId, feature: &str, key: &str) -> Sto
     Ok(row.is_some())
 }
 
+/// When the timer `key` is due, while it is waiting (as in `waiting`).
+pub async fn due_at(
+    tx: &mut Tx,
+    chat: ChatId,
+    feature: &str,
+    key: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT t.due_at FROM timers t
+             WHERE t.chat_id = $1 AND t.feature = $2 AND t.key = $3
+               AND (t.fired_at IS NULL OR EXISTS (SELECT 1 FROM inbox i
+                    WHERE i.source = $4 AND i.update_id = t.id AND i.handled_at IS NULL))",
+            args![chat, feature, key, INBOX_SOURCE],
+        )
+        .await?;
+    Ok(row.and_then(|(at,)| DateTime::from_timestamp(at, 0)))
+}
+
 /// The payload of the timer `key` while it has not fired; `None` once it fired or when it is
 /// not set.
 pub async fn pending_payload(

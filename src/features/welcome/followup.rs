@@ -139,6 +139,22 @@ pub(super) async fn remind(cx: &mut Cx<'_>, user: UserId) -> FeatureResult {
         );
         cx.send(text);
     }
+    // The action keeps the time the group leaves after the reminder, however the two were put
+    // off: one due sooner (both waited out the same quiet night, and may even have fired in
+    // this pass) is set again, which also makes a firing already claimed stale.
+    let settings = cx.group.section::<WelcomeSettings>();
+    let gap = Duration::hours(settings.act_after_hours - settings.remind_after_hours);
+    if gap > Duration::zero() {
+        let act_no_sooner = cx.now + gap;
+        for member in &members {
+            let key = format!("act:{}", member.id);
+            if let Some(due) = crate::store::timers::due_at(cx.tx, cx.chat(), NAME, &key).await?
+                && due < act_no_sooner
+            {
+                cx.set_timer(NAME, &key, act_no_sooner, "").await?;
+            }
+        }
+    }
     Ok(())
 }
 
