@@ -1136,3 +1136,63 @@ async fn a_scheduled_post_waits_out_the_grace_period_and_is_recorded_as_missed_a
         test.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_groups_own_settings_survive_a_restart_and_its_move_to_a_supergroup() {
+    for test in TestDb::each().await {
+        let db = &test.db;
+        let clock = ManualClock::starting_at(t0());
+        let port = Arc::new(RecordingPort::default());
+        port.admins
+            .lock()
+            .unwrap()
+            .push(qunbot::core::action::Admin {
+                user: 7,
+                owner: true,
+                can_delete_messages: true,
+                can_restrict_members: true,
+            });
+        let (old, new) = (-56, -100_556);
+        let first = engine(db, port.clone(), clock.clone(), "");
+        let events = vec![
+            (1, said(old, user(7, "ana"), 1, "/lang en", t0())),
+            (2, said(old, user(7, "ana"), 2, "/setrules Be kind.", t0())),
+        ];
+        inbox::store_batch(db, "tg", &events, t0()).await.unwrap();
+        first.handle_pending().await.unwrap();
+        drop(first);
+
+        // A new process on the same database: the changes are the database's, not memory's.
+        let second = engine(db, port.clone(), clock.clone(), "");
+        assert_eq!(
+            second.group_settings(old).await.unwrap().language.tag(),
+            "en",
+            "{}",
+            test.backend
+        );
+        let mut notice = said(old, user(7, "ana"), 3, "", t0() + Duration::seconds(1));
+        notice.kind = EventKind::ChatMigrated { to: new };
+        let events = vec![
+            (3, notice),
+            (
+                4,
+                said(new, user(8, "bo"), 4, "/rules", t0() + Duration::seconds(2)),
+            ),
+        ];
+        inbox::store_batch(db, "tg", &events, t0()).await.unwrap();
+        second.handle_pending().await.unwrap();
+        let settings = second.group_settings(new).await.unwrap();
+        assert_eq!(settings.language.tag(), "en", "{}", test.backend);
+        let deliverer = deliverer(db, &port, &clock);
+        for queued in outbox::pending(db, 0, 20).await.unwrap() {
+            deliverer.deliver(&queued).await.unwrap();
+        }
+        assert_eq!(
+            port.texts().last().map(String::as_str),
+            Some("Be kind."),
+            "the supergroup shows the rules its admin set: {:?}",
+            port.texts()
+        );
+        test.finish().await;
+    }
+}

@@ -80,6 +80,44 @@ impl Cx<'_> {
         self.settings_changed = true;
         Ok(Ok(settings))
     }
+
+    /// `change_setting`, saying in the chat why a refused change was not made: the group's
+    /// settings as they will be when it was.
+    pub async fn change_setting_or_say_why(
+        &mut self,
+        key: &str,
+        value: Option<&toml::Value>,
+    ) -> FeatureResult<Option<GroupSettings>> {
+        match self.change_setting(key, value).await? {
+            Ok(settings) => Ok(Some(settings)),
+            Err(Refused::Locked) => {
+                let text = self.text("core.setting_locked", minijinja::context! { key });
+                self.reply(text);
+                Ok(None)
+            }
+            Err(Refused::Invalid(problems)) => {
+                tracing::info!(
+                    chat = self.chat(),
+                    key,
+                    ?problems,
+                    "a setting change was refused"
+                );
+                let text = self.text("core.setting_invalid", minijinja::context! { problems });
+                self.reply(text);
+                Ok(None)
+            }
+        }
+    }
+
+    /// One of the catalogs' messages in the language `settings` speak: the answer to a change
+    /// of language is in the new one.
+    pub fn text_as(&self, settings: &GroupSettings, key: &str, vars: minijinja::Value) -> String {
+        let name = super::i18n::message_template_name(settings.language, key);
+        self.settings
+            .templates
+            .render(&name, vars)
+            .unwrap_or_else(|_| key.to_owned())
+    }
 }
 
 /// A value as the log chat shows it: one line, not a page.

@@ -99,6 +99,25 @@ impl Templates {
         Ok(fit_message(text.trim()))
     }
 
+    /// The variables `source` reads that are none of `known` (a typo such as `{{ mentoin }}`
+    /// renders empty, so it is caught here instead), in order. A template with a syntax error
+    /// has none: `add` and `check` report that.
+    pub fn unknown_variables(source: &str, known: &[&str]) -> Vec<String> {
+        let env = Environment::new();
+        let Ok(template) = env.template_from_str(source) else {
+            return Vec::new();
+        };
+        let mut unknown: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|name| {
+                !known.contains(&name.as_str()) && env.globals().all(|(global, _)| global != name)
+            })
+            .collect();
+        unknown.sort();
+        unknown
+    }
+
     /// Checks a template's syntax without storing it.
     pub fn check(source: &str) -> Result<(), TemplateError> {
         let env = Environment::new();
@@ -160,6 +179,17 @@ mod tests {
         );
         assert!(templates.has("rules") && !templates.has("nothing"));
         assert!(templates.render("nothing", context! {}).is_err());
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_named_but_loops_sets_and_globals_are_not() {
+        let source = "{% set x = 1 %}{% for n in names %}{{ loop.index }}{{ n }}{% endfor %}\
+                      {{ range(3) | join }}{{ mentoin }}{{ x }}{{ group.title }}";
+        assert_eq!(
+            Templates::unknown_variables(source, &["names", "group"]),
+            vec!["mentoin".to_owned()]
+        );
+        assert!(Templates::unknown_variables("{% if %}", &[]).is_empty());
     }
 
     #[test]

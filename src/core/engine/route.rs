@@ -100,8 +100,11 @@ impl Engine {
             }
             timers::migrate(cx.tx, from, to).await?;
             chats::record_migration(cx.tx, from, to, cx.event.at).await?;
-            // The new id's settings are those of the old from now on.
+            // The new id's settings are those of the old from now on, its admins' changes
+            // among them.
             self.moves().read_at = None;
+            self.settings_changing(from);
+            self.settings_changing(to);
             tracing::info!(
                 from,
                 to,

@@ -10,12 +10,11 @@
 use async_trait::async_trait;
 use minijinja::context;
 
-use crate::core::changes::Refused;
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
-use crate::core::settings::GroupSettings;
+use crate::core::templates::Templates;
 use crate::store::group_changes;
 
 pub struct Settings;
@@ -172,13 +171,16 @@ async fn language(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> 
         _ => return Ok(CommandOutcome::BadArguments),
     };
     let value = toml::Value::String(wanted.tag().to_owned());
-    if let Some(settings) = change(cx, "language", Some(&value)).await? {
+    if let Some(settings) = cx
+        .change_setting_or_say_why("language", Some(&value))
+        .await?
+    {
         // Said in the language now in force.
         let what = match wanted {
             Language::ZhCn => "中文",
             Language::En => "English",
         };
-        let text = text_in(cx, &settings, "settings.changed", context! { what });
+        let text = cx.text_as(&settings, "settings.changed", context! { what });
         cx.reply(text);
     }
     Ok(CommandOutcome::Done)
@@ -211,18 +213,24 @@ async fn feature(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         features.remove(&name);
     }
     let list = toml::Value::Array(features.into_iter().map(toml::Value::String).collect());
-    if let Some(settings) = change(cx, "features", Some(&list)).await? {
+    if let Some(settings) = cx
+        .change_setting_or_say_why("features", Some(&list))
+        .await?
+    {
         let key = if on {
             "settings.feature_on"
         } else {
             "settings.feature_off"
         };
         let what = cx.text(key, context! { name });
-        let text = text_in(cx, &settings, "settings.changed", context! { what });
+        let text = cx.text_as(&settings, "settings.changed", context! { what });
         cx.reply(text);
     }
     Ok(CommandOutcome::Done)
 }
+
+/// What a rules template can use (`/rules` renders it with the group's name).
+const RULES_VARS: &[&str] = &["chat"];
 
 /// `/setrules` with the rules after it, or replying to a message that holds them.
 async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
@@ -236,8 +244,26 @@ async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         (true, Some(replied)) => replied.trim().to_owned(),
         (true, None) => return Ok(CommandOutcome::BadArguments),
     };
+    if let Err(error) = Templates::check(&text) {
+        let text = cx.text(
+            "settings.rules_broken",
+            context! { line => error.line(), detail => error.detail() },
+        );
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
+    let unknown = Templates::unknown_variables(&text, RULES_VARS);
+    if !unknown.is_empty() {
+        let unknown: Vec<String> = unknown
+            .iter()
+            .map(|name| format!("{{{{ {name} }}}}"))
+            .collect();
+        let text = cx.text("settings.rules_unknown", context! { unknown });
+        cx.reply(text);
+        return Ok(CommandOutcome::Done);
+    }
     let value = toml::Value::String(text);
-    if let Some(settings) = change(cx, "rules", Some(&value)).await? {
+    if let Some(settings) = cx.change_setting_or_say_why("rules", Some(&value)).await? {
         // The rules as /rules will show them, rendered from the group's own template.
         let shown = settings
             .rules_template
@@ -252,8 +278,7 @@ async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
                     .ok()
             })
             .unwrap_or_default();
-        let text = text_in(
-            cx,
+        let text = cx.text_as(
             &settings,
             "settings.rules_preview",
             context! { rules => shown },
@@ -271,9 +296,12 @@ async fn captcha(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         _ => return Ok(CommandOutcome::BadArguments),
     };
     let value = toml::Value::String(value.to_owned());
-    if let Some(settings) = change(cx, "welcome.captcha", Some(&value)).await? {
-        let what = text_in(cx, &settings, label, context! {});
-        let text = text_in(cx, &settings, "settings.changed", context! { what });
+    if let Some(settings) = cx
+        .change_setting_or_say_why("welcome.captcha", Some(&value))
+        .await?
+    {
+        let what = cx.text_as(&settings, label, context! {});
+        let text = cx.text_as(&settings, "settings.changed", context! { what });
         cx.reply(text);
     }
     Ok(CommandOutcome::Done)
@@ -298,8 +326,8 @@ async fn reset(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
         cx.reply(text);
         return Ok(CommandOutcome::Done);
     }
-    if let Some(settings) = change(cx, &key, None).await? {
-        let text = text_in(cx, &settings, "settings.reset", context! { key });
+    if let Some(settings) = cx.change_setting_or_say_why(&key, None).await? {
+        let text = cx.text_as(&settings, "settings.reset", context! { key });
         cx.reply(text);
     }
     Ok(CommandOutcome::Done)
@@ -308,41 +336,4 @@ async fn reset(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
 fn is_top_level_key(cx: &Cx<'_>, key: &str) -> bool {
     ["language", "features", "rules", "log_chat", "timezone"].contains(&key)
         || cx.group.sections.has_key(key)
-}
-
-/// Makes the change, or says why not; the new settings when it was made.
-async fn change(
-    cx: &mut Cx<'_>,
-    key: &str,
-    value: Option<&toml::Value>,
-) -> FeatureResult<Option<GroupSettings>> {
-    match cx.change_setting(key, value).await? {
-        Ok(settings) => Ok(Some(settings)),
-        Err(Refused::Locked) => {
-            let text = cx.text("settings.locked", context! { key });
-            cx.reply(text);
-            Ok(None)
-        }
-        Err(Refused::Invalid(problems)) => {
-            tracing::info!(
-                chat = cx.chat(),
-                key,
-                ?problems,
-                "a setting change was refused"
-            );
-            let text = cx.text("settings.invalid", context! { problems });
-            cx.reply(text);
-            Ok(None)
-        }
-    }
-}
-
-/// One of this feature's messages in the language `settings` speak (a /lang change answers in
-/// the new language).
-fn text_in(cx: &Cx<'_>, settings: &GroupSettings, key: &str, vars: minijinja::Value) -> String {
-    let name = crate::core::i18n::message_template_name(settings.language, key);
-    cx.settings
-        .templates
-        .render(&name, vars)
-        .unwrap_or_else(|_| key.to_owned())
 }

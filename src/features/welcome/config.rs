@@ -141,6 +141,7 @@ impl Section for WelcomeSettings {
             settings.texts = Some(compile(
                 texts,
                 "texts",
+                super::greet::WELCOME_VARS,
                 &format!("{template_prefix}/welcome"),
                 templates,
                 problems,
@@ -150,6 +151,7 @@ impl Section for WelcomeSettings {
             settings.leave_texts = compile(
                 texts,
                 "leave_texts",
+                super::join::LEAVE_VARS,
                 &format!("{template_prefix}/leave"),
                 templates,
                 problems,
@@ -281,11 +283,26 @@ impl Section for WelcomeSettings {
             (Captcha::Math, false) => "a sum",
         };
         let label = if zh { "入群验证" } else { "Captcha" };
-        vec![OverviewLine {
-            key: "welcome.captcha",
-            label: label.into(),
-            value: value.into(),
-        }]
+        let welcome = match (&self.texts, zh) {
+            (None, true) => "内置".to_owned(),
+            (None, false) => "built in".to_owned(),
+            (Some(texts), true) if texts.is_empty() => "关闭".to_owned(),
+            (Some(texts), false) if texts.is_empty() => "off".to_owned(),
+            (Some(texts), true) => format!("自定义 {} 条", texts.len()),
+            (Some(texts), false) => format!("custom ({})", texts.len()),
+        };
+        vec![
+            OverviewLine {
+                key: "welcome.texts",
+                label: if zh { "欢迎语" } else { "Welcome" }.into(),
+                value: welcome,
+            },
+            OverviewLine {
+                key: "welcome.captcha",
+                label: label.into(),
+                value: value.into(),
+            },
+        ]
     }
 }
 
@@ -293,6 +310,7 @@ impl Section for WelcomeSettings {
 fn compile(
     texts: &[Spanned<String>],
     key: &str,
+    known: &[&str],
     prefix: &str,
     templates: &mut Templates,
     problems: &mut Vec<(std::ops::Range<usize>, String)>,
@@ -300,6 +318,23 @@ fn compile(
     let mut names = Vec::new();
     for (index, text) in texts.iter().enumerate() {
         let name = format!("{prefix}/{index}");
+        let unknown = Templates::unknown_variables(text.get_ref(), known);
+        if !unknown.is_empty() {
+            let unknown: Vec<String> = unknown
+                .iter()
+                .map(|name| format!("{{{{ {name} }}}}"))
+                .collect();
+            problems.push((
+                text.span(),
+                format!(
+                    "welcome.{key}[{}] uses {}, which the bot does not fill in (it can: {})",
+                    index + 1,
+                    unknown.join(", "),
+                    known.join(", ")
+                ),
+            ));
+            continue;
+        }
         match templates.add(name.clone(), text.get_ref().clone()) {
             Ok(()) => names.push(name),
             Err(error) => {

@@ -143,7 +143,21 @@ fn pick_welcome(cx: &Cx<'_>, seed: u64) -> Option<String> {
     }
 }
 
-async fn welcome_vars(
+/// What a welcome template can use: what `welcome_vars` fills in.
+pub(super) const WELCOME_VARS: &[&str] = &[
+    "mention",
+    "name",
+    "names",
+    "count",
+    "group",
+    "known_members",
+    "rules",
+    "rules_hint",
+    "intro",
+    "captcha",
+];
+
+pub(super) async fn welcome_vars(
     cx: &mut Cx<'_>,
     newcomers: &[&Newcomer],
     language: Language,

@@ -97,6 +97,9 @@ pub(super) fn delete_service_message(cx: &mut Cx<'_>, service: Option<MessageId>
     }
 }
 
+/// What a leave template can use.
+pub(super) const LEAVE_VARS: &[&str] = &["name", "mention", "group"];
+
 pub(super) async fn on_leave(
     cx: &mut Cx<'_>,
     member: &User,

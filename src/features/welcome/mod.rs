@@ -21,6 +21,7 @@ mod cards;
 mod followup;
 mod greet;
 mod join;
+mod set;
 
 use async_trait::async_trait;
 
@@ -49,7 +50,7 @@ impl Feature for Welcome {
     }
 
     fn commands(&self) -> &'static [&'static str] {
-        &["intro", "whois", "find"]
+        &["intro", "whois", "find", "setwelcome"]
     }
 
     fn sections(&self) -> Vec<SectionSlot> {
@@ -61,7 +62,7 @@ impl Feature for Welcome {
     }
 
     fn manifests(&self) -> &'static [(&'static str, &'static str)] {
-        crate::manifests!["intro.toml", "whois.toml", "find.toml"]
+        crate::manifests!["intro.toml", "whois.toml", "find.toml", "setwelcome.toml"]
     }
 
     fn migrations(&self) -> Option<crate::store::Migrations> {
@@ -83,6 +84,7 @@ impl Feature for Welcome {
             }
             "whois" => whois(cx, invocation.args.trim()).await,
             "find" => find(cx, invocation.args.trim()).await,
+            "setwelcome" => set::set_welcome(cx, &invocation.args).await,
             _ => Ok(CommandOutcome::Done),
         }
     }
