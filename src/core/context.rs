@@ -115,6 +115,21 @@ impl<'a> Cx<'a> {
         self.event.chat.id
     }
 
+    /// A command's text: what follows it, else the message it replies to (`/setrules` typed
+    /// under the rules someone posted); `None` when there is neither.
+    pub fn args_or_replied_text(&self, args: &str) -> Option<String> {
+        let args = args.trim();
+        if !args.is_empty() {
+            return Some(args.to_owned());
+        }
+        self.event
+            .message()
+            .and_then(|message| message.reply_to_text.as_deref())
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    }
+
     pub fn language(&self) -> Language {
         self.group.language
     }

@@ -234,15 +234,8 @@ const RULES_VARS: &[&str] = &["chat"];
 
 /// `/setrules` with the rules after it, or replying to a message that holds them.
 async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
-    let replied = cx
-        .event
-        .message()
-        .and_then(|message| message.reply_to_text.clone())
-        .filter(|text| !text.trim().is_empty());
-    let text = match (args.is_empty(), replied) {
-        (false, _) => args.to_owned(),
-        (true, Some(replied)) => replied.trim().to_owned(),
-        (true, None) => return Ok(CommandOutcome::BadArguments),
+    let Some(text) = cx.args_or_replied_text(args) else {
+        return Ok(CommandOutcome::BadArguments);
     };
     if let Err(error) = Templates::check(&text) {
         let text = cx.text(

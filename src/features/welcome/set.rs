@@ -16,15 +16,8 @@ const KEY: &str = "welcome.texts";
 /// `/setwelcome` with the template after it or in the message it replies to; `off` for no
 /// welcome, `default` for the config file's.
 pub(super) async fn set_welcome(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
-    let replied = cx
-        .event
-        .message()
-        .and_then(|message| message.reply_to_text.clone())
-        .filter(|text| !text.trim().is_empty());
-    let template = match (args.trim(), replied) {
-        ("", Some(replied)) => replied.trim().to_owned(),
-        ("", None) => return Ok(CommandOutcome::BadArguments),
-        (args, _) => args.to_owned(),
+    let Some(template) = cx.args_or_replied_text(args) else {
+        return Ok(CommandOutcome::BadArguments);
     };
     match template.to_lowercase().as_str() {
         "off" | "none" | "关" | "关闭" | "不要" => {
