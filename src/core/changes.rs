@@ -57,7 +57,7 @@ impl Cx<'_> {
             Ok(settings) => settings,
             Err(problems) => return Ok(Err(Refused::Invalid(problems))),
         };
-        let actor = self.event.message().map(|message| message.from.clone());
+        let actor = self.event.actor().cloned();
         let by = actor.as_ref().map_or(0, |user| user.id);
         match &value {
             Some(value) => {

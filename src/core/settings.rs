@@ -85,6 +85,27 @@ pub struct OverviewLine {
     pub key: &'static str,
     pub label: String,
     pub value: String,
+    /// What one press of the line's button under `/settings` sets; `None`: no button.
+    #[serde(skip)]
+    pub next: Option<NextValue>,
+}
+
+/// The value a `/settings` button steps a line on to: `key` (under the line's own, or the line's
+/// key itself) set to `value`, or back to the config file's with `None`. Pressing again steps
+/// on from there, so a few presses walk through every choice.
+#[derive(Clone, Debug)]
+pub struct NextValue {
+    pub key: &'static str,
+    pub value: Option<toml::Value>,
+}
+
+impl NextValue {
+    pub fn set(key: &'static str, value: impl Into<toml::Value>) -> Option<NextValue> {
+        Some(NextValue {
+            key,
+            value: Some(value.into()),
+        })
+    }
 }
 
 /// What applying a section may use and report to.

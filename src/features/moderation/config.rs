@@ -15,7 +15,7 @@ use crate::core::event::Media;
 
 use crate::config::Problems;
 use crate::core::i18n::Language;
-use crate::core::settings::{OverviewLine, Section, SectionCx};
+use crate::core::settings::{NextValue, OverviewLine, Section, SectionCx};
 
 /// As written in the config: every key optional; a group's table names only what differs.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -561,10 +561,18 @@ impl Section for ModerationSettings {
             (Penalty::Ban, false) => "deleted, member banned".to_owned(),
         };
         let label = if zh { "链接" } else { "Links" };
+        // A press goes round allowed → deleted → deleted with a warning → banned.
+        let next = match self.links.penalty {
+            Penalty::Off => "delete",
+            Penalty::Delete => "warn",
+            Penalty::Warn => "ban",
+            Penalty::Mute(_) | Penalty::Kick | Penalty::Ban => "off",
+        };
         vec![OverviewLine {
             key: "moderation.links",
             label: label.into(),
             value,
+            next: NextValue::set("moderation.links.action", next),
         }]
     }
 }

@@ -12,10 +12,13 @@ use minijinja::context;
 
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
+use crate::core::event::EventKind;
 use crate::core::feature::{CommandOutcome, Feature, FeatureResult};
 use crate::core::i18n::Language;
 use crate::core::templates::Templates;
 use crate::store::group_changes;
+
+mod panel;
 
 pub struct Settings;
 
@@ -65,7 +68,7 @@ impl Feature for Settings {
         let args = invocation.args.trim();
         match invocation.name.as_str() {
             "id" => id(cx),
-            "settings" => overview(cx).await?,
+            "settings" => panel::show(cx).await?,
             "lang" => return language(cx, args).await,
             "feature" => return feature(cx, args).await,
             "setrules" => return rules(cx, args).await,
@@ -74,6 +77,21 @@ impl Feature for Settings {
             _ => {}
         }
         Ok(CommandOutcome::Done)
+    }
+
+    async fn on_event(&self, cx: &mut Cx<'_>) -> FeatureResult {
+        if let EventKind::ButtonPressed {
+            callback_id,
+            message_id,
+            data,
+            ..
+        } = &cx.event.kind
+            && data.starts_with(panel::PREFIX)
+        {
+            let (callback_id, message_id, data) = (callback_id.clone(), *message_id, data.clone());
+            panel::press(cx, &callback_id, message_id, &data).await?;
+        }
+        Ok(())
     }
 
     async fn migrate_chat(
@@ -101,67 +119,6 @@ fn id(cx: &mut Cx<'_>) {
         },
     );
     cx.reply(text);
-}
-
-/// The group's settings in one message, marking what the group changed and what is locked.
-async fn overview(cx: &mut Cx<'_>) -> FeatureResult {
-    let changed: Vec<String> = group_changes::of_chat(cx.tx, cx.chat())
-        .await?
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect();
-    let mark = |key: &str| {
-        let own = changed
-            .iter()
-            .any(|c| c == key || c.starts_with(&format!("{key}.")));
-        match (cx.group.is_locked(key), own) {
-            (true, _) => " 🔒",
-            (false, true) => " ✏️",
-            (false, false) => "",
-        }
-    };
-    let group = cx.group;
-    let switchable = cx.settings.switchable();
-    let on: Vec<&str> = switchable
-        .iter()
-        .copied()
-        .filter(|name| group.feature_on(name))
-        .collect();
-    let off: Vec<&str> = switchable
-        .iter()
-        .copied()
-        .filter(|name| !group.feature_on(name))
-        .collect();
-    let language = language_name(cx, group.language);
-    let marks = context! {
-        language => mark("language"),
-        features => mark("features"),
-        rules => mark("rules"),
-    };
-    let lines: Vec<_> = group
-        .sections
-        .overview(group.language)
-        .into_iter()
-        .map(|line| context! { label => line.label, value => line.value, mark => mark(line.key) })
-        .collect();
-    let text = cx.text(
-        "settings.overview",
-        context! {
-            changed => !changed.is_empty(),
-            language, on, off, marks, lines,
-            rules => group.rules_template.is_some(),
-            locked => group.locked.clone(),
-        },
-    );
-    cx.reply(text);
-    Ok(())
-}
-
-fn language_name(cx: &Cx<'_>, language: Language) -> String {
-    match language {
-        Language::ZhCn => cx.text("settings.language_zh", context! {}),
-        Language::En => cx.text("settings.language_en", context! {}),
-    }
 }
 
 async fn language(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {

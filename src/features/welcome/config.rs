@@ -5,7 +5,7 @@ use toml::Spanned;
 
 use super::intro;
 use crate::core::i18n::Language;
-use crate::core::settings::{OverviewLine, Section, SectionCx};
+use crate::core::settings::{NextValue, OverviewLine, Section, SectionCx};
 use crate::core::templates::Templates;
 
 /// As written in the config: every key optional, a group's table naming only what differs.
@@ -291,16 +291,32 @@ impl Section for WelcomeSettings {
             (Some(texts), true) => format!("自定义 {} 条", texts.len()),
             (Some(texts), false) => format!("custom ({})", texts.len()),
         };
+        // A press turns the welcome off, and on again as the config file has it; the captcha
+        // goes round off → a button → a sum.
+        let welcome_next = match &self.texts {
+            Some(texts) if texts.is_empty() => Some(NextValue {
+                key: "welcome.texts",
+                value: None,
+            }),
+            _ => NextValue::set("welcome.texts", toml::Value::Array(Vec::new())),
+        };
+        let captcha_next = match self.captcha {
+            Captcha::Off => "button",
+            Captcha::Button => "math",
+            Captcha::Math => "off",
+        };
         vec![
             OverviewLine {
                 key: "welcome.texts",
                 label: if zh { "欢迎语" } else { "Welcome" }.into(),
                 value: welcome,
+                next: welcome_next,
             },
             OverviewLine {
                 key: "welcome.captcha",
                 label: label.into(),
                 value: value.into(),
+                next: NextValue::set("welcome.captcha", captcha_next),
             },
         ]
     }
