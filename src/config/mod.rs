@@ -465,7 +465,36 @@ impl Settings {
     /// What the file allows but an operator probably does not mean, for `check-config` and
     /// the start of `run`.
     pub fn warnings(&self) -> Vec<String> {
+        self.warnings_at(chrono::Utc::now())
+    }
+
+    /// `warnings` as they stand at `now`: jobs that will never post as written, a workday
+    /// calendar that runs out within 30 days.
+    pub fn warnings_at(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
         let mut warnings = Vec::new();
+        let mut tables: Vec<(String, &GroupSettings)> =
+            vec![("[defaults]".to_owned(), &self.defaults)];
+        let mut groups: Vec<_> = self.groups.iter().collect();
+        groups.sort_by_key(|(chat, _)| **chat);
+        tables.extend(
+            groups
+                .into_iter()
+                .map(|(chat, group)| (format!("[groups.\"{chat}\"]"), group)),
+        );
+        for (table, group) in &tables {
+            let forecasts = crate::scheduler::forecast::forecast(group, now);
+            for (index, forecast) in forecasts.iter().enumerate() {
+                if let Some(why) =
+                    crate::scheduler::forecast::never_posts_because(group, index, forecast)
+                {
+                    warnings.push(format!("{table}: {why}"));
+                }
+            }
+        }
+        let has_jobs = tables.iter().any(|(_, group)| !group.jobs.is_empty());
+        if has_jobs && let Some(warning) = self.calendar.runs_out_within(now.date_naive(), 30) {
+            warnings.push(warning);
+        }
         if self.groups.contains_key(&PLACEHOLDER_CHAT_ID) {
             warnings.push(format!(
                 "[groups.\"{PLACEHOLDER_CHAT_ID}\"] is the example's placeholder: no chat has \

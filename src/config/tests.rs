@@ -253,3 +253,66 @@ fn a_bad_http_address_or_a_short_dashboard_token_is_refused_where_it_is() {
     assert_eq!(settings.http_listen().map(|a| a.port()), Some(8080));
     assert!(!format!("{:?}", settings.file).contains("a-token-long-enough-1234"));
 }
+
+#[test]
+fn jobs_that_can_never_post_and_a_calendar_running_out_are_warned_of() {
+    let source = r#"
+[defaults.schedule]
+quiet_hours = "22:00-07:00"
+min_interval = "30m"
+
+[[defaults.jobs]]
+name = "night"
+schedule = "每天 23:00"
+texts = ["晚安"]
+
+[[defaults.jobs]]
+name = "morning"
+schedule = "每天 08:00"
+texts = ["早上好"]
+
+[[defaults.jobs]]
+name = "tip"
+schedule = "每天 08:10"
+texts = ["今日提示"]
+"#;
+    let settings = Settings::from_toml("qunbot.toml", source, &crate::features::all()).unwrap();
+    let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 0, 0, 0).unwrap();
+    let warnings = settings.warnings_at(now);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("job `night`") && w.contains("quiet_hours (22:00-07:00)")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("job `tip`") && w.contains("after job `morning`")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("job `morning` (")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("calendar")),
+        "{warnings:?}"
+    );
+    let december = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 8, 0, 0, 0).unwrap();
+    assert!(
+        settings
+            .warnings_at(december)
+            .iter()
+            .any(|w| w.contains("ends 2026-12-25")),
+        "the shipped calendar runs out within 30 days"
+    );
+    let added = format!("{source}\n[scheduler.holidays]\noff = [\"2027-10-01..2027-10-07\"]\n");
+    let settings = Settings::from_toml("qunbot.toml", &added, &crate::features::all()).unwrap();
+    assert!(
+        !settings
+            .warnings_at(december)
+            .iter()
+            .any(|w| w.contains("calendar"))
+    );
+}

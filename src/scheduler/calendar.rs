@@ -55,6 +55,31 @@ impl WorkCalendar {
         is_workday(date)
     }
 
+    /// The last day this calendar knows holidays and make-up days for: the shipped one's or
+    /// the latest the operator added.
+    pub fn known_until(&self) -> NaiveDate {
+        let shipped = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap_or_default();
+        [self.off.last(), self.work.last()]
+            .into_iter()
+            .flatten()
+            .copied()
+            .fold(shipped, NaiveDate::max)
+    }
+
+    /// A warning for the operator when the calendar knows nothing of the `days` after `today`:
+    /// then only weekends are days off, with no holiday and no make-up workday.
+    pub fn runs_out_within(&self, today: NaiveDate, days: i64) -> Option<String> {
+        let until = self.known_until();
+        (today + chrono::Duration::days(days) > until).then(|| {
+            format!(
+                "the workday calendar (调休) ends {until}: after it, workday jobs and {{{{ workday }}}} \
+                 count only weekends as days off. Add the State Council's holiday notice for the \
+                 next year under [scheduler.holidays] (off = [...], work = [...]; see \
+                 config.example.toml), or update qunbot"
+            )
+        })
+    }
+
     /// Reads `"2027-02-06"` or a range `"2027-02-06..2027-02-13"` (both ends included).
     pub fn parse_days(text: &str) -> Result<Vec<NaiveDate>, String> {
         let parse = |day: &str| {

@@ -7,6 +7,7 @@
 //! run late; older ones are recorded as missed and logged, not posted.
 
 pub mod calendar;
+pub mod forecast;
 pub mod jobs;
 pub mod spec;
 

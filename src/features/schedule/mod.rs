@@ -149,16 +149,29 @@ impl Feature for Schedule {
                     cx.language() == Language::ZhCn,
                 );
                 let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%m-%d %H:%M");
+                // The next post as it will really go: past the quiet hours and the minimum
+                // interval, not merely the cron line's next minute.
+                let forecasts = scheduler::forecast::forecast(cx.group, cx.now);
                 let lines: Vec<String> = cx
                     .group
                     .jobs
                     .iter()
-                    .map(|job| {
-                        let next = job
-                            .schedule
-                            .next_after(zone, cx.now)
-                            .map(|at| local(at).to_string())
-                            .unwrap_or_else(|| "—".into());
+                    .zip(&forecasts)
+                    .map(|(job, forecast)| {
+                        let next = match forecast.next_post {
+                            Some(at) => local(at).to_string(),
+                            None if forecast.never_posts() => {
+                                let after = forecast
+                                    .crowded_by
+                                    .filter(|_| forecast.crowded >= forecast.quiet)
+                                    .map(|by| cx.group.jobs[by].name.clone());
+                                cx.text(
+                                    "schedule.never_posts",
+                                    context! { after, interval => &interval },
+                                )
+                            }
+                            None => "—".into(),
+                        };
                         let mut line = format!("{} · {} · {next}", job.name, job.schedule.source());
                         if let Some((at, reason)) = missed.get(&job.name) {
                             let at = local(*at).to_string();
