@@ -367,7 +367,10 @@ async fn job_vars(cx: &mut Cx<'_>, at: DateTime<Utc>) -> FeatureResult<Value> {
         )
         .await?;
     let facts = calendar::facts(date);
-    let workday = cx.settings.calendar.is_workday(date);
+    let workday = minijinja::Value::from_object(Workday {
+        is: cx.settings.calendar.is_workday(date),
+        language: cx.language(),
+    });
     Ok(context! {
         date => date.to_string(),
         weekday,
@@ -427,4 +430,31 @@ async fn last_missed(cx: &mut Cx<'_>) -> FeatureResult<HashMap<String, (DateTime
         .into_iter()
         .filter_map(|(job, at, outcome)| Some((job, (DateTime::from_timestamp(at, 0)?, outcome))))
         .collect())
+}
+
+/// `{{ workday }}`: a word in the group's language when written out (工作日 / 休息日), true or
+/// false in `{% if workday %}`.
+#[derive(Debug)]
+struct Workday {
+    is: bool,
+    language: Language,
+}
+
+impl minijinja::value::Object for Workday {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn is_true(self: &std::sync::Arc<Self>) -> bool {
+        self.is
+    }
+
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.is, self.language) {
+            (true, Language::ZhCn) => "工作日",
+            (false, Language::ZhCn) => "休息日",
+            (true, Language::En) => "a workday",
+            (false, Language::En) => "a day off",
+        })
+    }
 }
