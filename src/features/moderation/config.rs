@@ -140,8 +140,7 @@ pub struct LinkRule {
 #[derive(Clone, Debug)]
 pub struct BlocklistRule {
     pub penalty: Penalty,
-    /// Already folded (see `checks::fold`).
-    pub words: Vec<String>,
+    pub words: Vec<super::checks::Word>,
     pub patterns: Vec<regex::Regex>,
 }
 
@@ -426,8 +425,7 @@ impl Section for ModerationSettings {
             if let Some(words) = &blocklist.words {
                 settings.blocklist.words = words
                     .iter()
-                    .map(|w| super::checks::squeeze(&super::checks::fold(w)))
-                    .filter(|w| !w.is_empty())
+                    .filter_map(|w| super::checks::Word::new(w))
                     .collect();
             }
             if let Some(patterns) = &blocklist.patterns {

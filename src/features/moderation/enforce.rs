@@ -27,13 +27,21 @@ pub async fn check(cx: &mut Cx<'_>, message: &Message) -> FeatureResult {
     if !settings(cx).checks_any() || is_exempt(cx, message) {
         return Ok(());
     }
-    let folded = checks::fold(&message.text);
+    // Normalised once; every check reads the form it needs.
+    let text = checks::Normalised::of(&message.text);
     let sign_up = is_sign_up(cx, message);
     if !message.edited && !sign_up && settings(cx).looks_back() {
         let at = cx.event.at.timestamp();
-        records::remember(cx.tx, cx.chat(), message, &checks::fingerprint(&folded), at).await?;
+        records::remember(
+            cx.tx,
+            cx.chat(),
+            message,
+            &checks::fingerprint(&text.folded),
+            at,
+        )
+        .await?;
     }
-    let Some(mut found) = first_broken_rule(cx, message, &folded, sign_up).await? else {
+    let Some(mut found) = first_broken_rule(cx, message, &text, sign_up).await? else {
         return Ok(());
     };
     // An album or a batch of forwards breaks a rule several times in a second: that is one
@@ -82,7 +90,7 @@ fn is_sign_up(cx: &Cx<'_>, message: &Message) -> bool {
 async fn first_broken_rule(
     cx: &mut Cx<'_>,
     message: &Message,
-    folded: &str,
+    text: &checks::Normalised,
     sign_up: bool,
 ) -> FeatureResult<Option<Found>> {
     let rules = settings(cx).clone();
@@ -105,7 +113,7 @@ async fn first_broken_rule(
         let new = joined.is_some_and(|joined| at - joined < rules.newcomer_links.minutes * 60);
         if new
             && let Some(address) = checks::forbidden_address(
-                folded,
+                &text.linked,
                 &message.links,
                 &rules.newcomer_links.allow_domains,
             )
@@ -119,12 +127,12 @@ async fn first_broken_rule(
     }
     if rules.links.penalty != Penalty::Off {
         if let Some(address) =
-            checks::forbidden_address(folded, &message.links, &rules.links.allow_domains)
+            checks::forbidden_address(&text.linked, &message.links, &rules.links.allow_domains)
         {
             return Ok(found("links", address, rules.links.penalty));
         }
         if rules.links.mentions {
-            for name in checks::mentioned_usernames(folded, &message.mentions) {
+            for name in checks::mentioned_usernames(&text.folded, &message.mentions) {
                 let known = name == cx.bot.username.to_lowercase()
                     || crate::features::members::find_by_username(cx.tx, chat, &name)
                         .await?
@@ -146,7 +154,7 @@ async fn first_broken_rule(
     }
     if rules.blocklist.penalty != Penalty::Off
         && let Some(phrase) =
-            checks::blocked_phrase(folded, &rules.blocklist.words, &rules.blocklist.patterns)
+            checks::blocked_phrase(text, &rules.blocklist.words, &rules.blocklist.patterns)
     {
         return Ok(found("blocklist", phrase, rules.blocklist.penalty));
     }
@@ -174,7 +182,7 @@ async fn first_broken_rule(
     if message.edited || sign_up {
         return Ok(None);
     }
-    let fingerprint = checks::fingerprint(folded);
+    let fingerprint = checks::fingerprint(&text.folded);
     if rules.repeats.penalty != Penalty::Off && !fingerprint.is_empty() {
         let since = at - rules.repeats.seconds;
         let times = records::repeats_between(cx.tx, chat, user, &fingerprint, since, at).await?;

@@ -5,8 +5,8 @@
 //!
 //! Every automatic action counts one warning on the ladder besides what its rule costs, so a
 //! spammer who keeps coming back climbs to the ban. Everything is recorded before the bot
-//! answers: a violation is keyed by its message, so an
-//! edit or a re-delivered update never costs a member twice. Automatic actions are posted in
+//! answers: a violation is keyed by its message, so an edit or a re-delivered update never
+//! costs a member twice. Automatic actions are posted in
 //! the group's log chat with an undo button, because a false positive must be cheap to reverse.
 //! Notices in the group are short and deleted after `notices_last` (a timer), so enforcing the
 //! rules does not itself clutter the chat.
