@@ -33,6 +33,9 @@ pub async fn run(cx: &mut Cx<'_>, invocation: &Invocation) -> FeatureResult<Comm
     if invocation.name == "report" {
         return report(cx, &actor).await;
     }
+    if invocation.name == "filter" {
+        return super::filters::run(cx, args).await;
+    }
     let (target, rest) = match aim(cx, invocation.name.as_str(), args).await? {
         Aim::At(target, rest) => (target, rest),
         Aim::Answered => return Ok(CommandOutcome::Done),

@@ -158,6 +158,12 @@ async fn first_broken_rule(
     {
         return Ok(found("blocklist", phrase, rules.blocklist.penalty));
     }
+    if rules.filters.any()
+        && let Some(phrase) =
+            checks::blocked_phrase(text, &rules.filters.words, &rules.filters.patterns)
+    {
+        return Ok(found("filters", phrase, rules.filters.penalty));
+    }
     if rules.media.penalty != Penalty::Off
         && let Some(media) = message.media
         && MediaName::of(media).is_some_and(|name| rules.media.locked.contains(&name))

@@ -15,6 +15,7 @@ pub mod checks;
 mod commands;
 pub mod config;
 mod enforce;
+mod filters;
 mod records;
 
 use async_trait::async_trait;
@@ -50,7 +51,7 @@ impl Feature for Moderation {
 
     fn commands(&self) -> &'static [&'static str] {
         &[
-            "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban",
+            "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban", "filter",
         ]
     }
 
@@ -72,7 +73,8 @@ impl Feature for Moderation {
             "unmute.toml",
             "kick.toml",
             "ban.toml",
-            "unban.toml"
+            "unban.toml",
+            "filter.toml"
         ]
     }
 
