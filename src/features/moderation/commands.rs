@@ -330,7 +330,8 @@ async fn lasting_penalty(
     // The step in words is the log chat's action ("禁言 1小时"); the reason follows.
     cx.record_audit(Some(admin), Some(target), kind, &format!("{step} {reason}"))
         .await?;
-    cx.post_audit(Some(admin), Some(target), &step, &reason, Vec::new());
+    let said = cx.text("moderation.log_reason", context! { reason => &reason });
+    cx.post_audit(Some(admin), Some(target), &step, &said, Vec::new());
     let text = cx.text(
         "moderation.done",
         context! { name => target.display_name(), step, reason },
@@ -613,7 +614,7 @@ pub async fn button(
             until: None,
         });
     }
-    let said = cx.text("moderation.report_handled", context! { outcome });
+    let said = cx.text("moderation.log_report", context! { outcome });
     log_for_group(cx, chat, from, Some(&target), ("report", outcome), &said).await?;
     let text = cx.text("moderation.report_handled", context! { outcome });
     answer(cx, callback_id, text);
