@@ -7,7 +7,9 @@ use minijinja::context;
 
 use super::config::Penalty;
 use super::records::{self, NewReport};
-use super::{describe, describe_kind, give_warning, group_settings, next_step, restrict, settings};
+use super::{
+    audit, describe, describe_kind, give_warning, group_settings, next_step, restrict, settings,
+};
 use crate::args;
 use crate::core::action::{Action, Button, MessageRef};
 use crate::core::commands::Invocation;
@@ -30,6 +32,9 @@ pub async fn run(cx: &mut Cx<'_>, invocation: &Invocation) -> FeatureResult<Comm
     let args = invocation.args.trim();
     if invocation.name == "report" {
         return report(cx, &actor).await;
+    }
+    if invocation.name == "filter" {
+        return super::filters::run(cx, args).await;
     }
     let (target, rest) = match aim(cx, invocation.name.as_str(), args).await? {
         Aim::At(target, rest) => (target, rest),
@@ -159,21 +164,28 @@ async fn warn(
 ) -> FeatureResult<CommandOutcome> {
     let chat = cx.chat();
     let reason = reason_of(rest);
-    let warned = give_warning(cx, chat, target, &reason, Some(admin), None).await?;
+    let warned = give_warning(cx, chat, target, &reason, Some(admin), None, None).await?;
     let (count, limit) = (warned.count, warned.limit());
     let step = warned.reached.map(|(step, done)| {
-        let step = describe(cx, step.penalty);
+        let step = describe(cx, step);
         if done {
             step
         } else {
             cx.text("moderation.step_failed", context! { step })
         }
     });
-    cx.audit(
+    let said = cx.text(
+        "moderation.log_warn",
+        context! { count, limit, reason => &reason, step => &step },
+    );
+    audit(
+        cx,
         Some(admin),
         Some(target),
         "warn",
         &format!("{count} {reason}"),
+        &said,
+        Vec::new(),
     )
     .await?;
     let text = cx.text(
@@ -194,8 +206,17 @@ async fn unwarn(cx: &mut Cx<'_>, admin: &User, target: &User) -> FeatureResult<C
         return Ok(CommandOutcome::Done);
     }
     let count = records::active_warnings(cx.tx, chat, target.id, at).await?;
-    cx.audit(Some(admin), Some(target), "unwarn", &count.to_string())
-        .await?;
+    let said = cx.text("moderation.log_unwarn", context! { count });
+    audit(
+        cx,
+        Some(admin),
+        Some(target),
+        "unwarn",
+        &count.to_string(),
+        &said,
+        Vec::new(),
+    )
+    .await?;
     let text = cx.text("moderation.unwarned", context! { name, count });
     cx.reply(text);
     Ok(CommandOutcome::Done)
@@ -306,8 +327,11 @@ async fn lasting_penalty(
     }
     let reason = reason_of(reason);
     let step = describe_kind(cx, kind, lasting);
-    cx.audit(Some(admin), Some(target), kind, &format!("{step} {reason}"))
+    // The step in words is the log chat's action ("禁言 1小时"); the reason follows.
+    cx.record_audit(Some(admin), Some(target), kind, &format!("{step} {reason}"))
         .await?;
+    let said = cx.text("moderation.log_reason", context! { reason => &reason });
+    cx.post_audit(Some(admin), Some(target), &step, &said, Vec::new());
     let text = cx.text(
         "moderation.done",
         context! { name => target.display_name(), step, reason },
@@ -339,7 +363,7 @@ async fn lift(
         });
         "moderation.unbanned"
     };
-    cx.audit(Some(admin), Some(target), command, "").await?;
+    audit(cx, Some(admin), Some(target), command, "", "", Vec::new()).await?;
     let text = cx.text(key, context! { name => target.display_name() });
     cx.reply(text);
     Ok(CommandOutcome::Done)
@@ -538,13 +562,14 @@ pub async fn button(
             .await?
             .map(|k| k.user);
         let rule = cx.text("moderation.rule", context! { rule => &violation.rule });
+        let said = cx.text("moderation.log_undo", context! { rule, id => violation.id });
         log_for_group(
             cx,
             chat,
             from,
             target.as_ref(),
-            "undo",
-            &format!("{rule} #{}", violation.id),
+            ("undo", &format!("{} #{}", violation.rule, violation.id)),
+            &said,
         )
         .await?;
         let text = cx.text("moderation.undone", context! {});
@@ -580,7 +605,7 @@ pub async fn button(
         } else {
             report.excerpt.clone()
         };
-        give_warning(cx, chat, &target, &reason, Some(from), None).await?;
+        give_warning(cx, chat, &target, &reason, Some(from), None, None).await?;
     }
     if act == "b" {
         cx.queue(Action::Ban {
@@ -589,24 +614,26 @@ pub async fn button(
             until: None,
         });
     }
-    log_for_group(cx, chat, from, Some(&target), outcome, "report").await?;
+    let said = cx.text("moderation.log_report", context! { outcome });
+    log_for_group(cx, chat, from, Some(&target), ("report", outcome), &said).await?;
     let text = cx.text("moderation.report_handled", context! { outcome });
     answer(cx, callback_id, text);
     Ok(())
 }
 
-/// Records a step a log chat's button took for `group` in the group's audit log, and says so in
-/// the log chat (where the button was pressed).
+/// Records a step a log chat's button took for `group` in the group's audit log (its plain key
+/// and detail), and says so in words in the log chat (where the button was pressed).
 async fn log_for_group(
     cx: &mut Cx<'_>,
     group: ChatId,
     actor: &User,
     target: Option<&User>,
-    action: &str,
-    detail: &str,
+    (key, detail): (&str, &str),
+    said: &str,
 ) -> FeatureResult {
-    cx.record_audit_in(group, Some(actor), target, action, detail)
+    cx.record_audit_in(group, Some(actor), target, key, detail)
         .await?;
+    let action = cx.text("moderation.log_action", context! { key });
     let title: Option<(Option<String>,)> = cx
         .tx
         .fetch_optional("SELECT title FROM chats WHERE chat_id = $1", args![group])
@@ -618,7 +645,7 @@ async fn log_for_group(
         "core.audit_line",
         context! {
             chat, actor => actor.display_name(), target => target.map(User::display_name),
-            action, detail,
+            action, detail => said,
         },
     );
     cx.send(text);

@@ -49,6 +49,9 @@ pub struct ModerationSection {
     pub media: Option<RuleSection>,
     #[serde(default)]
     pub newcomer_links: Option<RuleSection>,
+    /// The group's own blocked words and patterns, which its admins keep with `/filter`.
+    #[serde(default)]
+    pub filters: Option<RuleSection>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -80,7 +83,7 @@ pub struct RuleSection {
     pub mentions: Option<bool>,
     /// blocklist: words or phrases, matched ignoring case, width, spaces and invisible marks.
     #[serde(default)]
-    pub words: Option<Vec<String>>,
+    pub words: Option<Spanned<Vec<String>>>,
     /// blocklist: regular expressions, matched against the folded text.
     #[serde(default)]
     pub patterns: Option<Spanned<Vec<String>>>,
@@ -140,9 +143,81 @@ pub struct LinkRule {
 #[derive(Clone, Debug)]
 pub struct BlocklistRule {
     pub penalty: Penalty,
-    /// Already folded (see `checks::fold`).
-    pub words: Vec<String>,
+    pub words: Vec<super::checks::Word>,
     pub patterns: Vec<regex::Regex>,
+}
+
+/// The group's own filters (`/filter add`): words compared as the blocklist's are, and
+/// patterns (regular expressions) bounded in size, so what an admin types cannot cost much.
+#[derive(Clone, Debug)]
+pub struct FilterRule {
+    pub penalty: Penalty,
+    pub words: Vec<super::checks::Word>,
+    pub patterns: Vec<regex::Regex>,
+}
+
+/// A group keeps at most this many filters (words and patterns together)…
+pub const MAX_FILTERS: usize = 30;
+/// …of at most this many characters each.
+pub const MAX_FILTER_CHARS: usize = 50;
+
+/// Why a filter is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterProblem {
+    TooLong,
+    /// Nothing left to compare once normalised (`!!!`).
+    Empty,
+    /// Not a regular expression.
+    BadPattern,
+    /// A pattern too big to match cheaply (`(a{50}){50}`).
+    TooCostly,
+    /// A pattern that matches every message (`.*`).
+    MatchesEverything,
+}
+
+impl FilterProblem {
+    /// The key of the group's answer (`moderation.filter_<key>`) and of the config check.
+    pub fn key(self) -> &'static str {
+        match self {
+            FilterProblem::TooLong => "too_long",
+            FilterProblem::Empty => "empty",
+            FilterProblem::BadPattern => "bad_pattern",
+            FilterProblem::TooCostly => "too_costly",
+            FilterProblem::MatchesEverything => "matches_everything",
+        }
+    }
+}
+
+/// A filter word, checked.
+pub fn filter_word(written: &str) -> Result<super::checks::Word, FilterProblem> {
+    if written.chars().count() > MAX_FILTER_CHARS {
+        return Err(FilterProblem::TooLong);
+    }
+    super::checks::Word::new(written).ok_or(FilterProblem::Empty)
+}
+
+/// A filter pattern, compiled within small limits: the regex crate matches in linear time, so
+/// what a pattern can cost is its compiled size, which is capped.
+pub fn filter_pattern(source: &str) -> Result<regex::Regex, FilterProblem> {
+    if source.chars().count() > MAX_FILTER_CHARS {
+        return Err(FilterProblem::TooLong);
+    }
+    let regex = regex::RegexBuilder::new(source)
+        .case_insensitive(true)
+        .size_limit(64 * 1024)
+        .dfa_size_limit(256 * 1024)
+        .nest_limit(16)
+        .build()
+        .map_err(|error| match error {
+            regex::Error::CompiledTooBig(_) => FilterProblem::TooCostly,
+            _ => FilterProblem::BadPattern,
+        })?;
+    // A pattern that fits the empty text or every one of a few ordinary messages (`.`, `\b`)
+    // would remove the whole conversation.
+    if regex.is_match("") || ["a", "你好", "1", "ok"].iter().all(|t| regex.is_match(t)) {
+        return Err(FilterProblem::MatchesEverything);
+    }
+    Ok(regex)
 }
 
 #[derive(Clone, Debug)]
@@ -191,6 +266,18 @@ pub struct ModerationSettings {
     pub long_messages: LengthRule,
     pub media: MediaRule,
     pub newcomer_links: NewcomerRule,
+    pub filters: FilterRule,
+}
+
+impl FilterRule {
+    /// Whether the group has filters that act.
+    pub fn any(&self) -> bool {
+        self.penalty != Penalty::Off && !(self.words.is_empty() && self.patterns.is_empty())
+    }
+
+    pub fn count(&self) -> usize {
+        self.words.len() + self.patterns.len()
+    }
 }
 
 impl ModerationSettings {
@@ -208,6 +295,7 @@ impl ModerationSettings {
         ]
         .iter()
         .any(|penalty| *penalty != Penalty::Off)
+            || self.filters.any()
     }
 
     /// Whether a check looks back at earlier messages, which then have to be remembered.
@@ -271,6 +359,13 @@ impl Default for ModerationSettings {
                 penalty: Penalty::Off,
                 minutes: 60,
                 allow_domains: Vec::new(),
+            },
+            // An admin who adds a filter has named what it is for: a hit goes and counts a
+            // warning, unless the operator says otherwise.
+            filters: FilterRule {
+                penalty: Penalty::Warn,
+                words: Vec::new(),
+                patterns: Vec::new(),
             },
         }
     }
@@ -425,9 +520,9 @@ impl Section for ModerationSettings {
         if let Some(blocklist) = blocklist {
             if let Some(words) = &blocklist.words {
                 settings.blocklist.words = words
+                    .get_ref()
                     .iter()
-                    .map(|w| super::checks::squeeze(&super::checks::fold(w)))
-                    .filter(|w| !w.is_empty())
+                    .filter_map(|w| super::checks::Word::new(w))
                     .collect();
             }
             if let Some(patterns) = &blocklist.patterns {
@@ -514,6 +609,58 @@ impl Section for ModerationSettings {
                         ),
                     )),
                 }
+            }
+        }
+        let (p, filters) = rule(
+            problems,
+            &section.filters,
+            "filters",
+            settings.filters.penalty,
+        );
+        settings.filters.penalty = p;
+        if let Some(filters) = filters {
+            if let Some(words) = &filters.words {
+                settings.filters.words.clear();
+                for word in words.get_ref() {
+                    match filter_word(word) {
+                        Ok(word) => settings.filters.words.push(word),
+                        Err(problem) => problems.push((
+                            words.span(),
+                            format!(
+                                "moderation.filters.words: `{word}` {}",
+                                filter_problem_words(problem)
+                            ),
+                        )),
+                    }
+                }
+            }
+            if let Some(patterns) = &filters.patterns {
+                settings.filters.patterns.clear();
+                for pattern in patterns.get_ref() {
+                    match filter_pattern(pattern) {
+                        Ok(regex) => settings.filters.patterns.push(regex),
+                        Err(problem) => problems.push((
+                            patterns.span(),
+                            format!(
+                                "moderation.filters.patterns: `{pattern}` {}",
+                                filter_problem_words(problem)
+                            ),
+                        )),
+                    }
+                }
+            }
+            if settings.filters.count() > MAX_FILTERS {
+                problems.push((
+                    filters
+                        .words
+                        .as_ref()
+                        .map(Spanned::span)
+                        .or(filters.patterns.as_ref().map(Spanned::span))
+                        .unwrap_or_default(),
+                    format!(
+                        "moderation.filters: at most {MAX_FILTERS} words and patterns together"
+                    ),
+                ));
             }
         }
         let (p, newcomer) = rule(
@@ -611,6 +758,16 @@ fn rule<'s>(
     (chosen, Some(section))
 }
 
+fn filter_problem_words(problem: FilterProblem) -> String {
+    match problem {
+        FilterProblem::TooLong => format!("is longer than {MAX_FILTER_CHARS} characters"),
+        FilterProblem::Empty => "has no letters or digits to match".into(),
+        FilterProblem::BadPattern => "is not a valid pattern".into(),
+        FilterProblem::TooCostly => "is too big a pattern to match cheaply".into(),
+        FilterProblem::MatchesEverything => "would match every message".into(),
+    }
+}
+
 fn normalize_domain(domain: &str) -> String {
     domain
         .trim()
@@ -702,5 +859,39 @@ locked = ["sticker", "hologram"]
         let typo = "[defaults.moderation.flood]\nmesages = 5\n";
         let errors = Settings::from_toml("q.toml", typo, &crate::features::all()).unwrap_err();
         assert_eq!((errors.0[0].line, errors.0[0].column), (2, 1), "{errors}");
+    }
+
+    #[test]
+    fn an_admins_filters_are_bounded() {
+        assert!(filter_word("代刷").is_ok());
+        assert_eq!(filter_word("!!!"), Err(FilterProblem::Empty));
+        assert_eq!(
+            filter_word(&"长".repeat(MAX_FILTER_CHARS + 1)),
+            Err(FilterProblem::TooLong)
+        );
+        assert!(filter_pattern(r"\d{6,}元").is_ok());
+        assert_eq!(
+            filter_pattern("(unclosed").err(),
+            Some(FilterProblem::BadPattern)
+        );
+        for everything in [".*", ".?", r"\b", "", "a|"] {
+            assert_eq!(
+                filter_pattern(everything).err(),
+                Some(FilterProblem::MatchesEverything),
+                "{everything}"
+            );
+        }
+        assert_eq!(
+            filter_pattern(r"\w{50}\w{50}\w{50}").err(),
+            Some(FilterProblem::TooCostly)
+        );
+        // The same limits hold for the file, and the count besides.
+        let words: Vec<String> = (0..=MAX_FILTERS).map(|i| format!("\"词{i}\"")).collect();
+        let source = format!(
+            "[defaults.moderation.filters]\nwords = [{}]\n",
+            words.join(", ")
+        );
+        let errors = Settings::from_toml("q.toml", &source, &crate::features::all()).unwrap_err();
+        assert!(errors.to_string().contains("at most 30"), "{errors}");
     }
 }

@@ -7,7 +7,7 @@ use minijinja::context;
 use super::checks;
 use super::config::{MediaName, Penalty};
 use super::records::{self, NewViolation};
-use super::{describe, give_warning, lacking_right, notice, restrict, rights_are_back, settings};
+use super::{audit, describe, give_warning, lacking_right, notice, rights_are_back, settings};
 use crate::core::action::{Action, Button, MessageRef};
 use crate::core::context::{Cx, Role};
 use crate::core::event::{Media, Message, Origin, User};
@@ -27,13 +27,21 @@ pub async fn check(cx: &mut Cx<'_>, message: &Message) -> FeatureResult {
     if !settings(cx).checks_any() || is_exempt(cx, message) {
         return Ok(());
     }
-    let folded = checks::fold(&message.text);
+    // Normalised once; every check reads the form it needs.
+    let text = checks::Normalised::of(&message.text);
     let sign_up = is_sign_up(cx, message);
     if !message.edited && !sign_up && settings(cx).looks_back() {
         let at = cx.event.at.timestamp();
-        records::remember(cx.tx, cx.chat(), message, &checks::fingerprint(&folded), at).await?;
+        records::remember(
+            cx.tx,
+            cx.chat(),
+            message,
+            &checks::fingerprint(&text.folded),
+            at,
+        )
+        .await?;
     }
-    let Some(mut found) = first_broken_rule(cx, message, &folded, sign_up).await? else {
+    let Some(mut found) = first_broken_rule(cx, message, &text, sign_up).await? else {
         return Ok(());
     };
     // An album or a batch of forwards breaks a rule several times in a second: that is one
@@ -82,7 +90,7 @@ fn is_sign_up(cx: &Cx<'_>, message: &Message) -> bool {
 async fn first_broken_rule(
     cx: &mut Cx<'_>,
     message: &Message,
-    folded: &str,
+    text: &checks::Normalised,
     sign_up: bool,
 ) -> FeatureResult<Option<Found>> {
     let rules = settings(cx).clone();
@@ -105,7 +113,7 @@ async fn first_broken_rule(
         let new = joined.is_some_and(|joined| at - joined < rules.newcomer_links.minutes * 60);
         if new
             && let Some(address) = checks::forbidden_address(
-                folded,
+                &text.linked,
                 &message.links,
                 &rules.newcomer_links.allow_domains,
             )
@@ -119,12 +127,12 @@ async fn first_broken_rule(
     }
     if rules.links.penalty != Penalty::Off {
         if let Some(address) =
-            checks::forbidden_address(folded, &message.links, &rules.links.allow_domains)
+            checks::forbidden_address(&text.linked, &message.links, &rules.links.allow_domains)
         {
             return Ok(found("links", address, rules.links.penalty));
         }
         if rules.links.mentions {
-            for name in checks::mentioned_usernames(folded, &message.mentions) {
+            for name in checks::mentioned_usernames(&text.folded, &message.mentions) {
                 let known = name == cx.bot.username.to_lowercase()
                     || crate::features::members::find_by_username(cx.tx, chat, &name)
                         .await?
@@ -146,9 +154,15 @@ async fn first_broken_rule(
     }
     if rules.blocklist.penalty != Penalty::Off
         && let Some(phrase) =
-            checks::blocked_phrase(folded, &rules.blocklist.words, &rules.blocklist.patterns)
+            checks::blocked_phrase(text, &rules.blocklist.words, &rules.blocklist.patterns)
     {
         return Ok(found("blocklist", phrase, rules.blocklist.penalty));
+    }
+    if rules.filters.any()
+        && let Some(phrase) =
+            checks::blocked_phrase(text, &rules.filters.words, &rules.filters.patterns)
+    {
+        return Ok(found("filters", phrase, rules.filters.penalty));
     }
     if rules.media.penalty != Penalty::Off
         && let Some(media) = message.media
@@ -174,7 +188,7 @@ async fn first_broken_rule(
     if message.edited || sign_up {
         return Ok(None);
     }
-    let fingerprint = checks::fingerprint(folded);
+    let fingerprint = checks::fingerprint(&text.folded);
     if rules.repeats.penalty != Penalty::Off && !fingerprint.is_empty() {
         let since = at - rules.repeats.seconds;
         let times = records::repeats_between(cx.tx, chat, user, &fingerprint, since, at).await?;
@@ -262,53 +276,41 @@ async fn punish(cx: &mut Cx<'_>, message: &Message, found: Found) -> FeatureResu
     let rule = cx.text("moderation.rule", context! { rule => found.rule });
     let name = member.display_name();
     let notice_key = format!("mod:notice:{violation}");
-    // What it cost, for the record (undo reads it) and for the log chat.
-    let mut applied = penalty_name(found.penalty).to_owned();
-    let mut outcome = Outcome::default();
-    match found.penalty {
-        Penalty::Off => {}
-        Penalty::Delete => {
-            if !found.quiet {
-                let text = cx.text("moderation.deleted", context! { name, rule });
-                notice(cx, notice_key, text).await?;
-            }
-        }
-        Penalty::Warn => {
-            let warned = give_warning(cx, chat, &member, &rule, None, Some(violation)).await?;
-            match warned.reached {
-                Some((reached, true)) => {
-                    outcome.step = Some(describe(cx, reached.penalty));
-                    applied = format!("warn+{}", penalty_name(reached.penalty));
-                }
-                Some((_, false)) => lacking_right(cx, "need_restrict_right").await?,
-                None => {}
-            }
-            outcome.warned = Some((warned.count, warned.limit()));
-            let next = warned.upcoming.map(|s| describe(cx, s.penalty));
-            let text = cx.text(
-                "moderation.warned",
-                context! {
-                    name, reason => rule, count => warned.count, limit => warned.limit(),
-                    step => outcome.step.clone(), next,
-                },
-            );
-            notice(cx, notice_key, text).await?;
-        }
-        Penalty::Mute(_) | Penalty::Kick | Penalty::Ban => {
-            if restrict(cx, chat, &member, found.penalty, None) {
-                let step = describe(cx, found.penalty);
-                outcome.step = Some(step.clone());
-                let text = cx.text(
-                    "moderation.punished",
-                    context! { name, step, reason => rule },
-                );
-                notice(cx, notice_key, text).await?;
-            } else {
-                lacking_right(cx, "need_restrict_right").await?;
-                applied = "delete".into();
-            }
-        }
+    if found.quiet {
+        // The rest of a burst: one offence, answered (and counted) at its first message.
+        records::set_violation_penalty(cx.tx, violation, "delete").await?;
+        return record_quietly(cx, &member, &found).await;
     }
+    // Every automatic action takes its step on the ladder: the warning is counted whatever
+    // the rule costs besides, and the harsher of the rule's restriction and the ladder's step
+    // is carried out. A spammer kicked at warning 4 who comes back with a link is banned at 5.
+    let own = matches!(
+        found.penalty,
+        Penalty::Mute(_) | Penalty::Kick | Penalty::Ban
+    )
+    .then_some(found.penalty);
+    let warned = give_warning(cx, chat, &member, &rule, None, Some(violation), own).await?;
+    // What it cost, for the record (undo reads it) and for the log chat.
+    let mut applied = "warn".to_owned();
+    let mut outcome = Outcome::default();
+    match warned.reached {
+        Some((reached, true)) => {
+            outcome.step = Some(describe(cx, reached));
+            applied = format!("warn+{}", penalty_name(reached));
+        }
+        Some((_, false)) => lacking_right(cx, "need_restrict_right").await?,
+        None => {}
+    }
+    outcome.warned = Some((warned.count, warned.limit()));
+    let next = warned.upcoming.map(|s| describe(cx, s.penalty));
+    let text = cx.text(
+        "moderation.warned",
+        context! {
+            name, reason => rule, count => warned.count, limit => warned.limit(),
+            step => outcome.step.clone(), next,
+        },
+    );
+    notice(cx, notice_key, text).await?;
     records::set_violation_penalty(cx.tx, violation, &applied).await?;
     log(cx, &member, violation, &found, outcome, &message.text).await
 }
@@ -341,24 +343,29 @@ async fn log(
 ) -> FeatureResult {
     let rule = cx.text("moderation.rule", context! { rule => found.rule });
     let excerpt: String = text.chars().take(120).collect();
-    if found.quiet {
-        return record_quietly(cx, member, found).await;
-    }
     let (count, limit) = outcome.warned.unwrap_or_default();
-    let detail = cx.text(
+    let said = cx.text(
         "moderation.auto_detail",
         context! {
-            rule, detail => &found.detail, excerpt, step => outcome.step,
+            rule, detail => &found.detail, excerpt, step => outcome.step.clone(),
             warned => outcome.warned.is_some(), count, limit,
         },
+    );
+    // The record keeps the rule's key and what it cost in plain terms.
+    let detail = format!(
+        "{} {} warn {count}{}",
+        found.rule,
+        found.detail,
+        outcome
+            .step
+            .map(|step| format!(" {step}"))
+            .unwrap_or_default()
     );
     let undo = cx.text("moderation.button_undo", context! {});
     let buttons = Button::new(undo, format!("mod:undo:{violation}"))
         .map(|button| vec![vec![button]])
         .unwrap_or_default();
-    cx.audit_with_buttons(None, Some(member), "auto", &detail, buttons)
-        .await?;
-    Ok(())
+    audit(cx, None, Some(member), "auto", &detail, &said, buttons).await
 }
 
 fn penalty_name(penalty: Penalty) -> &'static str {

@@ -3,8 +3,10 @@
 //! ladder (N warnings → mute → kick → ban, warnings expiring), admin commands (/warn /mute
 //! /kick /ban and their undoing), and members' /report.
 //!
-//! Everything is recorded before the bot answers: a violation is keyed by its message, so an
-//! edit or a re-delivered update never costs a member twice. Automatic actions are posted in
+//! Every automatic action counts one warning on the ladder besides what its rule costs, so a
+//! spammer who keeps coming back climbs to the ban. Everything is recorded before the bot
+//! answers: a violation is keyed by its message, so an edit or a re-delivered update never
+//! costs a member twice. Automatic actions are posted in
 //! the group's log chat with an undo button, because a false positive must be cheap to reverse.
 //! Notices in the group are short and deleted after `notices_last` (a timer), so enforcing the
 //! rules does not itself clutter the chat.
@@ -13,6 +15,7 @@ pub mod checks;
 mod commands;
 pub mod config;
 mod enforce;
+mod filters;
 mod records;
 
 use async_trait::async_trait;
@@ -20,7 +23,7 @@ use chrono::Duration;
 use minijinja::context;
 
 use crate::config::{GroupSettings, Settings};
-use crate::core::action::{Action, MessageRef};
+use crate::core::action::{Action, Button, MessageRef};
 use crate::core::commands::Invocation;
 use crate::core::context::Cx;
 use crate::core::duration;
@@ -48,7 +51,7 @@ impl Feature for Moderation {
 
     fn commands(&self) -> &'static [&'static str] {
         &[
-            "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban",
+            "report", "warn", "unwarn", "warns", "mute", "unmute", "kick", "ban", "unban", "filter",
         ]
     }
 
@@ -70,7 +73,8 @@ impl Feature for Moderation {
             "unmute.toml",
             "kick.toml",
             "ban.toml",
-            "unban.toml"
+            "unban.toml",
+            "filter.toml"
         ]
     }
 
@@ -178,22 +182,37 @@ async fn group_settings<'s>(cx: &mut Cx<'s>, chat: ChatId) -> FeatureResult<&'s 
 struct Warned {
     /// Warnings that count now, this one included.
     count: i64,
-    /// The ladder step reached, if any, and whether it could be carried out.
-    reached: Option<(Step, bool)>,
+    /// The restriction carried out (the ladder's step, or the rule's own when harsher), if
+    /// any, and whether it could be carried out.
+    reached: Option<(Penalty, bool)>,
     /// The next step ahead.
     upcoming: Option<Step>,
+    /// The count at which the last step reached happens.
+    reached_at: Option<i64>,
 }
 
 impl Warned {
     /// The count at which the next (or the last reached) step happens, for "2/3".
     fn limit(&self) -> Option<i64> {
-        self.upcoming
-            .or(self.reached.map(|(step, _)| step))
-            .map(|step| step.at)
+        self.upcoming.map(|step| step.at).or(self.reached_at)
     }
 }
 
-/// Gives `target` a warning in `chat` and climbs the group's ladder.
+/// How hard a restriction hits, to choose between a rule's own and the ladder's: a ban over a
+/// removal over a mute, a longer mute over a shorter one; anything else restricts nothing.
+fn severity(penalty: Penalty) -> (u8, i64) {
+    match penalty {
+        Penalty::Mute(lasting) => (1, lasting.num_seconds()),
+        Penalty::Kick => (2, 0),
+        Penalty::Ban => (3, 0),
+        Penalty::Off | Penalty::Delete | Penalty::Warn => (0, 0),
+    }
+}
+
+/// Gives `target` a warning in `chat` and climbs the group's ladder. `own` is what the broken
+/// rule itself costs (an automatic action's mute, kick or ban): the harsher of it and the
+/// ladder's step is carried out, so every automatic action takes its step on the ladder and a
+/// spammer who keeps coming back ends at the ladder's last step, not at the rule's.
 async fn give_warning(
     cx: &mut Cx<'_>,
     chat: ChatId,
@@ -201,6 +220,7 @@ async fn give_warning(
     reason: &str,
     given_by: Option<&User>,
     violation: Option<i64>,
+    own: Option<Penalty>,
 ) -> FeatureResult<Warned> {
     let rules = if chat == cx.chat() {
         cx.group.section::<ModerationSettings>().clone()
@@ -225,12 +245,18 @@ async fn give_warning(
         },
     )
     .await?;
-    let reached = step_for(&rules.ladder, count)
-        .map(|step| (step, restrict(cx, chat, target, step.penalty, None)));
+    let step = step_for(&rules.ladder, count);
+    let chosen = match (step.map(|step| step.penalty), own) {
+        (Some(ladder), Some(own)) if severity(own) > severity(ladder) => Some(own),
+        (Some(ladder), _) => Some(ladder),
+        (None, own) => own.filter(|own| severity(*own).0 > 0),
+    };
+    let reached = chosen.map(|penalty| (penalty, restrict(cx, chat, target, penalty, None)));
     Ok(Warned {
         count,
         reached,
         upcoming: next_step(&rules.ladder, count),
+        reached_at: step.map(|step| step.at),
     })
 }
 
@@ -276,6 +302,24 @@ fn restrict(
         Penalty::Off | Penalty::Delete | Penalty::Warn => {}
     }
     true
+}
+
+/// Records a step in the audit log under its plain key and detail (`warn`, `2 spam`: what
+/// queries and tools read), and posts it to the log chat in the group's own words: the action
+/// named by `moderation.log_action`, then `said`.
+async fn audit(
+    cx: &mut Cx<'_>,
+    actor: Option<&User>,
+    target: Option<&User>,
+    key: &str,
+    detail: &str,
+    said: &str,
+    buttons: Vec<Vec<Button>>,
+) -> FeatureResult {
+    cx.record_audit(actor, target, key, detail).await?;
+    let action = cx.text("moderation.log_action", context! { key });
+    cx.post_audit(actor, target, &action, said, buttons);
+    Ok(())
 }
 
 /// Sends a short notice about enforcement that deletes itself after `notices_last`.

@@ -1,10 +1,15 @@
 //! The inactive-member review (定期考核). The bot cannot list a group's members, so it goes by
 //! what it has seen: when each member joined or was first seen, and when they last spoke or
 //! pressed a button (a sign-in, a game move and a relay entry are among those). Members silent
-//! for `warn_after_days` get one reminder (mentions batched, 20 to a message); those still silent
+//! for `warn_after_days` get one reminder (all of them in one message); those still silent
 //! `grace_days` later are reported, muted or removed, as the group's policy says. Admins, bots,
 //! the allow-list and recent joiners are left alone. Until the operator sets `dry_run = false`,
 //! a review only reports what it would do.
+//!
+//! A review is one message to the admins, however many members it names (split only where
+//! Telegram's 4096 characters make it), in the group's log chat; each member's step is a row of
+//! the audit log, not a line of its own. A group without a log chat is told only how many: a
+//! list of who is about to be removed is not for the whole group to read.
 
 use chrono::Duration;
 use minijinja::context;
@@ -12,13 +17,11 @@ use minijinja::context;
 use super::config::InactiveAction;
 use super::config::InactiveSettings;
 use crate::args;
-use crate::core::action::Action;
+use crate::core::action::{Action, MAX_MESSAGE_CHARS};
 use crate::core::context::Cx;
 use crate::core::event::User;
 use crate::core::feature::FeatureResult;
 
-/// Mentions per message: more reads as spam and may be cut by Telegram.
-const MENTIONS_PER_MESSAGE: usize = 20;
 /// Names a report to the admins lists before "+N" (the rest are in the audit log and /inactive).
 const NAMES_IN_REPORT: usize = 100;
 
@@ -133,20 +136,23 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
     };
     let remind_names = capped_names(&to_remind);
     let due_names = capped_names(&due);
+    let report = Report {
+        dry_run: policy.dry_run,
+        reminded: to_remind.len(),
+        dealt: due.len(),
+        remind: remind_names,
+        due: due_names,
+        days: policy.warn_after_days,
+        grace: policy.grace_days,
+        action,
+    };
 
     if policy.dry_run {
         if to_remind.is_empty() && due.is_empty() {
             return Ok(());
         }
-        let text = cx.text(
-            "schedule.inactive_dry_run",
-            context! {
-                days => policy.warn_after_days, grace => policy.grace_days, action,
-                remind => remind_names, due => due_names,
-            },
-        );
-        report_to_admins(cx, text);
-        cx.audit(
+        report_to_admins(cx, &report);
+        cx.record_audit(
             None,
             None,
             "inactive_review",
@@ -156,13 +162,15 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
         return Ok(());
     }
 
-    for batch in to_remind.chunks(MENTIONS_PER_MESSAGE) {
-        let mentions: Vec<String> = batch.iter().map(|m| mention(&m.user)).collect();
+    if !to_remind.is_empty() {
+        let mentions: Vec<String> = to_remind.iter().map(|m| mention(&m.user)).collect();
         let text = cx.text(
             "schedule.inactive_remind",
             context! { mentions => mentions.join(" "), days => policy.warn_after_days, grace => policy.grace_days },
         );
-        cx.send(text);
+        for piece in pieces(&text) {
+            cx.send(piece);
+        }
     }
     for member in &to_remind {
         cx.tx
@@ -172,7 +180,8 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
                 args![chat, member.user.id, now],
             )
             .await?;
-        cx.audit(
+        // The row keeps the plain key; the log chat reads the one report below.
+        cx.record_audit(
             None,
             Some(&member.user),
             "inactive_remind",
@@ -207,7 +216,7 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
                 args![chat, member.user.id, now],
             )
             .await?;
-        cx.audit(
+        cx.record_audit(
             None,
             Some(&member.user),
             &format!("inactive_{action}"),
@@ -215,27 +224,107 @@ pub async fn review(cx: &mut Cx<'_>) -> FeatureResult {
         )
         .await?;
     }
-    if !due.is_empty() {
-        let text = cx.text(
-            "schedule.inactive_done",
-            context! { action, names => due_names, days => policy.warn_after_days + policy.grace_days },
-        );
-        report_to_admins(cx, text);
+    if !to_remind.is_empty() || !due.is_empty() {
+        report_to_admins(cx, &report);
     }
     Ok(())
 }
 
-/// Posts to the group's log chat, or to the group itself when it has none.
-fn report_to_admins(cx: &mut Cx<'_>, text: String) {
+/// What one review did (or, in a dry run, would do).
+struct Report {
+    dry_run: bool,
+    reminded: usize,
+    dealt: usize,
+    remind: Vec<String>,
+    due: Vec<String>,
+    days: i64,
+    grace: i64,
+    action: &'static str,
+}
+
+/// The review's one report: the names in the group's log chat; in a group without one, only
+/// how many, and only when something was done beyond the reminder the members saw themselves.
+fn report_to_admins(cx: &mut Cx<'_>, report: &Report) {
     match cx.group.log_chat {
-        Some(log_chat) => cx.queue(Action::Send {
-            chat: log_chat,
-            text,
-            reply_to: None,
-            thread: None,
-            key: None,
-            buttons: Vec::new(),
-        }),
-        None => cx.send(text),
+        Some(log_chat) => {
+            let chat = cx
+                .event
+                .chat
+                .title
+                .clone()
+                .unwrap_or_else(|| cx.chat().to_string());
+            let text = cx.text(
+                "schedule.inactive_report",
+                context! {
+                    chat, dry_run => report.dry_run, reminded => report.reminded,
+                    dealt => report.dealt, remind => &report.remind, due => &report.due,
+                    days => report.days, grace => report.grace, action => report.action,
+                },
+            );
+            for piece in pieces(&text) {
+                cx.queue(Action::Send {
+                    chat: log_chat,
+                    text: piece,
+                    reply_to: None,
+                    thread: None,
+                    key: None,
+                    buttons: Vec::new(),
+                });
+            }
+        }
+        None if report.dry_run || report.dealt > 0 => {
+            let text = cx.text(
+                "schedule.inactive_count",
+                context! {
+                    dry_run => report.dry_run, reminded => report.reminded,
+                    dealt => report.dealt, days => report.days, grace => report.grace,
+                    action => report.action,
+                },
+            );
+            cx.send(text);
+        }
+        None => {}
+    }
+}
+
+/// A text cut into messages Telegram takes: at a line's end where one is near the limit, else
+/// after a separator between names, else where the limit falls.
+fn pieces(text: &str) -> Vec<String> {
+    let mut rest: Vec<char> = text.trim().chars().collect();
+    let mut pieces = Vec::new();
+    while rest.len() > MAX_MESSAGE_CHARS {
+        let window = &rest[..MAX_MESSAGE_CHARS];
+        let cut = window
+            .iter()
+            .rposition(|c| *c == '\n')
+            .filter(|at| *at > MAX_MESSAGE_CHARS / 2)
+            .or_else(|| window.iter().rposition(|c| matches!(c, '、' | ',' | ' ')))
+            .map_or(MAX_MESSAGE_CHARS, |at| at + 1);
+        let piece: String = rest[..cut].iter().collect();
+        pieces.push(piece.trim().to_owned());
+        rest.drain(..cut);
+    }
+    let last: String = rest.into_iter().collect();
+    if !last.trim().is_empty() {
+        pieces.push(last.trim().to_owned());
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_text_is_cut_between_names_within_the_limit() {
+        let names: Vec<String> = (0..900).map(|i| format!("member{i:04}")).collect();
+        let text = format!("🔍 head\n{}", names.join("、"));
+        let cut = pieces(&text);
+        assert!(cut.len() > 1);
+        assert!(cut.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        assert_eq!(cut.concat().matches("member").count(), 900);
+        assert!(cut[0].starts_with("🔍 head\nmember0000"));
+        assert!(cut[1..].iter().all(|p| p.starts_with("member")));
+        assert_eq!(pieces("short"), vec!["short"]);
     }
 }
