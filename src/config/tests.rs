@@ -276,7 +276,7 @@ name = "tip"
 schedule = "每天 08:10"
 texts = ["今日提示"]
 "#;
-    let settings = Settings::from_toml("qunbot.toml", source, &crate::features::all()).unwrap();
+    let settings = Settings::from_toml("qunbot.toml", source, &features()).unwrap();
     let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 0, 0, 0).unwrap();
     let warnings = settings.warnings_at(now);
     assert!(
@@ -308,7 +308,7 @@ texts = ["今日提示"]
         "the shipped calendar runs out within 30 days"
     );
     let added = format!("{source}\n[scheduler.holidays]\noff = [\"2027-10-01..2027-10-07\"]\n");
-    let settings = Settings::from_toml("qunbot.toml", &added, &crate::features::all()).unwrap();
+    let settings = Settings::from_toml("qunbot.toml", &added, &features()).unwrap();
     assert!(
         !settings
             .warnings_at(december)
