@@ -103,10 +103,23 @@ async fn identify(bot: &Bot, api_url: &str, token: &str) -> anyhow::Result<BotId
     }
 }
 
-/// `qunbot run`: serve until Ctrl-C or SIGTERM.
+/// `qunbot run`: serve until Ctrl-C or SIGTERM; SIGHUP (`qunbot reload` sends it to the pid
+/// in the pid file) reloads the config and the command manifests.
 pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
     let token = token(&prepared)?;
-    run_until(prepared, token, shutdown_signal()).await
+    let reload = Arc::new(Notify::new());
+    reload_on_hangup(reload.clone())?;
+    let pid_file = prepared.settings.pid_file();
+    serve(
+        prepared,
+        token,
+        shutdown_signal(),
+        Control {
+            reload,
+            pid_file: Some(pid_file),
+        },
+    )
+    .await
 }
 
 /// Serves until `shutdown` completes (or polling fails for good), then finishes the updates in
@@ -115,6 +128,64 @@ pub async fn run_until(
     prepared: Prepared,
     token: String,
     shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    serve(prepared, token, shutdown, Control::default()).await
+}
+
+/// What the operator can do to a running bot besides stopping it.
+#[derive(Default)]
+pub struct Control {
+    /// Notified to reload the config and the manifests (`app::reload`).
+    pub reload: Arc<Notify>,
+    /// Written with the process id once polling is ours, removed at the end.
+    pub pid_file: Option<std::path::PathBuf>,
+}
+
+/// Turns SIGHUP into reload requests. Registered before anything else runs, so a SIGHUP never
+/// takes the process down with it (its default action).
+fn reload_on_hangup(reload: Arc<Notify>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                reload.notify_one();
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
+    Ok(())
+}
+
+/// The pid file of a running `qunbot run`; removed when dropped, if it still names us.
+struct PidFile(std::path::PathBuf);
+
+impl PidFile {
+    fn write(path: &std::path::Path) -> anyhow::Result<PidFile> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_owned()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.0)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// Serves as `run_until` does, and reloads when `control.reload` is notified.
+pub async fn serve(
+    prepared: Prepared,
+    token: String,
+    shutdown: impl std::future::Future<Output = ()>,
+    control: Control,
 ) -> anyhow::Result<()> {
     for warning in prepared.settings.warnings() {
         tracing::warn!("{warning}");
@@ -145,6 +216,11 @@ pub async fn run_until(
         clock.now().timestamp_micros()
     );
     let lease = take_polling_lease(&db, &lease_name, &holder, clock.as_ref()).await?;
+    // Only the process that polls is the one to reload.
+    let _pid_file = match &control.pid_file {
+        Some(path) => Some(PidFile::write(path)?),
+        None => None,
+    };
 
     let per_group = prepared
         .settings
@@ -238,6 +314,12 @@ pub async fn run_until(
             stop.clone(),
         ))
     });
+    let reloader = tokio::spawn(reload_when_asked(
+        engine.clone(),
+        prepared.schema.clone(),
+        control.reload.clone(),
+        stop.clone(),
+    ));
     let mut lease = tokio::spawn(keep_lease(db.clone(), lease, stop.clone()));
 
     let mut poller = poller;
@@ -260,7 +342,10 @@ pub async fn run_until(
     if !poller.is_finished() {
         let _ = poller.await;
     }
-    for task in [handler, sender, scheduler].into_iter().chain(http) {
+    for task in [handler, sender, scheduler, reloader]
+        .into_iter()
+        .chain(http)
+    {
         let _ = task.await;
     }
     if !lease.is_finished()
@@ -620,6 +705,45 @@ async fn run_scheduler(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Reloads the config and the manifests each time `reload` is notified: on success the engine
+/// (and with it the scheduler, which asks it for the settings on every pass) runs on the new
+/// ones from its next event on; on any problem it keeps the old ones and the log says why.
+async fn reload_when_asked(
+    engine: Arc<crate::core::engine::Engine>,
+    schema: Arc<crate::store::Schema>,
+    reload: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = reload.notified() => {}
+            _ = stop.changed() => return,
+        }
+        let from = engine.settings().path.as_ref().map_or_else(
+            || "the built-in defaults".to_owned(),
+            |p| p.display().to_string(),
+        );
+        match crate::app::reload(&engine, &schema) {
+            Ok(notes) => {
+                for note in notes {
+                    tracing::warn!("{note}");
+                }
+                tracing::info!(config = %from, "reloaded the config and the command manifests");
+            }
+            Err(errors) => {
+                for error in &errors {
+                    tracing::error!("{error}");
+                }
+                tracing::error!(
+                    config = %from,
+                    problems = errors.len(),
+                    "reload refused: the config or the manifests have problems (above); still running on the old ones"
+                );
+            }
         }
     }
 }

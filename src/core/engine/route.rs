@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
-use super::{Engine, Standing};
+use super::{Engine, Loaded, Standing};
 use crate::config::{GroupSettings, Settings};
 use crate::core::commands::{CommandSet, Invocation, Parsed};
 use crate::core::context::{Cx, Role};
@@ -27,7 +27,7 @@ impl Engine {
         is_timer: bool,
         update_id: i64,
         event: &Event,
-        standing: &Standing<'_>,
+        standing: &Standing,
     ) -> Result<Vec<outbox::Outgoing>, FeatureError> {
         let group = &*standing.group;
         let now = self.clock.now();
@@ -35,7 +35,7 @@ impl Engine {
             // The timer was cancelled or set again after this firing was claimed: it is stale.
             return Ok(Vec::new());
         }
-        let mut cx = self.context(event, group, standing.role, tx, now);
+        let mut cx = self.context(&standing.loaded, event, group, standing.role, tx, now);
         cx.bot_rights = standing.bot_rights;
         if is_echo_of_a_join_or_leave(cx.tx, event).await? {
             for feature in self.enabled(group) {
@@ -66,6 +66,7 @@ impl Engine {
 
     pub(super) fn context<'a>(
         &'a self,
+        loaded: &'a Loaded,
         event: &'a Event,
         group: &'a GroupSettings,
         role: Role,
@@ -75,8 +76,8 @@ impl Engine {
         let mut cx = Cx::new(
             event,
             group,
-            &self.settings,
-            &self.commands,
+            &loaded.settings,
+            &loaded.commands,
             &self.bot,
             role,
             tx,
@@ -141,7 +142,7 @@ impl Engine {
         cx: &mut Cx<'_>,
         invocation: &Invocation,
     ) -> Result<(), FeatureError> {
-        let Some(manifest) = self.commands.get(&invocation.name) else {
+        let Some(manifest) = cx.commands.get(&invocation.name) else {
             return Ok(());
         };
         if !manifest.scope.allows(cx.is_private()) {
