@@ -59,3 +59,21 @@ async fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_brok
     assert!(seen.last().unwrap().contains("1. Be kind"), "{seen:?}");
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlisted_group_under_leave_gets_one_line_and_the_bot_leaves() {
+    let fake = FakeBotApi::start().await;
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "签到", now()));
+    fake.push_update(FakeBotApi::group_text(GROUP, (8, "Bo"), "/help", now()));
+    let bot = start_from_file(fake.clone(), "unknown_groups = \"leave\"", "").await;
+    let left = fake.wait_for_call("leaveChat", 1, WAIT).await;
+    assert_eq!(left[0].params["chat_id"].as_i64(), Some(GROUP));
+    let sent = fake.calls_to("sendMessage");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(text_of(&sent[0]).contains("先告辞"), "{sent:?}");
+    // The goodbye went before the bot left.
+    assert!(sent[0].at <= left[0].at);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.calls_to("leaveChat").len(), 1);
+    bot.stop().await.unwrap();
+}

@@ -98,6 +98,9 @@ pub struct Settings {
     pub file: ConfigFile,
     /// `unknown_groups`: what the bot does in groups the file does not list.
     pub unknown_groups: UnknownGroups,
+    /// What a group the file does not list runs with when it is not served like the listed
+    /// ones: the defaults without their scheduled posts.
+    unlisted: Option<GroupSettings>,
     /// Where the config came from (for messages), or `None` for the built-in defaults.
     pub path: Option<PathBuf>,
     pub defaults: GroupSettings,
@@ -359,8 +362,13 @@ impl Settings {
         }
 
         if errors.is_empty() {
+            let unlisted = (unknown_groups != UnknownGroups::Serve).then(|| GroupSettings {
+                jobs: Vec::new(),
+                ..defaults.clone()
+            });
             Ok(Settings {
                 unknown_groups,
+                unlisted,
                 calendar: work_calendar,
                 community_of,
                 file,
@@ -429,9 +437,12 @@ impl Settings {
         &self.switchable
     }
 
-    /// The settings for a chat: its own table, or the defaults.
+    /// The settings for a chat: its own table, or the defaults (without their scheduled posts
+    /// unless `unknown_groups = "serve"`).
     pub fn group(&self, chat: ChatId) -> &GroupSettings {
-        self.groups.get(&chat).unwrap_or(&self.defaults)
+        self.groups
+            .get(&chat)
+            .unwrap_or(self.unlisted.as_ref().unwrap_or(&self.defaults))
     }
 
     /// The chat id under which `chat`'s points and XP are kept: its community's, or its own.
@@ -554,6 +565,14 @@ impl Settings {
                 }
             ),
             format!("commands        {}", self.commands_dir().display()),
+            format!(
+                "unlisted groups {}",
+                match self.unknown_groups {
+                    UnknownGroups::Serve => "served as the defaults say, scheduled posts included",
+                    UnknownGroups::Quiet => "quiet: commands answered, no scheduled posts",
+                    UnknownGroups::Leave => "left, with one line",
+                }
+            ),
             format!(
                 "defaults        {} · {} · {}",
                 self.defaults.language,

@@ -531,6 +531,11 @@ where
                 .await?;
                 Ok(Delivered::Done)
             }
+            Action::Leave { chat } => {
+                self.call("leaveChat", || bot.leave_chat(ChatId(*chat)).into_future())
+                    .await?;
+                Ok(Delivered::Done)
+            }
             Action::Pin { chat, message } => {
                 let id = message_id(message)?;
                 self.call("pinChatMessage", || {

@@ -80,6 +80,8 @@ pub struct Engine {
     /// follows them (the command menus); `settings_changed` wakes them.
     changed: Mutex<Vec<ChatId>>,
     pub settings_changed: tokio::sync::Notify,
+    /// Unlisted groups this process has said goodbye to (`unknown_groups = "leave"`): once.
+    left: Mutex<std::collections::HashSet<ChatId>>,
 }
 
 impl Engine {
@@ -111,6 +113,7 @@ impl Engine {
             write_trouble: Mutex::new(None),
             changed: Mutex::new(Vec::new()),
             settings_changed: tokio::sync::Notify::new(),
+            left: Mutex::new(Default::default()),
         }
     }
 
@@ -232,7 +235,11 @@ impl Engine {
     /// Which of the file's tables holds a chat's settings: its own, or, for a supergroup that
     /// was a group, the one written for its old id; a chat with neither reads the defaults
     /// (`Settings::group` of a chat without a table).
-    async fn file_table(&self, settings: &Settings, chat: ChatId) -> StoreResult<ChatId> {
+    pub(super) async fn file_table(
+        &self,
+        settings: &Settings,
+        chat: ChatId,
+    ) -> StoreResult<ChatId> {
         if settings.has_group_table(chat) {
             return Ok(chat);
         }

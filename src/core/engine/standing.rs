@@ -29,6 +29,8 @@ pub(super) struct Standing {
     /// The config and commands the event is handled on, start to end.
     pub(super) loaded: Arc<Loaded>,
     pub(super) group: InForce,
+    /// The config file has a table for the chat (the operator listed it).
+    pub(super) listed: bool,
     pub(super) parsed: Parsed,
     pub(super) role: Role,
     pub(super) bot_rights: Option<BotRights>,
@@ -42,6 +44,9 @@ impl Engine {
     pub(super) async fn standing_for(&self, event: &Event) -> StoreResult<Standing> {
         let loaded = self.loaded();
         let group = self.group_settings_in(&loaded, event.chat.id).await?;
+        let listed = loaded
+            .settings
+            .has_group_table(self.file_table(&loaded.settings, event.chat.id).await?);
         let parsed = match event.message() {
             // Re-running a command because its message was edited would surprise everyone.
             Some(message) if !message.edited => loaded.commands.parse(
@@ -58,6 +63,7 @@ impl Engine {
         Ok(Standing {
             loaded,
             group,
+            listed,
             parsed,
             role,
             bot_rights,
