@@ -77,3 +77,45 @@ async fn an_unlisted_group_under_leave_gets_one_line_and_the_bot_leaves() {
     assert_eq!(fake.calls_to("leaveChat").len(), 1);
     bot.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_sets_the_menus_and_a_listed_group_with_fewer_features_gets_its_own() {
+    let fake = FakeBotApi::start().await;
+    fake.push_update(FakeBotApi::group_text(GROUP, (7, "Ana"), "hello", now()));
+    let extra = format!("[groups.\"{GROUP}\"]\nfeatures = [\"signin\"]\n");
+    let bot = start_from_file(fake.clone(), "", &extra).await;
+    // The bot-wide menus at start, then the group's own once the bot knows the group.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let group_menu = loop {
+        let calls = fake.calls_to("setMyCommands");
+        if let Some(call) = calls
+            .iter()
+            .find(|c| c.params["scope"]["type"] == "chat" && c.params["scope"]["chat_id"] == GROUP)
+        {
+            break call.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{calls:?}");
+        // The group becomes known with its first update; the keeper looks again after a
+        // reload.
+        bot.rewrite_and_reload(&fake, &extra);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let names: Vec<&str> = group_menu.params["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"signin"), "{names:?}");
+    assert!(
+        !names.contains(&"idiom") && !names.contains(&"relay"),
+        "{names:?}"
+    );
+    let bot_wide = fake.calls_to("setMyCommands");
+    assert!(
+        bot_wide
+            .iter()
+            .any(|c| c.params["scope"]["type"] == "all_group_chats")
+    );
+    bot.stop().await.unwrap();
+}

@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod delivery;
+pub mod menus;
 pub mod port;
 pub mod received;
 pub mod refusals;
@@ -19,18 +20,16 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use teloxide::adaptors::throttle::Limits;
-use teloxide::payloads::{GetUpdatesSetters, SetMyCommandsSetters};
+use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope};
+use teloxide::types::AllowedUpdate;
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Notify, watch};
 
 use crate::app::Prepared;
 use crate::core::clock::{Clock, SystemClock};
-use crate::core::commands::{Permission, Scope};
 use crate::core::context::BotIdentity;
 use crate::core::delivery::Deliverer;
-use crate::core::i18n::Language;
 use crate::metrics::metrics;
 use crate::store::{Db, inbox, leases, redact_url};
 use futures_util::FutureExt;
@@ -228,6 +227,7 @@ pub async fn serve(
         .telegram
         .messages_per_minute_per_group() as u32;
     let unthrottled = throttle_off(&prepared, &api_url);
+    let budget = port::CallBudget::telegram();
     let port: Arc<dyn crate::core::action::ChatPort> = if unthrottled {
         // Not Throttle with its limits out of reach: it releases queued calls on a 250 ms tick.
         Arc::new(TelegramPort::new(bot.clone(), token.clone()))
@@ -247,7 +247,7 @@ pub async fn serve(
         };
         Arc::new(
             TelegramPort::new(bot.clone().throttle(limits), token.clone())
-                .with_budget(port::CallBudget::telegram()),
+                .with_budget(budget.clone()),
         )
     };
     let engine =
@@ -314,10 +314,18 @@ pub async fn serve(
             stop.clone(),
         ))
     });
+    let reloaded = Arc::new(Notify::new());
     let reloader = tokio::spawn(reload_when_asked(
         engine.clone(),
         prepared.schema.clone(),
         control.reload.clone(),
+        reloaded.clone(),
+        stop.clone(),
+    ));
+    let menu_keeper = tokio::spawn(menus::keep_in_step(
+        engine.clone(),
+        menus::Menus::new(bot.clone(), token.clone(), (!unthrottled).then_some(budget)),
+        reloaded,
         stop.clone(),
     ));
     let mut lease = tokio::spawn(keep_lease(db.clone(), lease, stop.clone()));
@@ -342,6 +350,8 @@ pub async fn serve(
     if !poller.is_finished() {
         let _ = poller.await;
     }
+    // The menus keep nothing: a sync in progress (many groups, paced) need not finish.
+    menu_keeper.abort();
     for task in [handler, sender, scheduler, reloader]
         .into_iter()
         .chain(http)
@@ -716,6 +726,7 @@ async fn reload_when_asked(
     engine: Arc<crate::core::engine::Engine>,
     schema: Arc<crate::store::Schema>,
     reload: Arc<Notify>,
+    reloaded: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -733,6 +744,7 @@ async fn reload_when_asked(
                     tracing::warn!("{note}");
                 }
                 tracing::info!(config = %from, "reloaded the config and the command manifests");
+                reloaded.notify_one();
             }
             Err(errors) => {
                 for error in &errors {
@@ -771,52 +783,20 @@ async fn keep_lease(
     }
 }
 
-/// `qunbot commands --sync`: registers the command menus with Telegram, per scope and
-/// language. Commands only a member can see in private chats go to private chats, group
-/// commands to every group, and admins see the admin commands too.
+/// `qunbot commands --sync`: registers the bot-wide command menus with Telegram, per scope
+/// and language (`menus::set_bot_wide`). `qunbot run` does this at start, and keeps the
+/// groups' own menus too.
 pub async fn sync_commands(prepared: &Prepared) -> anyhow::Result<()> {
     let token = token(prepared)?;
     let bot = plain_bot(prepared, &token)?;
     identify(&bot, &prepared.settings.api_url(), &token).await?;
-    let scopes = [
-        (BotCommandScope::AllPrivateChats, true, Permission::Member),
-        (BotCommandScope::AllGroupChats, false, Permission::Member),
-        (
-            BotCommandScope::AllChatAdministrators,
-            false,
-            Permission::Owner,
-        ),
-    ];
-    let default_language = prepared.settings.defaults.language;
-    for (scope, private, up_to) in scopes {
-        for language in Language::ALL.into_iter().map(Some).chain([None]) {
-            let shown_in = language.unwrap_or(default_language);
-            let commands: Vec<BotCommand> = prepared
-                .commands
-                .iter()
-                .filter(|m| !m.hidden && m.permission <= up_to && m.scope.allows(private))
-                .filter(|m| private || m.scope != Scope::Private)
-                .map(|m| {
-                    let description: String =
-                        m.description.get(shown_in).chars().take(256).collect();
-                    BotCommand::new(m.name.clone(), description)
-                })
-                .collect();
-            let result = with_retries(|| {
-                let mut request = bot.set_my_commands(commands.clone()).scope(scope.clone());
-                if let Some(language) = language {
-                    request = request.language_code(language.telegram_code());
-                }
-                request.into_future()
-            })
-            .await;
-            result.map_err(|error| {
-                anyhow!(
-                    "setMyCommands failed: {}",
-                    redact(&error.to_string(), &token)
-                )
-            })?;
-        }
-    }
-    Ok(())
+    menus::set_bot_wide(
+        None,
+        &bot,
+        &token,
+        &prepared.settings,
+        &prepared.commands,
+        &prepared.features,
+    )
+    .await
 }
