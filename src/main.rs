@@ -259,6 +259,31 @@ fn check_config(file: Option<&Path>) -> ExitCode {
         }
     };
     let summary = settings.summary();
+    // What `run` would stop at, said now: files the config names that are not there.
+    let mut missing = Vec::new();
+    if let Some(file) = &settings.file.telegram.token_file
+        && !file.is_file()
+    {
+        missing.push(format!(
+            "{}: telegram.token_file names {}, which does not exist (or is not a file)",
+            path.display(),
+            file.display()
+        ));
+    }
+    if settings.file.commands_dir.is_some() && !settings.commands_dir().is_dir() {
+        missing.push(format!(
+            "{}: commands_dir names {}, which is not a folder",
+            path.display(),
+            settings.commands_dir().display()
+        ));
+    }
+    if !missing.is_empty() {
+        for problem in &missing {
+            eprintln!("{problem}");
+        }
+        eprintln!("{} problem(s) in {}", missing.len(), path.display());
+        return ExitCode::FAILURE;
+    }
     match prepare(settings) {
         Ok(prepared) => {
             println!("{} is valid.", path.display());
