@@ -112,6 +112,66 @@ pub fn command_coverage(commands: &CommandSet, features: &[Arc<dyn Feature>]) ->
     errors
 }
 
+/// `qunbot reload` and SIGHUP: reads the config file the engine runs on (and the command
+/// manifests) again and checks them exactly as at start. If all is well the engine runs on them
+/// from its next event on and the answer is what the operator should hear (the new file's
+/// warnings, and keys whose change only a restart applies); on any problem nothing changes and
+/// the answer is every problem, with its file:line:column where it has one.
+pub fn reload(engine: &Engine, schema: &Schema) -> Result<Vec<String>, Vec<String>> {
+    let current = engine.settings();
+    let features = engine.features.clone();
+    let settings = match &current.path {
+        Some(path) => Settings::load(path, &features)
+            .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?,
+        None => Settings::built_in(&features),
+    };
+    let prepared = prepare_with(settings, features)?;
+    if !prepared.schema.same_as(schema) {
+        return Err(vec![
+            "the new config needs another database schema than the running one (other \
+             features' tables): a reload never migrates the database; restart qunbot to apply it"
+                .to_owned(),
+        ]);
+    }
+    let mut notes = prepared.settings.warnings();
+    notes.extend(restart_only(&current, &prepared.settings));
+    engine.replace(prepared.settings, prepared.commands);
+    Ok(notes)
+}
+
+/// Keys a reload reads but only a restart applies: how the process connects and listens.
+fn restart_only(old: &Settings, new: &Settings) -> Vec<String> {
+    let telegram = |s: &Settings| {
+        let t = &s.file.telegram;
+        (
+            t.polling_timeout_secs(),
+            t.messages_per_minute_per_group(),
+            t.throttle,
+            t.token_file.clone(),
+        )
+    };
+    [
+        ("database.url", old.database_url() != new.database_url()),
+        ("telegram.api_url", old.api_url() != new.api_url()),
+        (
+            "telegram (polling_timeout_secs, messages_per_minute_per_group, throttle, token_file)",
+            telegram(old) != telegram(new),
+        ),
+        (
+            "http (listen, dashboard_token)",
+            old.http_listen() != new.http_listen()
+                || old.dashboard_token() != new.dashboard_token(),
+        ),
+        ("pid_file", old.pid_file() != new.pid_file()),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(key, _)| {
+        format!("{key} changed: the running bot keeps the old value until it is restarted")
+    })
+    .collect()
+}
+
 impl Prepared {
     pub fn engine(
         &self,

@@ -55,6 +55,17 @@ enum Command {
         /// Config file [default: qunbot.toml]
         file: Option<PathBuf>,
     },
+    /// Make the running bot re-read its config file and command manifests, without a restart.
+    ///
+    /// Checks the file first (as check-config does) and, if it is valid, sends SIGHUP to the
+    /// process named in the pid file (`pid_file`, default qunbot.pid beside the config). The
+    /// running bot checks again and says in its log whether it took the new config; on any
+    /// problem it keeps the old one. `kill -HUP <pid>` does the same.
+    Reload {
+        /// Config file [default: qunbot.toml]
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Apply pending database migrations (run applies them at start too).
     Migrate {
         #[arg(long, short)]
@@ -91,7 +102,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Chat { .. } | Command::CheckConfig { .. } | Command::Commands { .. }
+        Command::Chat { .. }
+            | Command::CheckConfig { .. }
+            | Command::Commands { .. }
+            | Command::Reload { .. }
     );
     init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -137,6 +151,7 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             qunbot::telegram::run(prepared).await?;
         }
         Command::CheckConfig { file } => return Ok(check_config(file.as_deref())),
+        Command::Reload { config } => reload(config.as_deref())?,
         Command::Migrate { config } => {
             let prepared = load(config.as_deref())?;
             let url = prepared.settings.database_url();
@@ -188,6 +203,51 @@ fn load(config: Option<&Path>) -> anyhow::Result<Prepared> {
     prepare(settings).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))
 }
 
+/// `qunbot reload`: checks the config, then asks the running bot to reload it.
+fn reload(config: Option<&Path>) -> anyhow::Result<()> {
+    let path = config.unwrap_or(Path::new(DEFAULT_CONFIG));
+    let prepared = load(Some(path)).with_context(|| {
+        format!(
+            "{} has problems; the running bot was not asked to reload it",
+            path.display()
+        )
+    })?;
+    let pid_file = prepared.settings.pid_file();
+    let text = std::fs::read_to_string(&pid_file).with_context(|| {
+        format!(
+            "cannot read the pid file {} (is `qunbot run` running with this config?)",
+            pid_file.display()
+        )
+    })?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("the pid file {} holds no process id", pid_file.display()))?;
+    send_hangup(pid)?;
+    println!(
+        "Asked qunbot (pid {pid}) to reload {}; its log says whether it took it.",
+        path.display()
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+fn send_hangup(pid: i32) -> anyhow::Result<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+        bail!(
+            "cannot signal process {pid}: {} (a stale pid file? `qunbot run` removes it when it stops)",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn send_hangup(_pid: i32) -> anyhow::Result<()> {
+    bail!("`qunbot reload` needs a Unix system (it sends SIGHUP); restart the bot instead")
+}
+
 fn check_config(file: Option<&Path>) -> ExitCode {
     let path = file.unwrap_or(Path::new(DEFAULT_CONFIG));
     let settings = match Settings::load(path, &qunbot::features::all()) {
@@ -199,6 +259,31 @@ fn check_config(file: Option<&Path>) -> ExitCode {
         }
     };
     let summary = settings.summary();
+    // What `run` would stop at, said now: files the config names that are not there.
+    let mut missing = Vec::new();
+    if let Some(file) = &settings.file.telegram.token_file
+        && !file.is_file()
+    {
+        missing.push(format!(
+            "{}: telegram.token_file names {}, which does not exist (or is not a file)",
+            path.display(),
+            file.display()
+        ));
+    }
+    if settings.file.commands_dir.is_some() && !settings.commands_dir().is_dir() {
+        missing.push(format!(
+            "{}: commands_dir names {}, which is not a folder",
+            path.display(),
+            settings.commands_dir().display()
+        ));
+    }
+    if !missing.is_empty() {
+        for problem in &missing {
+            eprintln!("{problem}");
+        }
+        eprintln!("{} problem(s) in {}", missing.len(), path.display());
+        return ExitCode::FAILURE;
+    }
     match prepare(settings) {
         Ok(prepared) => {
             println!("{} is valid.", path.display());

@@ -274,3 +274,23 @@ fn check_config_refuses_a_reaction_telegram_does_not_take() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_config_catches_a_missing_token_file_and_commands_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qunbot.toml");
+    std::fs::write(
+        &path,
+        "commands_dir = \"no-such-folder\"\n[telegram]\ntoken_file = \"/no/such/token\"\n",
+    )
+    .unwrap();
+    let out = qunbot(&["check-config", path.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("telegram.token_file names /no/such/token"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("commands_dir names"), "{stderr}");
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+}

@@ -14,6 +14,14 @@ pub struct ConfigFile {
     /// Folder of command manifests, relative to the config file.
     #[serde(default)]
     pub commands_dir: Option<PathBuf>,
+    /// What the bot does in a group the file has no `[groups."<id>"]` table for: "serve",
+    /// "quiet" or "leave" (`config::UnknownGroups`).
+    #[serde(default)]
+    pub unknown_groups: Option<Spanned<String>>,
+    /// Where `qunbot run` writes its process id, for `qunbot reload`; relative to the config
+    /// file.
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
     #[serde(default)]
     pub telegram: TelegramSection,
     #[serde(default)]

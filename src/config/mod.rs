@@ -66,9 +66,41 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// What the bot does in a group the operator never listed (no `[groups."<id>"]` table, under
+/// its id or the id it had before it became a supergroup).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownGroups {
+    /// As in a listed group: the defaults, scheduled posts included.
+    #[default]
+    Serve,
+    /// Commands are answered and members' messages handled, but none of the defaults'
+    /// scheduled posts (greetings, digests, reviews) go there.
+    Quiet,
+    /// The bot says one short line and leaves the group.
+    Leave,
+}
+
+impl UnknownGroups {
+    pub const NAMES: [&'static str; 3] = ["serve", "quiet", "leave"];
+
+    fn parse(text: &str) -> Option<UnknownGroups> {
+        match text.trim() {
+            "serve" => Some(UnknownGroups::Serve),
+            "quiet" => Some(UnknownGroups::Quiet),
+            "leave" => Some(UnknownGroups::Leave),
+            _ => None,
+        }
+    }
+}
+
 /// The loaded configuration, checked and ready to use.
 pub struct Settings {
     pub file: ConfigFile,
+    /// `unknown_groups`: what the bot does in groups the file does not list.
+    pub unknown_groups: UnknownGroups,
+    /// What a group the file does not list runs with when it is not served like the listed
+    /// ones: the defaults without their scheduled posts.
+    unlisted: Option<GroupSettings>,
     /// Where the config came from (for messages), or `None` for the built-in defaults.
     pub path: Option<PathBuf>,
     pub defaults: GroupSettings,
@@ -294,6 +326,22 @@ impl Settings {
             ));
         }
 
+        let unknown_groups = match &file.unknown_groups {
+            None => UnknownGroups::default(),
+            Some(value) => UnknownGroups::parse(value.get_ref()).unwrap_or_else(|| {
+                errors.push(locate(
+                    value.span(),
+                    format!(
+                        "unknown_groups is \"{}\"; it takes \"serve\" (as listed groups), \
+                         \"quiet\" (answers commands, no scheduled posts) or \"leave\" (says \
+                         so and leaves)",
+                        value.get_ref()
+                    ),
+                ));
+                UnknownGroups::default()
+            }),
+        };
+
         let mut community_of = HashMap::new();
         for (name, chats) in &file.communities {
             let Some(&keeper) = chats.get_ref().first() else {
@@ -314,7 +362,13 @@ impl Settings {
         }
 
         if errors.is_empty() {
+            let unlisted = (unknown_groups != UnknownGroups::Serve).then(|| GroupSettings {
+                jobs: Vec::new(),
+                ..defaults.clone()
+            });
             Ok(Settings {
+                unknown_groups,
+                unlisted,
                 calendar: work_calendar,
                 community_of,
                 file,
@@ -383,9 +437,12 @@ impl Settings {
         &self.switchable
     }
 
-    /// The settings for a chat: its own table, or the defaults.
+    /// The settings for a chat: its own table, or the defaults (without their scheduled posts
+    /// unless `unknown_groups = "serve"`).
     pub fn group(&self, chat: ChatId) -> &GroupSettings {
-        self.groups.get(&chat).unwrap_or(&self.defaults)
+        self.groups
+            .get(&chat)
+            .unwrap_or(self.unlisted.as_ref().unwrap_or(&self.defaults))
     }
 
     /// The chat id under which `chat`'s points and XP are kept: its community's, or its own.
@@ -448,20 +505,33 @@ impl Settings {
     /// The command manifests folder: the config's `commands_dir` (relative to the config file),
     /// else `bot-commands` in the working directory.
     pub fn commands_dir(&self) -> PathBuf {
-        let configured = self
-            .file
-            .commands_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("bot-commands"));
-        match (&self.path, self.file.commands_dir.is_some()) {
-            (Some(path), true) if configured.is_relative() => {
-                path.parent().unwrap_or(Path::new(".")).join(configured)
-            }
-            _ => configured,
+        match &self.file.commands_dir {
+            Some(configured) => self.beside_file(configured),
+            None => PathBuf::from("bot-commands"),
         }
     }
 
-    /// A short overview for `qunbot check-config`.
+    /// Where `qunbot run` writes its process id (`pid_file`, relative to the config file),
+    /// else `qunbot.pid` beside the config file (in the working directory without one).
+    pub fn pid_file(&self) -> PathBuf {
+        self.beside_file(
+            self.file
+                .pid_file
+                .as_deref()
+                .unwrap_or(Path::new("qunbot.pid")),
+        )
+    }
+
+    /// A path the file names, relative to the file's folder.
+    fn beside_file(&self, configured: &Path) -> PathBuf {
+        match &self.path {
+            Some(path) if configured.is_relative() => {
+                path.parent().unwrap_or(Path::new(".")).join(configured)
+            }
+            _ => configured.to_owned(),
+        }
+    }
+
     /// What the file allows but an operator probably does not mean, for `check-config` and
     /// the start of `run`.
     pub fn warnings(&self) -> Vec<String> {
@@ -505,6 +575,7 @@ impl Settings {
         warnings
     }
 
+    /// A short overview for `qunbot check-config`.
     pub fn summary(&self) -> String {
         let telegram = &self.file.telegram;
         let mut lines = vec![
@@ -523,6 +594,14 @@ impl Settings {
                 }
             ),
             format!("commands        {}", self.commands_dir().display()),
+            format!(
+                "unlisted groups {}",
+                match self.unknown_groups {
+                    UnknownGroups::Serve => "served as the defaults say, scheduled posts included",
+                    UnknownGroups::Quiet => "quiet: commands answered, no scheduled posts",
+                    UnknownGroups::Leave => "left, with one line",
+                }
+            ),
             format!(
                 "defaults        {} · {} · {}",
                 self.defaults.language,

@@ -147,6 +147,11 @@ pub enum Action {
         text: Option<String>,
         alert: bool,
     },
+    /// The bot leaves the group (`unknown_groups = "leave"`), after everything queued before
+    /// it for the chat has gone.
+    Leave {
+        chat: ChatId,
+    },
 }
 
 impl Action {
@@ -163,7 +168,8 @@ impl Action {
             | Action::Ban { chat, .. }
             | Action::Unban { chat, .. }
             | Action::Pin { chat, .. }
-            | Action::AnswerButton { chat, .. } => *chat,
+            | Action::AnswerButton { chat, .. }
+            | Action::Leave { chat } => *chat,
         }
     }
 
@@ -182,7 +188,8 @@ impl Action {
             | Action::Ban { chat, .. }
             | Action::Unban { chat, .. }
             | Action::Pin { chat, .. }
-            | Action::AnswerButton { chat, .. } => *chat = to,
+            | Action::AnswerButton { chat, .. }
+            | Action::Leave { chat } => *chat = to,
         }
         moved
     }

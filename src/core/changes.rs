@@ -143,8 +143,9 @@ struct State {
     read_at: Option<DateTime<Utc>>,
     /// Each changed chat's rows, as last read.
     rows: HashMap<ChatId, Vec<(String, String)>>,
-    /// Its settings resolved from them, once asked for.
-    resolved: HashMap<ChatId, Arc<GroupSettings>>,
+    /// Its settings resolved from them, once asked for, with the generation of the config
+    /// they were resolved over (a reload makes a new one).
+    resolved: HashMap<ChatId, (u64, Arc<GroupSettings>)>,
     /// Chats changed here since: read again before use.
     stale: HashSet<ChatId>,
 }
@@ -152,36 +153,52 @@ struct State {
 /// How often every group's changes are read again.
 const REREAD: Duration = Duration::minutes(1);
 
-/// A chat's settings in force: the file's, or the file's with the group's own changes.
+/// A chat's settings in force: the file's (the table `table` of `settings`, or its defaults
+/// when it has none), or the file's with the group's own changes. It holds the config it was
+/// read from, so a reload meanwhile does not pull it from under the event being handled.
 #[derive(Debug)]
-pub enum InForce<'a> {
-    File(&'a GroupSettings),
+pub enum InForce {
+    File {
+        settings: Arc<Settings>,
+        table: ChatId,
+    },
     Changed(Arc<GroupSettings>),
 }
 
-impl std::ops::Deref for InForce<'_> {
+impl InForce {
+    /// Whether the group's own changes are layered over the file's settings.
+    pub fn is_changed(&self) -> bool {
+        matches!(self, InForce::Changed(_))
+    }
+}
+
+impl std::ops::Deref for InForce {
     type Target = GroupSettings;
 
     fn deref(&self) -> &GroupSettings {
         match self {
-            InForce::File(settings) => settings,
+            InForce::File { settings, table } => settings.group(*table),
             InForce::Changed(settings) => settings,
         }
     }
 }
 
 impl ChangedGroups {
-    /// `chat`'s settings: `base` (the file's) with the group's changes over it, if it has any.
-    /// A stored change the file no longer allows (the operator changed it since) is logged
-    /// and the file's settings hold.
-    pub async fn in_force<'a>(
+    /// `chat`'s settings: the file's (`settings`, generation `generation`, its table `table`)
+    /// with the group's changes over them, if it has any. A stored change the file no longer
+    /// allows (the operator changed it since) is logged and the file's settings hold.
+    pub async fn in_force(
         &self,
         db: &Db,
-        settings: &Settings,
+        (settings, generation): (&Arc<Settings>, u64),
         chat: ChatId,
-        base: &'a GroupSettings,
+        table: ChatId,
         now: DateTime<Utc>,
-    ) -> StoreResult<InForce<'a>> {
+    ) -> StoreResult<InForce> {
+        let file = || InForce::File {
+            settings: settings.clone(),
+            table,
+        };
         // What must be read is taken from the state before reading, so that a change made
         // while the read runs marks its chat again and is not lost.
         let (reread_all, reread_chat) = {
@@ -230,16 +247,18 @@ impl ChangedGroups {
             }
         }
         let mut state = self.lock();
-        if let Some(resolved) = state.resolved.get(&chat) {
+        if let Some((over, resolved)) = state.resolved.get(&chat)
+            && *over == generation
+        {
             return Ok(InForce::Changed(resolved.clone()));
         }
         let Some(rows) = state.rows.get(&chat) else {
-            return Ok(InForce::File(base));
+            return Ok(file());
         };
-        match settings.with_changes(chat, base, rows) {
+        match settings.with_changes(chat, settings.group(table), rows) {
             Ok(resolved) => {
                 let resolved = Arc::new(resolved);
-                state.resolved.insert(chat, resolved.clone());
+                state.resolved.insert(chat, (generation, resolved.clone()));
                 Ok(InForce::Changed(resolved))
             }
             Err(problems) => {
@@ -248,9 +267,14 @@ impl ChangedGroups {
                     ?problems,
                     "the group's own settings no longer apply; the config file's hold"
                 );
-                Ok(InForce::File(base))
+                Ok(file())
             }
         }
+    }
+
+    /// The chats that have changes of their own, as last read.
+    pub fn changed_chats(&self) -> Vec<ChatId> {
+        self.lock().rows.keys().copied().collect()
     }
 
     /// `chat`'s settings were changed here: read them again before they are next used.

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::args;
-use crate::config::{GroupSettings, Job};
+use crate::config::{GroupSettings, Job, Settings};
 use crate::core::engine::Engine;
 use crate::core::event::{Chat, ChatKind, Event, EventKind};
 use crate::store::{StoreResult, inbox, timers};
@@ -46,7 +46,7 @@ pub struct Due<'a> {
 }
 
 /// The group chats that have jobs, with their settings.
-pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
+pub async fn targets<'s>(engine: &Engine, settings: &'s Settings) -> StoreResult<Vec<Target<'s>>> {
     // (id, kind, title, active, migrated to)
     type Row = (i64, String, Option<String>, i64, Option<i64>);
     let known: Vec<Row> = engine
@@ -75,7 +75,7 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
         .collect();
     // Groups the config names but the bot has not heard from yet (not the example's
     // placeholder, which no chat has).
-    for &id in engine.settings.groups.keys() {
+    for &id in settings.groups.keys() {
         if id < 0 && id != crate::config::PLACEHOLDER_CHAT_ID && !seen.contains(&id) {
             let kind = if id <= -1_000_000_000_000 {
                 ChatKind::Supergroup
@@ -91,7 +91,7 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
     }
     // A supergroup that was a group keeps the settings written for its old id: one query for
     // all of them rather than one per chat.
-    let moved_from: HashMap<i64, i64> = if engine.settings.groups.is_empty() {
+    let moved_from: HashMap<i64, i64> = if settings.groups.is_empty() {
         HashMap::new()
     } else {
         let rows: Vec<(i64, i64)> = engine
@@ -103,7 +103,6 @@ pub async fn targets(engine: &Engine) -> StoreResult<Vec<Target<'_>>> {
             .await?;
         rows.into_iter().collect()
     };
-    let settings = &engine.settings;
     Ok(chats
         .into_iter()
         .map(|chat| {
@@ -227,8 +226,9 @@ pub async fn fire_jobs_by(
     due_by: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<usize> {
-    let grace = Duration::seconds(engine.settings.file.scheduler.grace_secs());
-    let targets = targets(engine).await?;
+    let settings = engine.settings();
+    let grace = Duration::seconds(settings.file.scheduler.grace_secs());
+    let targets = targets(engine, &settings).await?;
     let last = last_firings(engine, due_by).await?;
     let mut queued = 0;
     for Due {
@@ -401,7 +401,8 @@ pub async fn record_outcome(
 /// clock from one firing to the next). An overdue timer is due at `after`.
 pub async fn next_due(engine: &Engine, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
     let mut next = timers::next_due(&engine.db, after).await?;
-    for target in targets(engine).await? {
+    let settings = engine.settings();
+    for target in targets(engine, &settings).await? {
         for job in &target.settings.jobs {
             if let Some(at) = job.schedule.next_after(target.settings.timezone, after) {
                 next = Some(next.map_or(at, |n| n.min(at)));

@@ -104,6 +104,11 @@ impl Simulator {
         self.clock.now()
     }
 
+    /// The engine the simulated group talks to (to reload its config, say).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Runs one input line; returns what the bot did, one entry per action (an entry may span
     /// several lines).
     pub async fn step(&mut self, line: &str) -> Result<Vec<String>, SimError> {
@@ -262,7 +267,7 @@ impl Simulator {
             Step::Reactions(allowed) => self.port.set_allowed_reactions(self.group.id, allowed),
             Step::Advance(by) => self.advance_to(now + by).await?,
             Step::At(local) => {
-                let zone = self.engine.settings.group(self.group.id).timezone;
+                let zone = self.engine.settings().group(self.group.id).timezone;
                 let at = zone
                     .from_local_datetime(&local)
                     .earliest()

@@ -30,6 +30,8 @@ struct World {
     allowed_reactions: HashMap<ChatId, AllowedReactions>,
     next_message_id: MessageId,
     lines: Vec<String>,
+    /// Groups the bot left: Telegram refuses it everything there.
+    left: HashSet<ChatId>,
 }
 
 pub struct SimPort {
@@ -218,6 +220,11 @@ fn id_of(message: &MessageRef) -> Result<MessageId, PortError> {
 impl ChatPort for SimPort {
     async fn execute(&self, action: &Action) -> Result<Delivered, PortError> {
         let mut world = self.world();
+        if world.left.contains(&action.chat()) {
+            return Err(PortError::ChatGone(
+                "Forbidden: bot is not a member of the group chat".into(),
+            ));
+        }
         if world.bot_is_member && needs_admin_rights(&world, action) {
             // What Telegram answers a bot that is not an administrator.
             return Err(PortError::Refused(
@@ -376,6 +383,10 @@ impl ChatPort for SimPort {
             }
             Action::Pin { message, .. } => {
                 (format!("bot pins #{}", id_of(message)?), Delivered::Done)
+            }
+            Action::Leave { chat } => {
+                world.left.insert(*chat);
+                ("bot leaves the group".to_owned(), Delivered::Done)
             }
             Action::AnswerButton {
                 callback_id, text, ..

@@ -96,6 +96,17 @@ impl Schema {
             Backend::Postgres => &self.postgres,
         }
     }
+
+    /// Whether two schemas are the same migrations (versions and contents), on both backends.
+    pub fn same_as(&self, other: &Schema) -> bool {
+        let list = |migrator: &Migrator| {
+            migrator
+                .iter()
+                .map(|m| (m.version, m.checksum.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        list(&self.sqlite) == list(&other.sqlite) && list(&self.postgres) == list(&other.postgres)
+    }
 }
 
 fn assemble(

@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod delivery;
+pub mod menus;
 pub mod port;
 pub mod received;
 pub mod refusals;
@@ -19,18 +20,16 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use teloxide::adaptors::throttle::Limits;
-use teloxide::payloads::{GetUpdatesSetters, SetMyCommandsSetters};
+use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope};
+use teloxide::types::AllowedUpdate;
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Notify, watch};
 
 use crate::app::Prepared;
 use crate::core::clock::{Clock, SystemClock};
-use crate::core::commands::{Permission, Scope};
 use crate::core::context::BotIdentity;
 use crate::core::delivery::Deliverer;
-use crate::core::i18n::Language;
 use crate::metrics::metrics;
 use crate::store::{Db, inbox, leases, redact_url};
 use futures_util::FutureExt;
@@ -103,10 +102,23 @@ async fn identify(bot: &Bot, api_url: &str, token: &str) -> anyhow::Result<BotId
     }
 }
 
-/// `qunbot run`: serve until Ctrl-C or SIGTERM.
+/// `qunbot run`: serve until Ctrl-C or SIGTERM; SIGHUP (`qunbot reload` sends it to the pid
+/// in the pid file) reloads the config and the command manifests.
 pub async fn run(prepared: Prepared) -> anyhow::Result<()> {
     let token = token(&prepared)?;
-    run_until(prepared, token, shutdown_signal()).await
+    let reload = Arc::new(Notify::new());
+    reload_on_hangup(reload.clone())?;
+    let pid_file = prepared.settings.pid_file();
+    serve(
+        prepared,
+        token,
+        shutdown_signal(),
+        Control {
+            reload,
+            pid_file: Some(pid_file),
+        },
+    )
+    .await
 }
 
 /// Serves until `shutdown` completes (or polling fails for good), then finishes the updates in
@@ -115,6 +127,64 @@ pub async fn run_until(
     prepared: Prepared,
     token: String,
     shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    serve(prepared, token, shutdown, Control::default()).await
+}
+
+/// What the operator can do to a running bot besides stopping it.
+#[derive(Default)]
+pub struct Control {
+    /// Notified to reload the config and the manifests (`app::reload`).
+    pub reload: Arc<Notify>,
+    /// Written with the process id once polling is ours, removed at the end.
+    pub pid_file: Option<std::path::PathBuf>,
+}
+
+/// Turns SIGHUP into reload requests. Registered before anything else runs, so a SIGHUP never
+/// takes the process down with it (its default action).
+fn reload_on_hangup(reload: Arc<Notify>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                reload.notify_one();
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
+    Ok(())
+}
+
+/// The pid file of a running `qunbot run`; removed when dropped, if it still names us.
+struct PidFile(std::path::PathBuf);
+
+impl PidFile {
+    fn write(path: &std::path::Path) -> anyhow::Result<PidFile> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_owned()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.0)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// Serves as `run_until` does, and reloads when `control.reload` is notified.
+pub async fn serve(
+    prepared: Prepared,
+    token: String,
+    shutdown: impl std::future::Future<Output = ()>,
+    control: Control,
 ) -> anyhow::Result<()> {
     for warning in prepared.settings.warnings() {
         tracing::warn!("{warning}");
@@ -145,6 +215,11 @@ pub async fn run_until(
         clock.now().timestamp_micros()
     );
     let lease = take_polling_lease(&db, &lease_name, &holder, clock.as_ref()).await?;
+    // Only the process that polls is the one to reload.
+    let _pid_file = match &control.pid_file {
+        Some(path) => Some(PidFile::write(path)?),
+        None => None,
+    };
 
     let per_group = prepared
         .settings
@@ -152,6 +227,7 @@ pub async fn run_until(
         .telegram
         .messages_per_minute_per_group() as u32;
     let unthrottled = throttle_off(&prepared, &api_url);
+    let budget = port::CallBudget::telegram();
     let port: Arc<dyn crate::core::action::ChatPort> = if unthrottled {
         // Not Throttle with its limits out of reach: it releases queued calls on a 250 ms tick.
         Arc::new(TelegramPort::new(bot.clone(), token.clone()))
@@ -171,7 +247,7 @@ pub async fn run_until(
         };
         Arc::new(
             TelegramPort::new(bot.clone().throttle(limits), token.clone())
-                .with_budget(port::CallBudget::telegram()),
+                .with_budget(budget.clone()),
         )
     };
     let engine =
@@ -238,6 +314,20 @@ pub async fn run_until(
             stop.clone(),
         ))
     });
+    let reloaded = Arc::new(Notify::new());
+    let reloader = tokio::spawn(reload_when_asked(
+        engine.clone(),
+        prepared.schema.clone(),
+        control.reload.clone(),
+        reloaded.clone(),
+        stop.clone(),
+    ));
+    let menu_keeper = tokio::spawn(menus::keep_in_step(
+        engine.clone(),
+        menus::Menus::new(bot.clone(), token.clone(), (!unthrottled).then_some(budget)),
+        reloaded,
+        stop.clone(),
+    ));
     let mut lease = tokio::spawn(keep_lease(db.clone(), lease, stop.clone()));
 
     let mut poller = poller;
@@ -260,7 +350,12 @@ pub async fn run_until(
     if !poller.is_finished() {
         let _ = poller.await;
     }
-    for task in [handler, sender, scheduler].into_iter().chain(http) {
+    // The menus keep nothing: a sync in progress (many groups, paced) need not finish.
+    menu_keeper.abort();
+    for task in [handler, sender, scheduler, reloader]
+        .into_iter()
+        .chain(http)
+    {
         let _ = task.await;
     }
     if !lease.is_finished()
@@ -624,6 +719,47 @@ async fn run_scheduler(
     }
 }
 
+/// Reloads the config and the manifests each time `reload` is notified: on success the engine
+/// (and with it the scheduler, which asks it for the settings on every pass) runs on the new
+/// ones from its next event on; on any problem it keeps the old ones and the log says why.
+async fn reload_when_asked(
+    engine: Arc<crate::core::engine::Engine>,
+    schema: Arc<crate::store::Schema>,
+    reload: Arc<Notify>,
+    reloaded: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = reload.notified() => {}
+            _ = stop.changed() => return,
+        }
+        let from = engine.settings().path.as_ref().map_or_else(
+            || "the built-in defaults".to_owned(),
+            |p| p.display().to_string(),
+        );
+        match crate::app::reload(&engine, &schema) {
+            Ok(notes) => {
+                for note in notes {
+                    tracing::warn!("{note}");
+                }
+                tracing::info!(config = %from, "reloaded the config and the command manifests");
+                reloaded.notify_one();
+            }
+            Err(errors) => {
+                for error in &errors {
+                    tracing::error!("{error}");
+                }
+                tracing::error!(
+                    config = %from,
+                    problems = errors.len(),
+                    "reload refused: the config or the manifests have problems (above); still running on the old ones"
+                );
+            }
+        }
+    }
+}
+
 /// Holds the polling lease until told to stop, and hands it back for release; returns `None`
 /// early when it was lost to another process, which must end this one's polling.
 async fn keep_lease(
@@ -647,52 +783,20 @@ async fn keep_lease(
     }
 }
 
-/// `qunbot commands --sync`: registers the command menus with Telegram, per scope and
-/// language. Commands only a member can see in private chats go to private chats, group
-/// commands to every group, and admins see the admin commands too.
+/// `qunbot commands --sync`: registers the bot-wide command menus with Telegram, per scope
+/// and language (`menus::set_bot_wide`). `qunbot run` does this at start, and keeps the
+/// groups' own menus too.
 pub async fn sync_commands(prepared: &Prepared) -> anyhow::Result<()> {
     let token = token(prepared)?;
     let bot = plain_bot(prepared, &token)?;
     identify(&bot, &prepared.settings.api_url(), &token).await?;
-    let scopes = [
-        (BotCommandScope::AllPrivateChats, true, Permission::Member),
-        (BotCommandScope::AllGroupChats, false, Permission::Member),
-        (
-            BotCommandScope::AllChatAdministrators,
-            false,
-            Permission::Owner,
-        ),
-    ];
-    let default_language = prepared.settings.defaults.language;
-    for (scope, private, up_to) in scopes {
-        for language in Language::ALL.into_iter().map(Some).chain([None]) {
-            let shown_in = language.unwrap_or(default_language);
-            let commands: Vec<BotCommand> = prepared
-                .commands
-                .iter()
-                .filter(|m| !m.hidden && m.permission <= up_to && m.scope.allows(private))
-                .filter(|m| private || m.scope != Scope::Private)
-                .map(|m| {
-                    let description: String =
-                        m.description.get(shown_in).chars().take(256).collect();
-                    BotCommand::new(m.name.clone(), description)
-                })
-                .collect();
-            let result = with_retries(|| {
-                let mut request = bot.set_my_commands(commands.clone()).scope(scope.clone());
-                if let Some(language) = language {
-                    request = request.language_code(language.telegram_code());
-                }
-                request.into_future()
-            })
-            .await;
-            result.map_err(|error| {
-                anyhow!(
-                    "setMyCommands failed: {}",
-                    redact(&error.to_string(), &token)
-                )
-            })?;
-        }
-    }
-    Ok(())
+    menus::set_bot_wide(
+        None,
+        &bot,
+        &token,
+        &prepared.settings,
+        &prepared.commands,
+        &prepared.features,
+    )
+    .await
 }

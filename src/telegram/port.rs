@@ -68,7 +68,7 @@ pub struct CallBudget {
 }
 
 /// A call's place in the budget, given back a second after the call ends (or is abandoned).
-struct Spent(Option<OwnedSemaphorePermit>);
+pub(crate) struct Spent(Option<OwnedSemaphorePermit>);
 
 impl Drop for Spent {
     fn drop(&mut self) {
@@ -99,6 +99,12 @@ impl CallBudget {
             )),
             lookups: Arc::new(Semaphore::new(LOOKUP_CALLS_PER_SECOND as usize)),
         }
+    }
+
+    /// A place for one call made outside the port (the command menus), held until dropped
+    /// and a second after.
+    pub(crate) async fn spend_one(&self) -> Spent {
+        self.spend(Lane::Delivery).await
     }
 
     async fn spend(&self, lane: Lane) -> Spent {
@@ -529,6 +535,11 @@ where
                         .into_future()
                 })
                 .await?;
+                Ok(Delivered::Done)
+            }
+            Action::Leave { chat } => {
+                self.call("leaveChat", || bot.leave_chat(ChatId(*chat)).into_future())
+                    .await?;
                 Ok(Delivered::Done)
             }
             Action::Pin { chat, message } => {

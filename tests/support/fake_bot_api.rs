@@ -124,6 +124,8 @@ struct Store {
     /// Current state of every message the bot could act on, keyed by (chat, message_id).
     messages: HashMap<(i64, i64), Value>,
     migrated: HashMap<i64, i64>,
+    /// Groups the bot left (leaveChat): Telegram refuses it everything there afterwards.
+    left: HashSet<i64>,
     commands: HashMap<String, Value>,
     /// How long answers to a method (lower case) take to reach the bot.
     latency: HashMap<String, Duration>,
@@ -844,6 +846,17 @@ impl Store {
                 parameters: Some(json!({ "migrate_to_chat_id": new_id })),
             });
         }
+        if let Some(chat) = int(p, "chat_id").filter(|id| self.left.contains(id)) {
+            let kind = if chat <= SUPERGROUP_BELOW {
+                "supergroup"
+            } else {
+                "group"
+            };
+            return Err(api_error(
+                403,
+                format!("Forbidden: bot is not a member of the {kind} chat"),
+            ));
+        }
         if method == "setMessageReaction" {
             self.check_reaction_allowed(p)?;
         }
@@ -880,6 +893,16 @@ impl Store {
                 .unwrap_or(json!([]))),
             "deleteMyCommands" => {
                 self.commands.remove(&commands_key(p));
+                Ok(json!(true))
+            }
+            "leaveChat" => {
+                let chat = chat_id(p)?;
+                if chat > 0 {
+                    return Err(bad_request(
+                        "chat member status can't be changed in private chats",
+                    ));
+                }
+                self.left.insert(chat);
                 Ok(json!(true))
             }
             "getChatAdministrators" => {

@@ -69,12 +69,13 @@ impl Engine {
             {
                 readable.truncate(at + 1);
             }
+            let settings = self.settings();
             let mut batches: Vec<Vec<inbox::Pending>> =
                 (0..side_by_side).map(|_| Vec::new()).collect();
             for pending in readable {
                 // Groups that share points (a community) share a batch: their XP and ledger
                 // rows are read and written in turn.
-                let key = self.settings.points_scope(pending.event.chat.id);
+                let key = settings.points_scope(pending.event.chat.id);
                 let share = key.unsigned_abs() as usize % side_by_side;
                 batches[share].push(pending);
             }
@@ -267,8 +268,9 @@ impl Engine {
                 let now = self.clock.now();
                 inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
                 // Even a press nothing could be settled about is answered.
-                let defaults = &self.settings.defaults;
-                let mut cx = self.context(event, defaults, Role::Member, &mut tx, now);
+                let loaded = self.loaded();
+                let defaults = &loaded.settings.defaults;
+                let mut cx = self.context(&loaded, event, defaults, Role::Member, &mut tx, now);
                 cx.answer_the_press();
                 let actions = cx.into_actions();
                 outbox::enqueue_all(&mut tx, &actions, now).await?;
@@ -322,7 +324,14 @@ impl Engine {
                 inbox::mark_failed(&mut tx, source, update_id, now, &error.to_string()).await?;
                 // A command gets an apology; a button press, whose feature's answer was rolled
                 // back with the rest, still gets its answer.
-                let mut cx = self.context(event, &standing.group, standing.role, &mut tx, now);
+                let mut cx = self.context(
+                    &standing.loaded,
+                    event,
+                    &standing.group,
+                    standing.role,
+                    &mut tx,
+                    now,
+                );
                 if let Parsed::Command(_) = standing.parsed {
                     let text = self.message(standing.group.language, "core.something_went_wrong");
                     cx.reply(text);
@@ -340,7 +349,7 @@ impl Engine {
     /// One of the bot's messages, outside any event (for the error path).
     fn message(&self, language: crate::core::i18n::Language, key: &str) -> String {
         let name = crate::core::i18n::message_template_name(language, key);
-        self.settings
+        self.settings()
             .templates
             .render(&name, context! {})
             .unwrap_or_else(|_| key.to_owned())

@@ -10,7 +10,8 @@ mod route;
 mod standing;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -24,7 +25,7 @@ use super::commands::CommandSet;
 use super::context::BotIdentity;
 use super::event::ChatId;
 use super::feature::Feature;
-use crate::config::{GroupSettings, Settings};
+use crate::config::Settings;
 use crate::store::{Db, StoreResult, chats};
 
 /// The supergroups that were groups, by new id → old id, and when they were read (`None`: to
@@ -50,10 +51,19 @@ pub enum Handled {
     Failed,
 }
 
-pub struct Engine {
-    pub db: Db,
+/// What a reload replaces: the checked config and the command set, read together. An event is
+/// handled wholly on the one it started with (`Engine::loaded`); the next takes the newer.
+pub struct Loaded {
     pub settings: Arc<Settings>,
     pub commands: Arc<CommandSet>,
+    /// Counts the reloads, so that what was worked out from older settings is not reused.
+    pub generation: u64,
+}
+
+pub struct Engine {
+    pub db: Db,
+    loaded: RwLock<Arc<Loaded>>,
+    reloads: AtomicU64,
     pub features: Vec<Arc<dyn Feature>>,
     pub clock: Arc<dyn Clock>,
     pub bot: BotIdentity,
@@ -66,6 +76,12 @@ pub struct Engine {
     /// committed (before, a read would still see the old rows).
     changing: Mutex<Vec<ChatId>>,
     write_trouble: Mutex<Option<(DateTime<Utc>, String)>>,
+    /// Chats whose settings in force changed (an admin's change, committed), for whoever
+    /// follows them (the command menus); `settings_changed` wakes them.
+    changed: Mutex<Vec<ChatId>>,
+    pub settings_changed: tokio::sync::Notify,
+    /// Unlisted groups this process has said goodbye to (`unknown_groups = "leave"`): once.
+    left: Mutex<std::collections::HashSet<ChatId>>,
 }
 
 impl Engine {
@@ -80,8 +96,12 @@ impl Engine {
     ) -> Engine {
         Engine {
             db,
-            settings,
-            commands,
+            loaded: RwLock::new(Arc::new(Loaded {
+                settings,
+                commands,
+                generation: 0,
+            })),
+            reloads: AtomicU64::new(0),
             features,
             clock,
             bot,
@@ -91,7 +111,61 @@ impl Engine {
             changed_groups: ChangedGroups::default(),
             changing: Mutex::new(Vec::new()),
             write_trouble: Mutex::new(None),
+            changed: Mutex::new(Vec::new()),
+            settings_changed: tokio::sync::Notify::new(),
+            left: Mutex::new(Default::default()),
         }
+    }
+
+    /// The config and commands in force now.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The config in force now.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.loaded().settings.clone()
+    }
+
+    /// The commands in force now.
+    pub fn commands(&self) -> Arc<CommandSet> {
+        self.loaded().commands.clone()
+    }
+
+    /// Runs on `settings` and `commands` from the next event on (a reload: they must have been
+    /// checked as at start, `app::reload`). Events being handled finish on the old ones; the
+    /// groups' own changes are resolved again over the new file, and nothing in the database
+    /// is touched.
+    pub fn replace(&self, settings: Arc<Settings>, commands: Arc<CommandSet>) {
+        let generation = self.reloads.fetch_add(1, Ordering::SeqCst) + 1;
+        *self
+            .loaded
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(Loaded {
+            settings,
+            commands,
+            generation,
+        });
+        self.changed_groups.forget_all();
+        // A table for a chat's old id may have come or gone.
+        self.moves().read_at = None;
+    }
+
+    /// The chats whose settings in force changed since the last call (an admin's change in
+    /// the chat); `settings_changed` is notified when there are some.
+    pub fn take_changed_chats(&self) -> Vec<ChatId> {
+        let mut chats = std::mem::take(
+            &mut *self
+                .changed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        chats.sort_unstable();
+        chats.dedup();
+        chats
     }
 
     /// Handles every waiting inbox entry, oldest first, a batch per transaction. Returns how
@@ -129,27 +203,54 @@ impl Engine {
     }
 
     /// A chat's settings in force: the config file's, with the group's own changes over them.
-    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<InForce<'_>> {
-        let file = self.file_settings(chat).await?;
+    pub async fn group_settings(&self, chat: ChatId) -> StoreResult<InForce> {
+        self.group_settings_in(&self.loaded(), chat).await
+    }
+
+    /// A chat's settings in force under `loaded`.
+    pub(super) async fn group_settings_in(
+        &self,
+        loaded: &Loaded,
+        chat: ChatId,
+    ) -> StoreResult<InForce> {
+        let table = self.file_table(&loaded.settings, chat).await?;
         self.changed_groups
-            .in_force(&self.db, &self.settings, chat, file, self.clock.now())
+            .in_force(
+                &self.db,
+                (&loaded.settings, loaded.generation),
+                chat,
+                table,
+                self.clock.now(),
+            )
             .await
     }
 
-    /// A chat's settings as the config file has them. A supergroup that was a group keeps the
-    /// settings written for its old id.
-    async fn file_settings(&self, chat: ChatId) -> StoreResult<&GroupSettings> {
-        if self.settings.has_group_table(chat) {
-            return Ok(self.settings.group(chat));
+    /// Whether the config file has a table for a chat (under its id, or under the id it had
+    /// before it became a supergroup): the operator listed it.
+    pub async fn is_listed(&self, chat: ChatId) -> StoreResult<bool> {
+        let settings = self.settings();
+        Ok(settings.has_group_table(self.file_table(&settings, chat).await?))
+    }
+
+    /// Which of the file's tables holds a chat's settings: its own, or, for a supergroup that
+    /// was a group, the one written for its old id; a chat with neither reads the defaults
+    /// (`Settings::group` of a chat without a table).
+    pub(super) async fn file_table(
+        &self,
+        settings: &Settings,
+        chat: ChatId,
+    ) -> StoreResult<ChatId> {
+        if settings.has_group_table(chat) {
+            return Ok(chat);
         }
         // Only a config with group tables can have one under a group's old id.
-        if !self.settings.groups.is_empty()
+        if !settings.groups.is_empty()
             && let Some(old) = self.migrated_from(chat).await?
-            && self.settings.has_group_table(old)
+            && settings.has_group_table(old)
         {
-            return Ok(self.settings.group(old));
+            return Ok(old);
         }
-        Ok(&self.settings.defaults)
+        Ok(chat)
     }
 
     /// An event changed its chat's settings; they are read again once `committed` is called.
@@ -168,9 +269,17 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
-        for chat in changed {
+        if changed.is_empty() {
+            return;
+        }
+        for &chat in &changed {
             self.changed_groups.forget(chat);
         }
+        self.changed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(changed);
+        self.settings_changed.notify_one();
     }
 
     /// The id a chat had before it became a supergroup. All moves are read at once, once a

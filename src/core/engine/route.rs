@@ -9,8 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
-use super::{Engine, Standing};
-use crate::config::{GroupSettings, Settings};
+use super::{Engine, Loaded, Standing};
+use crate::config::{GroupSettings, Settings, UnknownGroups};
+use crate::core::action::Action;
 use crate::core::commands::{CommandSet, Invocation, Parsed};
 use crate::core::context::{Cx, Role};
 use crate::core::event::{Event, EventKind};
@@ -27,7 +28,7 @@ impl Engine {
         is_timer: bool,
         update_id: i64,
         event: &Event,
-        standing: &Standing<'_>,
+        standing: &Standing,
     ) -> Result<Vec<outbox::Outgoing>, FeatureError> {
         let group = &*standing.group;
         let now = self.clock.now();
@@ -35,9 +36,20 @@ impl Engine {
             // The timer was cancelled or set again after this firing was claimed: it is stale.
             return Ok(Vec::new());
         }
-        let mut cx = self.context(event, group, standing.role, tx, now);
+        let mut cx = self.context(&standing.loaded, event, group, standing.role, tx, now);
         cx.bot_rights = standing.bot_rights;
-        if is_echo_of_a_join_or_leave(cx.tx, event).await? {
+        if self.leaves(standing, event) {
+            // A group the operator never listed: one line, and the bot goes.
+            let text = cx.text("core.leaving_unknown_group", context! {});
+            cx.send(text);
+            cx.queue(Action::Leave {
+                chat: event.chat.id,
+            });
+            tracing::info!(
+                chat = event.chat.id,
+                "leaving a group the config does not list (unknown_groups = \"leave\")"
+            );
+        } else if is_echo_of_a_join_or_leave(cx.tx, event).await? {
             for feature in self.enabled(group) {
                 cx.urgent_feature = feature.urgent();
                 feature.on_echo(&mut cx).await?;
@@ -64,8 +76,29 @@ impl Engine {
         Ok(actions)
     }
 
+    /// Whether the bot leaves the event's chat rather than handle the event: a group the
+    /// config does not list under `unknown_groups = "leave"`, not left by this process yet.
+    /// What the bot set for itself (a timer, a job) and a chat's move are not reasons to speak.
+    fn leaves(&self, standing: &Standing, event: &Event) -> bool {
+        if standing.listed
+            || !event.chat.kind.is_group()
+            || standing.loaded.settings.unknown_groups != UnknownGroups::Leave
+            || matches!(
+                event.kind,
+                EventKind::Tick { .. } | EventKind::Timer { .. } | EventKind::ChatMigrated { .. }
+            )
+        {
+            return false;
+        }
+        self.left
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(event.chat.id)
+    }
+
     pub(super) fn context<'a>(
         &'a self,
+        loaded: &'a Loaded,
         event: &'a Event,
         group: &'a GroupSettings,
         role: Role,
@@ -75,8 +108,8 @@ impl Engine {
         let mut cx = Cx::new(
             event,
             group,
-            &self.settings,
-            &self.commands,
+            &loaded.settings,
+            &loaded.commands,
             &self.bot,
             role,
             tx,
@@ -144,7 +177,7 @@ impl Engine {
         cx: &mut Cx<'_>,
         invocation: &Invocation,
     ) -> Result<(), FeatureError> {
-        let Some(manifest) = self.commands.get(&invocation.name) else {
+        let Some(manifest) = cx.commands.get(&invocation.name) else {
             return Ok(());
         };
         if !manifest.scope.allows(cx.is_private()) {

@@ -4,10 +4,11 @@
 //! administrator list, kept a short while.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::Engine;
+use super::{Engine, Loaded};
 use crate::core::action::{Admin, BotRights, PortError};
 use crate::core::changes::InForce;
 use crate::core::commands::Parsed;
@@ -24,8 +25,12 @@ const ADMIN_LIST_TTL: Duration = Duration::minutes(10);
 pub(super) type AdminCache = HashMap<ChatId, (DateTime<Utc>, Option<Vec<Admin>>)>;
 
 /// What the engine settles about an event before its transaction opens.
-pub(super) struct Standing<'e> {
-    pub(super) group: InForce<'e>,
+pub(super) struct Standing {
+    /// The config and commands the event is handled on, start to end.
+    pub(super) loaded: Arc<Loaded>,
+    pub(super) group: InForce,
+    /// The config file has a table for the chat (the operator listed it).
+    pub(super) listed: bool,
     pub(super) parsed: Parsed,
     pub(super) role: Role,
     pub(super) bot_rights: Option<BotRights>,
@@ -36,11 +41,15 @@ impl Engine {
     /// What is settled before an event's transaction opens: the group's settings, the command
     /// (if any), and the standing of whoever caused it. The standing may need the platform, and
     /// a network call must not hold the database's write lock.
-    pub(super) async fn standing_for<'e>(&'e self, event: &Event) -> StoreResult<Standing<'e>> {
-        let group = self.group_settings(event.chat.id).await?;
+    pub(super) async fn standing_for(&self, event: &Event) -> StoreResult<Standing> {
+        let loaded = self.loaded();
+        let group = self.group_settings_in(&loaded, event.chat.id).await?;
+        let listed = loaded
+            .settings
+            .has_group_table(self.file_table(&loaded.settings, event.chat.id).await?);
         let parsed = match event.message() {
             // Re-running a command because its message was edited would surprise everyone.
-            Some(message) if !message.edited => self.commands.parse(
+            Some(message) if !message.edited => loaded.commands.parse(
                 &message.text,
                 &self.bot.username,
                 !event.chat.kind.is_group(),
@@ -52,7 +61,9 @@ impl Engine {
         }
         let (role, bot_rights, admins) = self.standing(event).await;
         Ok(Standing {
+            loaded,
             group,
+            listed,
             parsed,
             role,
             bot_rights,

@@ -58,6 +58,10 @@ pub(super) fn next<R: AsRef<Queued>>(
 
 /// Whether `later` must wait until `earlier` (held before it) has gone.
 fn must_follow(later: &Queued, earlier: &Queued) -> bool {
+    // Leaving ends everything: what was queued before it goes first.
+    if matches!(later.action, Action::Leave { .. }) {
+        return true;
+    }
     if let (Some(later_key), Some(earlier_key)) = (key(&later.action), key(&earlier.action))
         && later_key == earlier_key
     {
