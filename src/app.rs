@@ -133,7 +133,7 @@ pub fn reload(engine: &Engine, schema: &Schema) -> Result<Vec<String>, Vec<Strin
                 .to_owned(),
         ]);
     }
-    let mut notes = prepared.settings.warnings();
+    let mut notes = prepared.settings.warnings_at(engine.clock.now());
     notes.extend(restart_only(&current, &prepared.settings));
     engine.replace(prepared.settings, prepared.commands);
     Ok(notes)
