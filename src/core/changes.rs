@@ -112,11 +112,7 @@ impl Cx<'_> {
     /// One of the catalogs' messages in the language `settings` speak: the answer to a change
     /// of language is in the new one.
     pub fn text_as(&self, settings: &GroupSettings, key: &str, vars: minijinja::Value) -> String {
-        let name = super::i18n::message_template_name(settings.language, key);
-        self.settings
-            .templates
-            .render(&name, vars)
-            .unwrap_or_else(|_| key.to_owned())
+        self.text_in(settings.language, key, vars)
     }
 }
 

@@ -140,7 +140,12 @@ impl<'a> Cx<'a> {
 
     /// One of the bot's messages in the group's language.
     pub fn text(&self, key: &str, vars: Value) -> String {
-        let name = message_template_name(self.language(), key);
+        self.text_in(self.language(), key, vars)
+    }
+
+    /// One of the catalogs' messages in `language`.
+    pub(crate) fn text_in(&self, language: Language, key: &str, vars: Value) -> String {
+        let name = message_template_name(language, key);
         match self.settings.templates.render(&name, vars) {
             Ok(text) => text,
             Err(error) => {

@@ -118,6 +118,15 @@ impl Templates {
         unknown
     }
 
+    /// Variable names as a template writes them (`mention` → `{{ mention }}`), to tell an
+    /// operator or admin which ones to use.
+    pub fn placeholders<S: AsRef<str>>(names: &[S]) -> Vec<String> {
+        names
+            .iter()
+            .map(|name| format!("{{{{ {} }}}}", name.as_ref()))
+            .collect()
+    }
+
     /// Checks a template's syntax without storing it.
     pub fn check(source: &str) -> Result<(), TemplateError> {
         let env = Environment::new();

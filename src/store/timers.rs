@@ -119,16 +119,7 @@ pub async fn fire_due_by(db: &Db, due_by: DateTime<Utc>, now: DateTime<Utc>) -> 
 /// Whether the timer `key` is set and has not done its work yet: not fired, or fired with its
 /// event still waiting in the inbox.
 pub async fn waiting(tx: &mut Tx, chat: ChatId, feature: &str, key: &str) -> StoreResult<bool> {
-    let row: Option<(i64,)> = tx
-        .fetch_optional(
-            "SELECT t.id FROM timers t
-             WHERE t.chat_id = $1 AND t.feature = $2 AND t.key = $3
-               AND (t.fired_at IS NULL OR EXISTS (SELECT 1 FROM inbox i
-                    WHERE i.source = $4 AND i.update_id = t.id AND i.handled_at IS NULL))",
-            args![chat, feature, key, INBOX_SOURCE],
-        )
-        .await?;
-    Ok(row.is_some())
+    Ok(waiting_due_at(tx, chat, feature, key).await?.is_some())
 }
 
 /// When the timer `key` is due, while it is waiting (as in `waiting`).
@@ -138,6 +129,17 @@ pub async fn due_at(
     feature: &str,
     key: &str,
 ) -> StoreResult<Option<DateTime<Utc>>> {
+    let due = waiting_due_at(tx, chat, feature, key).await?;
+    Ok(due.and_then(|at| DateTime::from_timestamp(at, 0)))
+}
+
+/// The due time (Unix seconds) of the timer `key` while it is waiting.
+async fn waiting_due_at(
+    tx: &mut Tx,
+    chat: ChatId,
+    feature: &str,
+    key: &str,
+) -> StoreResult<Option<i64>> {
     let row: Option<(i64,)> = tx
         .fetch_optional(
             "SELECT t.due_at FROM timers t
@@ -147,7 +149,7 @@ pub async fn due_at(
             args![chat, feature, key, INBOX_SOURCE],
         )
         .await?;
-    Ok(row.and_then(|(at,)| DateTime::from_timestamp(at, 0)))
+    Ok(row.map(|(at,)| at))
 }
 
 /// The payload of the timer `key` while it has not fired; `None` once it fired or when it is

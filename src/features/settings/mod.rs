@@ -204,10 +204,7 @@ async fn rules(cx: &mut Cx<'_>, args: &str) -> FeatureResult<CommandOutcome> {
     }
     let unknown = Templates::unknown_variables(&text, RULES_VARS);
     if !unknown.is_empty() {
-        let unknown: Vec<String> = unknown
-            .iter()
-            .map(|name| format!("{{{{ {name} }}}}"))
-            .collect();
+        let unknown = Templates::placeholders(&unknown);
         let text = cx.text("settings.rules_unknown", context! { unknown });
         cx.reply(text);
         return Ok(CommandOutcome::Done);

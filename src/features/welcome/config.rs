@@ -336,10 +336,7 @@ fn compile(
         let name = format!("{prefix}/{index}");
         let unknown = Templates::unknown_variables(text.get_ref(), known);
         if !unknown.is_empty() {
-            let unknown: Vec<String> = unknown
-                .iter()
-                .map(|name| format!("{{{{ {name} }}}}"))
-                .collect();
+            let unknown = Templates::placeholders(&unknown);
             problems.push((
                 text.span(),
                 format!(

@@ -50,10 +50,7 @@ pub(super) async fn set_welcome(cx: &mut Cx<'_>, args: &str) -> FeatureResult<Co
 /// The welcome `template` renders for the admin who wrote it, or `None` after saying in the
 /// chat what is wrong with it.
 async fn try_out(cx: &mut Cx<'_>, template: &str) -> FeatureResult<Option<String>> {
-    let known: Vec<String> = WELCOME_VARS
-        .iter()
-        .map(|name| format!("{{{{ {name} }}}}"))
-        .collect();
+    let known = Templates::placeholders(WELCOME_VARS);
     let mut scratch = Templates::new();
     if let Err(error) = scratch.add("preview", template) {
         tracing::info!(chat = cx.chat(), %error, "a welcome set in the chat does not compile");
@@ -66,10 +63,7 @@ async fn try_out(cx: &mut Cx<'_>, template: &str) -> FeatureResult<Option<String
     }
     let unknown = Templates::unknown_variables(template, WELCOME_VARS);
     if !unknown.is_empty() {
-        let unknown: Vec<String> = unknown
-            .iter()
-            .map(|name| format!("{{{{ {name} }}}}"))
-            .collect();
+        let unknown = Templates::placeholders(&unknown);
         let text = cx.text("welcome.set_unknown", context! { unknown, known });
         cx.reply(text);
         return Ok(None);
